@@ -1,0 +1,1 @@
+print("inmemory benchmark: not written yet")

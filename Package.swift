@@ -1,0 +1,24 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// SessionKit has no package dependencies: toolchain only.
+let package = Package(
+    name: "SessionKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SessionKit", targets: ["SessionKit"]),
+        .library(name: "SessionKitCrypto", targets: ["SessionKitCrypto"]),
+        .library(name: "SessionKitRedis", targets: ["SessionKitRedis"]),
+    ],
+    targets: [
+        .target(name: "SessionKitCrypto"),
+        .target(name: "SessionKit", dependencies: ["SessionKitCrypto"]),
+        .target(name: "SessionKitNetworking"),
+        .target(name: "SessionKitRedis", dependencies: ["SessionKit", "SessionKitNetworking"]),
+        .target(name: "SessionKitTestSupport", dependencies: ["SessionKit"], path: "Tests/SessionKitTestSupport"),
+        .testTarget(name: "SessionKitCryptoTests", dependencies: ["SessionKitCrypto"]),
+        .testTarget(name: "SessionKitTests", dependencies: ["SessionKit", "SessionKitTestSupport"]),
+        .testTarget(name: "SessionKitRedisTests", dependencies: ["SessionKitRedis", "SessionKitNetworking", "SessionKitTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

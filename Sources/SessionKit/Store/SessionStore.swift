@@ -1,0 +1,40 @@
+/// A place where server-side sessions live: bytes by key, with an optional time to live.
+///
+/// Stores know nothing of cookies or of the session's format; a ``StoreSessionInterface``
+/// gives them keys (`prefix + sessionID`) and values (the session's data as a UTF-8 JSON
+/// object, sanic_session's layout).
+///
+/// Every implementation must honour this contract, which the conformance suite in
+/// `SessionKitTestSupport` checks:
+/// - ``load(key:)`` returns exactly the bytes of the last successful ``save(key:value:ttl:)``,
+///   or `nil` when the key was never saved, was deleted, or has outlived its time to live.
+///   An expired entry is never returned.
+/// - ``save(key:value:ttl:)`` replaces the value and its time to live as one step;
+///   `ttl == nil` means the entry does not expire.
+/// - ``touch(key:ttl:)`` sets a new time to live without changing the value and reports
+///   whether the key existed.
+/// - ``delete(key:)`` removes the entry; deleting a missing key is not an error.
+/// - Failures (server down, disk full, value too large) throw a ``SessionError``; a failed
+///   save leaves the previous value in place.
+/// - All methods may be called concurrently from many tasks.
+///
+/// Stores are reference types: the middleware tells two stores apart by identity when it
+/// checks that two interfaces do not share a key prefix on the same store.
+public protocol SessionStore: AnyObject, Sendable {
+    /// Returns the stored bytes for `key`, or `nil` when there is no live entry.
+    func load(key: String) async throws -> [UInt8]?
+
+    /// Stores `value` under `key`, replacing any previous value.
+    ///
+    /// - Parameter ttl: seconds until the entry expires, or `nil` for an entry that never
+    ///   expires. Always at least 1 when not `nil`.
+    func save(key: String, value: [UInt8], ttl: Int?) async throws
+
+    /// Removes the entry for `key`, if any.
+    func delete(key: String) async throws
+
+    /// Sets a new time to live on an existing entry without changing its value.
+    ///
+    /// - Returns: `true` when the entry existed and was refreshed.
+    func touch(key: String, ttl: Int?) async throws -> Bool
+}
