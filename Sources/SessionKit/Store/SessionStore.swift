@@ -37,4 +37,18 @@ public protocol SessionStore: AnyObject, Sendable {
     ///
     /// - Returns: `true` when the entry existed and was refreshed.
     func touch(key: String, ttl: Int?) async throws -> Bool
+
+    /// Returns the stored bytes for `key` and sets the entry's time to live to `ttl` in one
+    /// step where the backend can (Redis `GETEX`, memcached `gat`); used by rolling sessions.
+    ///
+    /// The default implementation calls ``load(key:)`` and then ``touch(key:ttl:)``.
+    func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]?
+}
+
+extension SessionStore {
+    public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
+        guard let value = try await load(key: key) else { return nil }
+        _ = try await touch(key: key, ttl: ttl)
+        return value
+    }
 }
