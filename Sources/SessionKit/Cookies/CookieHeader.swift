@@ -1,0 +1,84 @@
+/// Reading `Cookie` request headers (RFC 6265 section 5.4 as browsers send them).
+public enum CookieHeader {
+    /// Limits that bound the work done on hostile `Cookie` headers.
+    public struct Limits: Sendable, Hashable {
+        /// Bytes of `Cookie` header text examined across all headers; the rest is ignored.
+        /// Default 16384 (browsers send at most a few KB per cookie).
+        public var maximumHeaderBytes: Int
+        /// Cookie pairs examined across all headers; later pairs are ignored. Default 256.
+        public var maximumCookies: Int
+        /// Cookie values longer than this are ignored. Default 4096 (the browsers' own limit).
+        public var maximumValueBytes: Int
+
+        /// Creates limits; the defaults suit every browser.
+        public init(maximumHeaderBytes: Int = 16384, maximumCookies: Int = 256, maximumValueBytes: Int = 4096) {
+            self.maximumHeaderBytes = maximumHeaderBytes
+            self.maximumCookies = maximumCookies
+            self.maximumValueBytes = maximumValueBytes
+        }
+
+        /// The default limits.
+        public static let `default` = Limits()
+    }
+
+    /// Returns the values of every cookie named `name`, in the order they appear.
+    ///
+    /// Several headers, several cookies per header and several cookies of the same name
+    /// (browsers send the most specific path first) are handled; surrounding double quotes
+    /// are removed; pairs without `=` and oversized values are skipped. Nothing here throws:
+    /// garbage is ignored.
+    public static func values(named name: String, in headers: [String], limits: Limits = .default) -> [String] {
+        var result: [String] = []
+        var budget = limits.maximumHeaderBytes
+        var pairs = 0
+        var name = name
+        name.withUTF8 { nameBytes in
+            for var header in headers {
+                if budget <= 0 || pairs >= limits.maximumCookies { return }
+                header.withUTF8 { bytes in
+                    let end = min(bytes.count, budget)
+                    budget -= bytes.count
+                    var i = 0
+                    while i < end && pairs < limits.maximumCookies {
+                        // One pair: up to the next ';'.
+                        var pairEnd = i
+                        while pairEnd < end && bytes[pairEnd] != UInt8(ascii: ";") { pairEnd += 1 }
+                        pairs += 1
+                        var s = i
+                        while s < pairEnd && (bytes[s] == 0x20 || bytes[s] == 0x09) { s += 1 }
+                        var eq = s
+                        while eq < pairEnd && bytes[eq] != UInt8(ascii: "=") { eq += 1 }
+                        if eq < pairEnd {
+                            var nameEnd = eq
+                            while nameEnd > s && (bytes[nameEnd - 1] == 0x20 || bytes[nameEnd - 1] == 0x09) { nameEnd -= 1 }
+                            if nameEnd - s == nameBytes.count
+                                && memcmpEqual(bytes.baseAddress! + s, nameBytes.baseAddress, nameBytes.count)
+                            {
+                                var vs = eq + 1
+                                var ve = pairEnd
+                                while vs < ve && (bytes[vs] == 0x20 || bytes[vs] == 0x09) { vs += 1 }
+                                while ve > vs && (bytes[ve - 1] == 0x20 || bytes[ve - 1] == 0x09) { ve -= 1 }
+                                if ve - vs >= 2 && bytes[vs] == UInt8(ascii: "\"") && bytes[ve - 1] == UInt8(ascii: "\"") {
+                                    vs += 1
+                                    ve -= 1
+                                }
+                                if ve - vs <= limits.maximumValueBytes {
+                                    result.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[vs..<ve]), as: UTF8.self))
+                                }
+                            }
+                        }
+                        i = pairEnd + 1
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    @inline(__always)
+    static func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>?, _ count: Int) -> Bool {
+        guard let b else { return count == 0 }
+        for k in 0..<count where a[k] != b[k] { return false }
+        return true
+    }
+}

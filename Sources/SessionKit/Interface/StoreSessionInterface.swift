@@ -1,0 +1,107 @@
+/// A session interface that keeps sessions in a server-side ``SessionStore``; the cookie
+/// carries only the session ID.
+///
+/// The store layout is sanic_session's: key `prefix + sessionID`, value the session's data as
+/// a compact UTF-8 JSON object (plus ``Session/createdKey``), time to live
+/// ``SessionConfiguration/expiry`` (none for permanent sessions). A Python service using
+/// sanic_session on the same store and prefix shares the sessions.
+///
+/// Behaviour, in order of the request:
+/// - Cookie values that are not well-formed IDs (``SessionID/isWellFormed(_:)``) are ignored
+///   without store access; up to four well-formed candidates are looked up, first found wins.
+/// - A well-formed ID the store does not know gets a fresh ID, unless
+///   ``SessionConfiguration/adoptUnknownIDs`` is set.
+/// - A stored entry that is not a JSON object is left untouched and a fresh session starts.
+/// - A session past ``SessionConfiguration/absoluteLifetime`` is deleted and replaced.
+/// - With ``SessionConfiguration/rolling``, loading also refreshes the entry's time to live
+///   (one `GETEX`-style call), and a session that was only read gets its cookie re-sent.
+/// - On commit: modified and non-empty: saved and the cookie sent; emptied or invalidated:
+///   deleted and the cookie expired; after ``Session/regenerateID()`` the old entry is deleted.
+public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
+    /// The store holding the sessions.
+    public let store: Store
+    /// The cookie and lifetime options.
+    public let configuration: SessionConfiguration
+    /// The clock used for creation times, lifetimes and cookie expiry dates.
+    public let clock: SessionClock
+
+    /// How many well-formed cookie values of our name are looked up at most.
+    static var maximumCandidates: Int { 4 }
+
+    /// Creates an interface over `store`.
+    ///
+    /// - Throws: ``SessionError`` with code `invalidConfiguration` when `configuration` is invalid.
+    public init(store: Store, configuration: SessionConfiguration = .default, clock: SessionClock = .system) throws {
+        try configuration.validate()
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+    }
+
+    public var storageNamespace: SessionStorageNamespace? {
+        SessionStorageNamespace(store: store, prefix: configuration.prefix)
+    }
+
+    /// The store key of a session ID: `prefix + id`.
+    public func key(for id: String) -> String {
+        configuration.prefix + id
+    }
+
+    public func open(cookieValues: [String]) async throws -> Session {
+        let now = clock.now()
+        var firstCandidate: String?
+        var tried = 0
+        for (position, value) in cookieValues.enumerated() where SessionID.isWellFormed(value) {
+            if tried == Self.maximumCandidates { break }
+            if cookieValues[..<position].contains(value) { continue }
+            tried += 1
+            if firstCandidate == nil { firstCandidate = value }
+            if let session = try await loadStored(id: value, now: now) { return session }
+        }
+        if configuration.adoptUnknownIDs, let firstCandidate {
+            return Session(id: firstCandidate, isNew: true, createdAt: now, accessedAt: now, clock: clock)
+        }
+        return Session(id: try SessionID.generate(), isNew: true, createdAt: now, accessedAt: now, clock: clock)
+    }
+
+    private func loadStored(id: String, now: Double) async throws -> Session? {
+        let key = key(for: id)
+        let bytes: [UInt8]?
+        if configuration.rolling, let ttl = configuration.storeTTL {
+            bytes = try await store.loadAndTouch(key: key, ttl: ttl)
+        } else {
+            bytes = try await store.load(key: key)
+        }
+        guard let bytes, case .object(var data)? = try? JSON.decode(bytes) else { return nil }
+        var created = now
+        if let stored = data.removeValue(forKey: Session.createdKey)?.doubleValue { created = stored }
+        if let limit = configuration.absoluteLifetime, now - created >= Double(limit) {
+            try await store.delete(key: key)
+            return nil
+        }
+        return Session(id: id, data: data, isNew: false, createdAt: created, accessedAt: now, clock: clock)
+    }
+
+    public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
+        let s = session.state.withLock { $0 }
+        if let stored = s.storedID, stored != s.id {
+            try await store.delete(key: key(for: stored))
+        }
+        if s.data.isEmpty {
+            guard s.isModified else { return [] }
+            if let stored = s.storedID, stored == s.id {
+                try await store.delete(key: key(for: stored))
+            }
+            return cookieValues.isEmpty ? [] : [SetCookie.renderDeletion(configuration: configuration)]
+        }
+        if s.isModified {
+            let value = try JSON.encodeObject(s.data, leading: [(Session.createdKey, .int(Int(s.createdAt)))])
+            try await store.save(key: key(for: s.id), value: value, ttl: configuration.storeTTL)
+            return [SetCookie.render(value: s.id, configuration: configuration, now: clock.now())]
+        }
+        if configuration.rolling && s.isAccessed && !s.isNew && !configuration.sessionCookie {
+            return [SetCookie.render(value: s.id, configuration: configuration, now: clock.now())]
+        }
+        return []
+    }
+}

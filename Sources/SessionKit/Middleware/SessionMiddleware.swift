@@ -1,0 +1,120 @@
+/// Adds sessions to any request handler.
+///
+/// The middleware is framework-neutral: give it the request's `Cookie` header values and a
+/// handler; it returns the handler's result and the response headers to add.
+///
+/// ```swift
+/// let sessions = try SessionMiddleware(InMemorySessionInterface())
+/// let result = try await sessions.handle(cookieHeaders: request.cookieHeaders) { context in
+///     let session = try await context.session()
+///     let visits = (session["visits"]?.intValue ?? 0) + 1
+///     session["visits"] = .int(visits)
+///     return "visit \(visits)"
+/// }
+/// // add result.headers (Set-Cookie, Vary, Cache-Control) to the response
+/// ```
+///
+/// - Sessions load lazily: a handler that never calls ``SessionContext/session(_:)`` causes
+///   no store I/O and no header.
+/// - After the handler returns, each opened session is committed by its interface: saved
+///   when modified, deleted when emptied or invalidated, refreshed when only read (rolling),
+///   left alone otherwise.
+/// - When the handler throws, nothing is saved and the error is rethrown.
+/// - When a commit fails (store down, value too large), the error is thrown: the response
+///   must not claim success for a write that did not happen.
+public struct SessionMiddleware: Sendable {
+    /// The configured interfaces, in order.
+    public let interfaces: [any SessionInterface]
+    /// Limits applied to `Cookie` headers.
+    public let cookieLimits: CookieHeader.Limits
+
+    /// Creates a middleware serving one or more interfaces.
+    ///
+    /// - Throws: ``SessionError`` with code `invalidConfiguration` when no interface is given,
+    ///   when an interface's configuration is invalid, or when two interfaces share a cookie
+    ///   name, a session name, or overlapping key prefixes on the same store.
+    public init(_ interfaces: [any SessionInterface], cookieLimits: CookieHeader.Limits = .default) throws {
+        guard !interfaces.isEmpty else {
+            throw SessionError(.invalidConfiguration, "SessionMiddleware needs at least one session interface")
+        }
+        for (i, a) in interfaces.enumerated() {
+            try a.configuration.validate()
+            for b in interfaces[..<i] {
+                if a.configuration.cookieName == b.configuration.cookieName {
+                    throw SessionError(
+                        .invalidConfiguration,
+                        "two session interfaces use the cookie name \"\(a.configuration.cookieName)\"; give each interface its own cookieName")
+                }
+                if a.configuration.sessionName == b.configuration.sessionName {
+                    throw SessionError(
+                        .invalidConfiguration,
+                        "two session interfaces use the session name \"\(a.configuration.sessionName)\"; give each interface its own sessionName")
+                }
+                if let na = a.storageNamespace, let nb = b.storageNamespace, na.overlaps(nb) {
+                    throw SessionError(
+                        .invalidConfiguration,
+                        "two session interfaces share one store with the prefixes \"\(na.prefix)\" and \"\(nb.prefix)\", so their keys could collide; give each interface a distinct prefix that does not start with the other")
+                }
+            }
+        }
+        self.interfaces = interfaces
+        self.cookieLimits = cookieLimits
+    }
+
+    /// Creates a middleware serving the given interfaces.
+    public init(_ interfaces: any SessionInterface..., cookieLimits: CookieHeader.Limits = .default) throws {
+        try self.init(interfaces, cookieLimits: cookieLimits)
+    }
+
+    /// Runs `handler` with lazy access to the request's sessions, then commits them.
+    ///
+    /// - Parameters:
+    ///   - cookieHeaders: the values of every `Cookie` header of the request.
+    ///   - handler: the request handler; it reaches sessions through the ``SessionContext``.
+    /// - Returns: the handler's value and the headers to add to the response.
+    /// - Throws: whatever the handler throws (nothing is saved then), or a ``SessionError``
+    ///   when saving a session fails.
+    public func handle<Value>(
+        cookieHeaders: [String],
+        isolation: isolated (any Actor)? = #isolation,
+        _ handler: (SessionContext) async throws -> Value
+    ) async throws -> SessionResult<Value> {
+        let context = SessionContext(middleware: self, cookieHeaders: cookieHeaders)
+        let value = try await handler(context)
+        let headers = try await context.commit()
+        return SessionResult(value: value, headers: headers)
+    }
+}
+
+/// A handler's value and the response headers the middleware asks for.
+public struct SessionResult<Value> {
+    /// What the handler returned.
+    public var value: Value
+    /// Headers to add to the response: `Set-Cookie` (one per cookie), `Vary: Cookie` when a
+    /// session was used, and `Cache-Control: private` when a cookie is set, so that shared
+    /// caches neither store a response carrying a cookie nor serve one user's page to another.
+    public var headers: [SessionHeader]
+
+    /// The `Set-Cookie` values among ``headers``.
+    public var setCookies: [String] {
+        headers.compactMap { $0.name == SessionHeader.setCookie ? $0.value : nil }
+    }
+}
+
+extension SessionResult: Sendable where Value: Sendable {}
+
+/// One response header to add.
+public struct SessionHeader: Sendable, Hashable {
+    /// The header name.
+    public var name: String
+    /// The header value.
+    public var value: String
+
+    /// Creates a header.
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    static let setCookie = "Set-Cookie"
+}

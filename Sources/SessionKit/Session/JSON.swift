@@ -1,0 +1,400 @@
+/// The compact JSON codec for session data.
+///
+/// Encoding produces compact JSON (no spaces), which every JSON reader accepts, including
+/// Python's `json` and `ujson` used by sanic_session. Decoding is strict RFC 8259 JSON with a
+/// nesting limit; it never allocates from a length found in the input.
+enum JSON {
+    /// The deepest nesting of arrays and objects accepted when decoding.
+    static let maximumDepth = 64
+
+    // MARK: Encoding
+
+    static func encode(_ value: SessionValue) throws(SessionError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        try write(value, into: &out)
+        return out
+    }
+
+    /// Encodes `object` as a JSON object, with `leading` members written first.
+    static func encodeObject(
+        _ object: [String: SessionValue], leading: [(String, SessionValue)] = []
+    ) throws(SessionError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32 + object.count * 24)
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, value) in leading {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            try write(value, into: &out)
+        }
+        for (key, value) in object {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            try write(value, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    static func write(_ value: SessionValue, into out: inout [UInt8]) throws(SessionError) {
+        switch value {
+        case .null:
+            out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])  // null
+        case .bool(let b):
+            if b {
+                out.append(contentsOf: [0x74, 0x72, 0x75, 0x65])  // true
+            } else {
+                out.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])  // false
+            }
+        case .int(let i):
+            writeInt(i, into: &out)
+        case .double(let d):
+            guard d.isFinite else {
+                throw SessionError(
+                    .encodingFailed,
+                    "a session value is \(d), which JSON cannot represent; store a finite number or a string")
+            }
+            if d == d.rounded(.towardZero), abs(d) < 1e15 {
+                // Integral doubles keep a fraction so they read back as doubles ("2.0").
+                writeInt(Int(d), into: &out)
+                if d == 0 && d.sign == .minus && out.last == UInt8(ascii: "0") {
+                    out.insert(UInt8(ascii: "-"), at: out.count - 1)
+                }
+                out.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
+            } else {
+                out.append(contentsOf: d.description.utf8)
+            }
+        case .string(let s):
+            writeString(s, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            var first = true
+            for item in items {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                try write(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, item) in members {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                try write(item, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeInt(_ value: Int, into out: inout [UInt8]) {
+        if value == 0 {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        var magnitude = value.magnitude
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        let start = out.count
+        while magnitude > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        }
+        out[start...].reverse()
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func writeString(_ string: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { bytes in
+            var runStart = 0
+            for i in 0..<bytes.count {
+                let c = bytes[i]
+                if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") { continue }
+                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                runStart = i + 1
+                out.append(UInt8(ascii: "\\"))
+                switch c {
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                case 0x08: out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(UInt8(ascii: "f"))
+                default:
+                    out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                    out.append(hexDigits[Int(c >> 4)])
+                    out.append(hexDigits[Int(c & 0xF)])
+                }
+            }
+            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: Decoding
+
+    /// Decodes one JSON value that fills `bytes` (surrounding whitespace allowed).
+    static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws -> SessionValue {
+        if let result = try bytes.withContiguousStorageIfAvailable({ try decode(buffer: UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        return try Array(bytes).withUnsafeBytes { try decode(buffer: $0) }
+    }
+
+    static func decode(buffer: UnsafeRawBufferPointer) throws(SessionError) -> SessionValue {
+        var parser = Parser(bytes: buffer)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else { throw parser.error("unexpected data after the JSON value") }
+        return value
+    }
+
+    struct Parser {
+        let bytes: UnsafeRawBufferPointer
+        var index = 0
+
+        init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+        func error(_ what: String) -> SessionError {
+            SessionError(.malformedData, "invalid JSON at byte \(index): \(what)")
+        }
+
+        mutating func skipWhitespace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
+        }
+
+        mutating func expect(_ literal: StaticString, _ value: SessionValue) throws(SessionError) -> SessionValue {
+            let count = literal.utf8CodeUnitCount
+            guard index + count <= bytes.count else { throw error("truncated literal") }
+            let p = literal.utf8Start
+            for i in 0..<count where bytes[index + i] != p[i] { throw error("invalid literal") }
+            index += count
+            return value
+        }
+
+        mutating func parseValue(depth: Int) throws(SessionError) -> SessionValue {
+            guard index < bytes.count else { throw error("unexpected end of input") }
+            switch bytes[index] {
+            case UInt8(ascii: "{"): return .object(try parseObject(depth: depth + 1))
+            case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+            case UInt8(ascii: "\""): return .string(try parseString())
+            case UInt8(ascii: "t"): return try expect("true", .bool(true))
+            case UInt8(ascii: "f"): return try expect("false", .bool(false))
+            case UInt8(ascii: "n"): return try expect("null", .null)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+            default: throw error("unexpected character")
+            }
+        }
+
+        mutating func parseObject(depth: Int) throws(SessionError) -> [String: SessionValue] {
+            guard depth <= JSON.maximumDepth else { throw error("nesting deeper than \(JSON.maximumDepth)") }
+            index += 1
+            var members: [String: SessionValue] = [:]
+            skipWhitespace()
+            if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return members
+            }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                let key = try parseString()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                index += 1
+                skipWhitespace()
+                members[key] = try parseValue(depth: depth)
+                skipWhitespace()
+                guard index < bytes.count else { throw error("unterminated object") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return members
+                }
+                throw error("expected ',' or '}'")
+            }
+        }
+
+        mutating func parseArray(depth: Int) throws(SessionError) -> SessionValue {
+            guard depth <= JSON.maximumDepth else { throw error("nesting deeper than \(JSON.maximumDepth)") }
+            index += 1
+            var items: [SessionValue] = []
+            skipWhitespace()
+            if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
+            while true {
+                skipWhitespace()
+                items.append(try parseValue(depth: depth))
+                skipWhitespace()
+                guard index < bytes.count else { throw error("unterminated array") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(items)
+                }
+                throw error("expected ',' or ']'")
+            }
+        }
+
+        mutating func parseString() throws(SessionError) -> String {
+            index += 1
+            let start = index
+            // Fast path: no escapes.
+            while index < bytes.count {
+                let c = bytes[index]
+                if c == UInt8(ascii: "\"") {
+                    let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+                    index += 1
+                    guard let s = String(validating: raw, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                    return s
+                }
+                if c == UInt8(ascii: "\\") { break }
+                if c < 0x20 { throw error("control character in string") }
+                index += 1
+            }
+            var out = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+            while index < bytes.count {
+                let c = bytes[index]
+                if c == UInt8(ascii: "\"") {
+                    index += 1
+                    guard let s = String(validating: out, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                    return s
+                }
+                if c < 0x20 { throw error("control character in string") }
+                if c != UInt8(ascii: "\\") {
+                    out.append(c)
+                    index += 1
+                    continue
+                }
+                index += 1
+                guard index < bytes.count else { break }
+                let e = bytes[index]
+                index += 1
+                switch e {
+                case UInt8(ascii: "\""): out.append(0x22)
+                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "/"): out.append(0x2F)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try parseHex4()
+                    if (0xD800...0xDBFF).contains(scalar) {
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        else { throw error("unpaired surrogate in string") }
+                        index += 2
+                        let low = try parseHex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate in string") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(scalar) {
+                        throw error("unpaired surrogate in string")
+                    }
+                    guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid escape") }
+                    out.append(contentsOf: UTF8.encode(unicode)!)
+                default:
+                    throw error("invalid escape")
+                }
+            }
+            throw error("unterminated string")
+        }
+
+        mutating func parseHex4() throws(SessionError) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let c = bytes[index]
+                let digit: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
+                default: throw error("invalid \\u escape")
+                }
+                value = value << 4 | UInt32(digit)
+                index += 1
+            }
+            return value
+        }
+
+        mutating func parseNumber() throws(SessionError) -> SessionValue {
+            let start = index
+            var negative = false
+            if bytes[index] == UInt8(ascii: "-") {
+                negative = true
+                index += 1
+            }
+            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
+                throw error("invalid number")
+            }
+            var integral = true
+            var overflow = false
+            var magnitude: UInt64 = 0
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+            } else {
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                    let (m1, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                    let (m2, o2) = m1.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+                    if o1 || o2 { overflow = true }
+                    magnitude = m2
+                    index += 1
+                }
+            }
+            if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+                integral = false
+                index += 1
+                let digits = index
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                guard index > digits else { throw error("invalid number: no digits after '.'") }
+            }
+            if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
+                integral = false
+                index += 1
+                if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) {
+                    index += 1
+                }
+                let digits = index
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                guard index > digits else { throw error("invalid number: no digits in exponent") }
+            }
+            if integral && !overflow {
+                if negative {
+                    if magnitude <= UInt64(Int.max) + 1 { return .int(magnitude == UInt64(Int.max) + 1 ? Int.min : -Int(magnitude)) }
+                } else if magnitude <= UInt64(Int.max) {
+                    return .int(Int(magnitude))
+                }
+            }
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            guard let d = Double(text), d.isFinite else { throw error("number out of range") }
+            return .double(d)
+        }
+    }
+}

@@ -1,0 +1,395 @@
+import Foundation
+import SessionKitCrypto
+import Synchronization
+
+/// One user's session: JSON-like values by string key, with change tracking.
+///
+/// A `Session` is a reference type that is safe to use from several tasks at once. Handlers
+/// get it from ``SessionContext/session(_:)``; after the handler returns, the middleware asks
+/// the session's interface to save, delete or refresh it according to what happened:
+///
+/// - ``isModified``: a value was set or removed (the session is saved; an emptied one is deleted).
+/// - ``isAccessed``: a value was read (a rolling session is refreshed; nothing is written).
+/// - ``isNew``: the session has no stored entry yet.
+///
+/// ```swift
+/// let session = try await context.session()
+/// let visits = (session["visits"]?.intValue ?? 0) + 1
+/// session["visits"] = .int(visits)
+/// ```
+///
+/// Reserved keys: ``createdKey`` holds the creation time in stored sessions (it is not part
+/// of ``data``), ``csrfKey`` the CSRF token and `_f_<queue>` the flash queues, as pyramid does.
+public final class Session: Sendable {
+    /// The key under which server-side stores keep the session's creation time (Unix seconds).
+    ///
+    /// It is written next to the data in the stored JSON object, read back on load and never
+    /// shown in ``data``; the absolute lifetime is counted from it.
+    public static let createdKey = "_sk_created"
+    /// The key of the CSRF token, as pyramid names it.
+    public static let csrfKey = "_csrft_"
+    /// The prefix of flash queue keys, as pyramid names them: `_f_` + queue name.
+    public static let flashPrefix = "_f_"
+
+    struct State {
+        var id: String
+        var storedID: String?
+        var data: [String: SessionValue]
+        var isNew: Bool
+        var isModified = false
+        var isAccessed = false
+        var isInvalidated = false
+        var createdAt: Double
+        var accessedAt: Double
+    }
+
+    let state: Mutex<State>
+    let clock: SessionClock
+
+    /// Creates a session; interfaces call this when they open a session.
+    ///
+    /// - Parameters:
+    ///   - id: the session's ID (for cookie sessions, any stable text).
+    ///   - data: the session's values.
+    ///   - isNew: true when nothing is stored for this session yet.
+    ///   - createdAt: creation time, seconds since the Unix epoch.
+    ///   - accessedAt: time of this access, seconds since the Unix epoch.
+    ///   - clock: the clock used for times set later (``invalidate()``).
+    public init(
+        id: String, data: [String: SessionValue] = [:], isNew: Bool, createdAt: Double, accessedAt: Double,
+        clock: SessionClock = .system
+    ) {
+        self.state = Mutex(
+            State(id: id, storedID: isNew ? nil : id, data: data, isNew: isNew, createdAt: createdAt, accessedAt: accessedAt))
+        self.clock = clock
+    }
+
+    // MARK: Identity and state
+
+    /// The session's current ID. It changes after ``regenerateID()`` and ``invalidate()``.
+    public var id: String { state.withLock { $0.id } }
+
+    /// The ID the session's data is stored under, or `nil` for a session never stored.
+    ///
+    /// Differs from ``id`` after ``regenerateID()`` or ``invalidate()``: the interface deletes
+    /// the entry under this ID when it saves the session.
+    public var storedID: String? { state.withLock { $0.storedID } }
+
+    /// True when the session has no stored entry yet.
+    public var isNew: Bool { state.withLock { $0.isNew } }
+
+    /// True when a value was set or removed, or the ID changed, during this request.
+    public var isModified: Bool { state.withLock { $0.isModified } }
+
+    /// True when a value was read or written during this request.
+    public var isAccessed: Bool { state.withLock { $0.isAccessed } }
+
+    /// True when ``invalidate()`` was called during this request.
+    public var isInvalidated: Bool { state.withLock { $0.isInvalidated } }
+
+    /// When the session was created, in seconds since the Unix epoch.
+    public var createdAt: Double { state.withLock { $0.createdAt } }
+
+    /// When the session was opened for this request, in seconds since the Unix epoch.
+    public var accessedAt: Double { state.withLock { $0.accessedAt } }
+
+    /// A copy of all values (reading it counts as an access).
+    public var data: [String: SessionValue] {
+        state.withLock {
+            $0.isAccessed = true
+            return $0.data
+        }
+    }
+
+    /// The keys of all values (reading them counts as an access).
+    public var keys: [String] {
+        state.withLock {
+            $0.isAccessed = true
+            return Array($0.data.keys)
+        }
+    }
+
+    /// True when the session holds no values.
+    public var isEmpty: Bool {
+        state.withLock {
+            $0.isAccessed = true
+            return $0.data.isEmpty
+        }
+    }
+
+    // MARK: Values
+
+    /// Reads or writes a value; assigning `nil` removes the key.
+    public subscript(key: String) -> SessionValue? {
+        get {
+            state.withLock {
+                $0.isAccessed = true
+                return $0.data[key]
+            }
+        }
+        set {
+            state.withLock {
+                $0.isAccessed = true
+                if let newValue {
+                    $0.data[key] = newValue
+                    $0.isModified = true
+                } else if $0.data.removeValue(forKey: key) != nil {
+                    $0.isModified = true
+                }
+            }
+        }
+    }
+
+    /// Removes the value for `key` and returns it.
+    @discardableResult
+    public func removeValue(forKey key: String) -> SessionValue? {
+        state.withLock {
+            $0.isAccessed = true
+            let old = $0.data.removeValue(forKey: key)
+            if old != nil { $0.isModified = true }
+            return old
+        }
+    }
+
+    /// Removes every value. The interface deletes an emptied session and expires its cookie.
+    public func removeAll() {
+        state.withLock {
+            $0.isAccessed = true
+            if !$0.data.isEmpty {
+                $0.data.removeAll()
+                $0.isModified = true
+            }
+        }
+    }
+
+    /// Changes several values under one lock, for read-modify-write steps that must not
+    /// interleave with another task's changes to the same session.
+    ///
+    /// ```swift
+    /// session.update { $0["visits"] = .int(($0["visits"]?.intValue ?? 0) + 1) }
+    /// ```
+    public func update<R>(_ body: (inout [String: SessionValue]) throws -> R) rethrows -> R {
+        try state.withLock { state in
+            state.isAccessed = true
+            let before = state.data
+            let result = try body(&state.data)
+            if state.data != before { state.isModified = true }
+            return result
+        }
+    }
+
+    /// Marks the session as modified so it is saved even though no value was assigned.
+    public func markModified() {
+        state.withLock {
+            $0.isAccessed = true
+            $0.isModified = true
+        }
+    }
+
+    // MARK: Typed values
+
+    /// Reads a value decoded as `type`, or `nil` when the key is absent.
+    ///
+    /// - Throws: ``SessionError`` with code `decodingFailed` when the stored value does not
+    ///   decode as `type`.
+    public func get<T: Decodable>(_ type: T.Type, forKey key: String) throws -> T? {
+        guard let value = self[key] else { return nil }
+        return try SessionValueCoding.decode(type, from: value, key: key)
+    }
+
+    /// Stores `value` encoded as JSON-like data under `key`.
+    ///
+    /// - Throws: ``SessionError`` with code `encodingFailed` when `value` has no JSON form
+    ///   (for example an infinite `Double`).
+    public func set<T: Encodable>(_ value: T, forKey key: String) throws {
+        self[key] = try SessionValueCoding.encode(value, key: key)
+    }
+
+    // MARK: Lifecycle
+
+    /// Ends the session: removes every value, deletes the stored entry and expires the cookie.
+    ///
+    /// The session object stays usable as a new, empty session with a fresh ID: values set
+    /// after `invalidate()` (a "you are logged out" flash, say) are saved under that new ID.
+    ///
+    /// - Throws: ``SessionError`` only if the OS refuses random bytes for the new ID.
+    public func invalidate() throws {
+        let newID = try SessionID.generate()
+        let now = clock.now()
+        state.withLock {
+            $0.data.removeAll()
+            $0.id = newID
+            $0.isNew = true
+            $0.isInvalidated = true
+            $0.isModified = true
+            $0.isAccessed = true
+            $0.createdAt = now
+        }
+    }
+
+    /// Gives the session a new ID, keeping its values; the entry under the old ID is deleted
+    /// when the session is saved.
+    ///
+    /// Call it whenever privileges change, above all at login: it defeats session fixation,
+    /// where an attacker plants a known session ID in the victim's browser beforehand.
+    ///
+    /// - Throws: ``SessionError`` only if the OS refuses random bytes for the new ID.
+    public func regenerateID() throws {
+        let newID = try SessionID.generate()
+        state.withLock {
+            $0.id = newID
+            $0.isModified = true
+            $0.isAccessed = true
+        }
+    }
+
+    // MARK: Flash messages
+
+    /// Appends `message` to a flash queue, to be shown on a later request.
+    ///
+    /// - Parameters:
+    ///   - queue: the queue's name; `""` is the default queue. Stored under `_f_<queue>`.
+    ///   - allowDuplicate: when `false`, a message already in the queue is not added again.
+    public func flash(_ message: SessionValue, queue: String = "", allowDuplicate: Bool = true) {
+        let key = Session.flashPrefix + queue
+        state.withLock {
+            $0.isAccessed = true
+            var messages = $0.data[key]?.arrayValue ?? []
+            if !allowDuplicate && messages.contains(message) { return }
+            messages.append(message)
+            $0.data[key] = .array(messages)
+            $0.isModified = true
+        }
+    }
+
+    /// Removes and returns the messages of a flash queue (empty when there are none).
+    public func popFlash(queue: String = "") -> [SessionValue] {
+        let key = Session.flashPrefix + queue
+        return state.withLock {
+            $0.isAccessed = true
+            guard let value = $0.data.removeValue(forKey: key) else { return [] }
+            $0.isModified = true
+            return value.arrayValue ?? [value]
+        }
+    }
+
+    /// Returns the messages of a flash queue without removing them.
+    public func peekFlash(queue: String = "") -> [SessionValue] {
+        let key = Session.flashPrefix + queue
+        return state.withLock {
+            $0.isAccessed = true
+            guard let value = $0.data[key] else { return [] }
+            return value.arrayValue ?? [value]
+        }
+    }
+
+    // MARK: CSRF
+
+    /// Returns the session's CSRF token, creating and storing one (256 random bits) if needed.
+    ///
+    /// - Throws: ``SessionError`` only if the OS refuses random bytes.
+    public func csrfToken() throws -> String {
+        if let existing = state.withLock({ state -> String? in
+            state.isAccessed = true
+            return state.data[Session.csrfKey]?.stringValue
+        }) {
+            return existing
+        }
+        let token = try SessionID.generate()
+        return state.withLock {
+            if let raced = $0.data[Session.csrfKey]?.stringValue { return raced }
+            $0.data[Session.csrfKey] = .string(token)
+            $0.isModified = true
+            return token
+        }
+    }
+
+    /// Replaces the CSRF token with a new one and returns it (rotate it at login).
+    ///
+    /// - Throws: ``SessionError`` only if the OS refuses random bytes.
+    @discardableResult
+    public func newCSRFToken() throws -> String {
+        let token = try SessionID.generate()
+        state.withLock {
+            $0.isAccessed = true
+            $0.data[Session.csrfKey] = .string(token)
+            $0.isModified = true
+        }
+        return token
+    }
+
+    /// Checks a token sent with a request against the session's token, in constant time.
+    ///
+    /// - Returns: `false` when the session has no token or the tokens differ.
+    public func isValidCSRFToken(_ supplied: String) -> Bool {
+        guard let expected = state.withLock({ state -> String? in
+            state.isAccessed = true
+            return state.data[Session.csrfKey]?.stringValue
+        }) else { return false }
+        return ConstantTime.equals(Array(expected.utf8), Array(supplied.utf8))
+    }
+}
+
+extension Session: CustomStringConvertible {
+    /// A description that never shows the session's ID or values, so it is safe to log.
+    public var description: String {
+        state.withLock {
+            "Session(keys: \($0.data.count), new: \($0.isNew), modified: \($0.isModified))"
+        }
+    }
+}
+
+/// Conversions between `Codable` values and ``SessionValue``.
+enum SessionValueCoding {
+    static func encode<T: Encodable>(_ value: T, key: String) throws -> SessionValue {
+        switch value {
+        case let v as SessionValue: return v
+        case let v as String: return .string(v)
+        case let v as Int: return .int(v)
+        case let v as Bool: return .bool(v)
+        case let v as Double:
+            guard v.isFinite else { throw encodingError(key, "\(v) is not a finite number") }
+            return .double(v)
+        default: break
+        }
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(value)
+        } catch {
+            throw encodingError(key, "\(error)")
+        }
+        return try JSON.decode(data)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from value: SessionValue, key: String) throws -> T {
+        switch type {
+        case is SessionValue.Type: return value as! T
+        case is String.Type: if let v = value.stringValue { return v as! T }
+        case is Int.Type: if let v = value.intValue { return v as! T }
+        case is Bool.Type: if let v = value.boolValue { return v as! T }
+        case is Double.Type: if let v = value.doubleValue { return v as! T }
+        default: break
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(JSON.encode(value)))
+        } catch {
+            throw SessionError(
+                .decodingFailed,
+                "the session value under \"\(key)\" does not decode as \(T.self) (\(error)); check the type you ask for, or remove the stale value")
+        }
+    }
+
+    private static func encodingError(_ key: String, _ why: String) -> SessionError {
+        SessionError(.encodingFailed, "cannot store the value for \"\(key)\" in the session: \(why); sessions hold JSON-representable values only")
+    }
+}
+
+/// Comparison whose duration does not depend on where the inputs differ.
+enum ConstantTime {
+    static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,234 @@
+import Synchronization
+
+/// A session store in the process's memory, with expiry and a capacity bound.
+///
+/// - Entries expire after their time to live and are never returned after it.
+/// - Expired entries are reclaimed without waiting for a read of the same key: each write
+///   examines a few entries in turn and removes the expired ones, and ``sweep()`` removes all.
+/// - At most about ``capacity`` entries are kept; beyond that the least recently used entry
+///   is evicted. The store is split into shards (each with its own lock and its own share of
+///   the capacity) so that concurrent requests rarely wait for each other; eviction is least
+///   recently used within a shard.
+/// - Values larger than ``maximumValueBytes`` are refused with a `valueTooLarge` error, and
+///   the previous value stays.
+///
+/// Sessions are lost when the process exits; use it for development, tests and single-process
+/// deployments.
+public final class InMemorySessionStore: SessionStore {
+    /// The most entries kept (approximately, see the type's documentation).
+    public let capacity: Int
+    /// The largest value accepted, in bytes.
+    public let maximumValueBytes: Int
+    let clock: SessionClock
+    let shards: [ShardBox]
+    let shardMask: Int
+
+    /// Creates an empty store.
+    ///
+    /// - Parameters:
+    ///   - capacity: the most sessions kept before the least recently used are evicted
+    ///     (default 1,000,000: about 450 MB for sessions of 200 bytes).
+    ///   - maximumValueBytes: the largest session accepted, in bytes (default 1 MiB).
+    ///   - clock: the clock that times expiry.
+    public init(capacity: Int = 1_000_000, maximumValueBytes: Int = 1 << 20, clock: SessionClock = .system) {
+        precondition(capacity > 0, "capacity must be positive")
+        precondition(maximumValueBytes > 0, "maximumValueBytes must be positive")
+        self.capacity = capacity
+        self.maximumValueBytes = maximumValueBytes
+        self.clock = clock
+        // Small stores use one shard so that eviction is exactly least-recently-used.
+        let shardCount = capacity < 4096 ? 1 : 16
+        let perShard = (capacity + shardCount - 1) / shardCount
+        self.shards = (0..<shardCount).map { _ in ShardBox(capacity: perShard) }
+        self.shardMask = shardCount - 1
+    }
+
+    @inline(__always)
+    func shard(for key: String) -> ShardBox {
+        shards[key.hashValue & shardMask]
+    }
+
+    public func load(key: String) async throws -> [UInt8]? {
+        let now = clock.now()
+        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: nil) }
+    }
+
+    public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
+        let now = clock.now()
+        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: now + Double(ttl)) }
+    }
+
+    public func save(key: String, value: [UInt8], ttl: Int?) async throws {
+        guard value.count <= maximumValueBytes else {
+            throw SessionError(
+                .valueTooLarge,
+                "the session for key \"\(key)\" is \(value.count) bytes, over the in-memory store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
+        }
+        let now = clock.now()
+        let expires = ttl.map { now + Double($0) } ?? .infinity
+        shard(for: key).lock.withLock { $0.set(key, value: value, expires: expires, now: now) }
+    }
+
+    public func delete(key: String) async throws {
+        shard(for: key).lock.withLock { $0.remove(key) }
+    }
+
+    public func touch(key: String, ttl: Int?) async throws -> Bool {
+        let now = clock.now()
+        let expires = ttl.map { now + Double($0) } ?? .infinity
+        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: expires) != nil }
+    }
+
+    /// The number of entries held, expired ones not yet reclaimed included.
+    public var count: Int {
+        shards.reduce(0) { total, box in total + box.lock.withLock { $0.index.count } }
+    }
+
+    /// Removes every expired entry now.
+    ///
+    /// - Returns: the number of entries removed.
+    @discardableResult
+    public func sweep() -> Int {
+        let now = clock.now()
+        return shards.reduce(0) { total, box in total + box.lock.withLock { $0.sweepAll(now: now) } }
+    }
+}
+
+final class ShardBox: Sendable {
+    let lock: Mutex<LRUShard>
+    init(capacity: Int) { lock = Mutex(LRUShard(capacity: capacity)) }
+}
+
+/// One shard: a dictionary into a slab of nodes that form a doubly linked list in
+/// recency order (head = most recently used).
+struct LRUShard {
+    struct Node {
+        var key: String
+        var value: [UInt8]
+        var expires: Double
+        var prev: Int32
+        var next: Int32
+    }
+
+    /// Entries examined for expiry on each write.
+    static let sweepStep = 2
+
+    let capacity: Int
+    var index: [String: Int32] = [:]
+    var nodes: [Node] = []
+    var free: [Int32] = []
+    var head: Int32 = -1
+    var tail: Int32 = -1
+    var cursor = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func unlink(_ i: Int32) {
+        let node = nodes[Int(i)]
+        if node.prev >= 0 { nodes[Int(node.prev)].next = node.next } else { head = node.next }
+        if node.next >= 0 { nodes[Int(node.next)].prev = node.prev } else { tail = node.prev }
+    }
+
+    mutating func pushFront(_ i: Int32) {
+        nodes[Int(i)].prev = -1
+        nodes[Int(i)].next = head
+        if head >= 0 { nodes[Int(head)].prev = i }
+        head = i
+        if tail < 0 { tail = i }
+    }
+
+    mutating func release(_ i: Int32) {
+        unlink(i)
+        index.removeValue(forKey: nodes[Int(i)].key)
+        nodes[Int(i)].key = ""
+        nodes[Int(i)].value = []
+        nodes[Int(i)].expires = -.infinity
+        free.append(i)
+    }
+
+    /// Returns the live value for `key`, marking it most recently used and optionally
+    /// setting a new expiry; an expired entry is removed and `nil` returned.
+    mutating func get(_ key: String, now: Double, newExpiry: Double?) -> [UInt8]? {
+        guard let i = index[key] else { return nil }
+        if nodes[Int(i)].expires <= now {
+            release(i)
+            return nil
+        }
+        if let newExpiry { nodes[Int(i)].expires = newExpiry }
+        if head != i {
+            unlink(i)
+            pushFront(i)
+        }
+        return nodes[Int(i)].value
+    }
+
+    mutating func set(_ key: String, value: [UInt8], expires: Double, now: Double) {
+        if let i = index[key] {
+            nodes[Int(i)].value = value
+            nodes[Int(i)].expires = expires
+            if head != i {
+                unlink(i)
+                pushFront(i)
+            }
+        } else {
+            let i: Int32
+            if let reused = free.popLast() {
+                i = reused
+                nodes[Int(i)] = Node(key: key, value: value, expires: expires, prev: -1, next: -1)
+            } else {
+                i = Int32(nodes.count)
+                nodes.append(Node(key: key, value: value, expires: expires, prev: -1, next: -1))
+            }
+            index[key] = i
+            pushFront(i)
+            while index.count > capacity, tail >= 0 { release(tail) }
+        }
+        sweepSome(now: now)
+    }
+
+    mutating func remove(_ key: String) {
+        if let i = index[key] { release(i) }
+    }
+
+    /// Examines a few slab slots after the cursor and reclaims expired entries, so that
+    /// abandoned sessions do not wait for a read of their own key.
+    mutating func sweepSome(now: Double) {
+        guard !nodes.isEmpty else { return }
+        for _ in 0..<Self.sweepStep {
+            if cursor >= nodes.count { cursor = 0 }
+            let i = Int32(cursor)
+            cursor += 1
+            // Free slots have expires == -infinity and an empty key; skip them.
+            if nodes[Int(i)].expires <= now && nodes[Int(i)].expires > -.infinity { release(i) }
+        }
+    }
+
+    mutating func sweepAll(now: Double) -> Int {
+        var removed = 0
+        for i in 0..<nodes.count where nodes[i].expires <= now && nodes[i].expires > -.infinity {
+            release(Int32(i))
+            removed += 1
+        }
+        return removed
+    }
+}
+
+/// The store-backed interface over an ``InMemorySessionStore``: sanic_session's
+/// `InMemorySessionInterface`.
+///
+/// ```swift
+/// let interface = try InMemorySessionInterface(configuration: .default)
+/// ```
+public typealias InMemorySessionInterface = StoreSessionInterface<InMemorySessionStore>
+
+extension StoreSessionInterface where Store == InMemorySessionStore {
+    /// Creates an interface with its own in-memory store.
+    ///
+    /// - Parameters:
+    ///   - configuration: the cookie and lifetime options.
+    ///   - capacity: the most sessions kept (see ``InMemorySessionStore/init(capacity:maximumValueBytes:clock:)``).
+    ///   - clock: the clock for expiry and cookie dates.
+    public init(configuration: SessionConfiguration = .default, capacity: Int = 1_000_000, clock: SessionClock = .system) throws {
+        try self.init(store: InMemorySessionStore(capacity: capacity, clock: clock), configuration: configuration, clock: clock)
+    }
+}
