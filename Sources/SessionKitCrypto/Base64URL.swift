@@ -18,7 +18,8 @@ public enum Base64URL {
     /// The number of characters ``encode(_:)`` produces for `byteCount` bytes.
     @inlinable
     public static func encodedLength(of byteCount: Int) -> Int {
-        (byteCount / 3) * 4 + [0, 2, 3][byteCount % 3]
+        let remainder = byteCount % 3
+        return (byteCount / 3) * 4 + (remainder == 0 ? 0 : remainder + 1)
     }
 
     /// Encodes bytes as unpadded base64url text.
@@ -65,6 +66,13 @@ public enum Base64URL {
         /// True when the input is exactly the unpadded encoding of ``bytes``
         /// (no padding characters, no non-zero trailing bits).
         public var isCanonical: Bool
+
+        /// Creates a result; ``Base64URL/decode(_:)`` is the usual source of these.
+        @inlinable
+        public init(bytes: [UInt8], isCanonical: Bool) {
+            self.bytes = bytes
+            self.isCanonical = isCanonical
+        }
     }
 
     /// Decodes base64url text, with or without `=` padding.
@@ -74,8 +82,11 @@ public enum Base64URL {
     ///   impossible length.
     @inlinable
     public static func decode<Text: StringProtocol>(_ text: Text) -> DecodeResult? {
-        var text = text
-        return text.withUTF8 { decode(bytes: UnsafeRawBufferPointer($0)) }
+        if let result = text.utf8.withContiguousStorageIfAvailable({ decode(bytes: UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        var copy = String(text)
+        return copy.withUTF8 { decode(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// Decodes base64url from raw ASCII bytes; see ``decode(_:)-(StringProtocol)``.

@@ -8,7 +8,7 @@ import Darwin
 
 /// Cryptographically secure random bytes from the operating system.
 ///
-/// On Linux this is `getrandom(2)`, which blocks only until the kernel's pool is first
+/// On Linux this is `getrandom(2)` (through `getentropy(3)`), which blocks only until the kernel's pool is first
 /// initialised at boot and never returns predictable bytes.
 public enum SecureRandom {
     /// Fills `buffer` with random bytes from the operating system.
@@ -19,22 +19,14 @@ public enum SecureRandom {
         guard var base = buffer.baseAddress else { return }
         var remaining = buffer.count
         while remaining > 0 {
-            #if canImport(Darwin)
+            // getentropy(3) is getrandom(2) with no flags, limited to 256 bytes per call;
+            // glibc retries EINTR itself.
             let chunk = min(remaining, 256)
             if getentropy(base, chunk) != 0 {
                 throw SecureRandomError(errno: errno)
             }
-            let n = chunk
-            #else
-            let n = getrandom(base, remaining, 0)
-            if n < 0 {
-                let e = errno
-                if e == EINTR { continue }
-                throw SecureRandomError(errno: e)
-            }
-            #endif
-            remaining -= n
-            base += n
+            remaining -= chunk
+            base += chunk
         }
     }
 
@@ -44,7 +36,15 @@ public enum SecureRandom {
     public static func bytes(count: Int) throws(SecureRandomError) -> [UInt8] {
         precondition(count >= 0, "count must not be negative")
         var result = [UInt8](repeating: 0, count: count)
-        try result.withUnsafeMutableBytes { (raw) throws(SecureRandomError) in try fill(raw) }
+        let failure: SecureRandomError? = result.withUnsafeMutableBytes { raw in
+            do throws(SecureRandomError) {
+                try fill(raw)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
         return result
     }
 }
