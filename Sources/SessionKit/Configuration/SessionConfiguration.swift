@@ -23,6 +23,9 @@ public struct SessionConfiguration: Sendable, Hashable {
         case lax = "Lax"
         /// Sent with every request; requires ``SessionConfiguration/secure``.
         case none = "None"
+        /// No `SameSite` attribute is sent (sanic_session's default); browsers then apply
+        /// their own default, Lax in most of them.
+        case unspecified = ""
     }
 
     /// The longest lifetime browsers give a cookie (400 days); longer Max-Age values are capped.
@@ -43,9 +46,9 @@ public struct SessionConfiguration: Sendable, Hashable {
     /// When `true`, the cookie has no `Max-Age`/`Expires` and dies with the browser session;
     /// ``expiry`` still applies in the store. Default `false`.
     public var sessionCookie: Bool
-    /// The cookie's `SameSite` attribute; `nil` sends none. Default ``SameSite/lax``
-    /// (sanic_session sends none; browsers then assume Lax anyway).
-    public var sameSite: SameSite?
+    /// The cookie's `SameSite` attribute. Default ``SameSite/lax``; ``SameSite/unspecified``
+    /// sends none, as sanic_session does by default.
+    public var sameSite: SameSite
     /// The name handlers use to reach this session (``SessionContext/session(_:)``).
     /// Default `"session"`.
     public var sessionName: String
@@ -77,7 +80,7 @@ public struct SessionConfiguration: Sendable, Hashable {
         cookieName: String = "session",
         prefix: String = "session:",
         sessionCookie: Bool = false,
-        sameSite: SameSite? = .lax,
+        sameSite: SameSite = .lax,
         sessionName: String = "session",
         secure: Bool = false,
         path: String = "/",
@@ -144,7 +147,7 @@ public struct SessionConfiguration: Sendable, Hashable {
                 throw invalid("cookieName \"\(cookieName)\" starts with __Host-, which browsers accept only with Path=/; set path: \"/\" or rename the cookie")
             }
         }
-        if sameSite == SameSite.none && !secure {
+        if sameSite == .none && !secure {
             throw invalid("sameSite .none requires secure: true (browsers reject SameSite=None cookies without Secure); set secure: true or use .lax")
         }
         if partitioned && !secure {

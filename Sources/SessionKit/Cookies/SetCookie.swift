@@ -48,9 +48,9 @@ public enum SetCookie {
         }
         if configuration.secure { out += "; Secure" }
         if configuration.httpOnly { out += "; HttpOnly" }
-        if let sameSite = configuration.sameSite {
+        if configuration.sameSite != .unspecified {
             out += "; SameSite="
-            out += sameSite.rawValue
+            out += configuration.sameSite.rawValue
         }
         if configuration.partitioned { out += "; Partitioned" }
     }
