@@ -17,7 +17,10 @@ let package = Package(
         .target(name: "SessionKitRedis", dependencies: ["SessionKit", "SessionKitNetworking"]),
         .target(name: "SessionKitTestSupport", dependencies: ["SessionKit"], path: "Tests/SessionKitTestSupport"),
         .testTarget(name: "SessionKitCryptoTests", dependencies: ["SessionKitCrypto"]),
-        .testTarget(name: "SessionKitTests", dependencies: ["SessionKit", "SessionKitTestSupport"]),
+        .executableTarget(
+            name: "SessionKitFilesystemWriter", dependencies: ["SessionKit"], path: "Tests/SessionKitFilesystemWriter"),
+        .testTarget(
+            name: "SessionKitTests", dependencies: ["SessionKit", "SessionKitTestSupport", "SessionKitFilesystemWriter"]),
         .testTarget(name: "SessionKitRedisTests", dependencies: ["SessionKitRedis", "SessionKitNetworking", "SessionKitTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -16,6 +16,10 @@ let package = Package(
             dependencies: [.product(name: "SessionKit", package: "SessionKit")]
         ),
         .executableTarget(
+            name: "FilesystemBenchmark",
+            dependencies: [.product(name: "SessionKit", package: "SessionKit")]
+        ),
+        .executableTarget(
             name: "CryptoBenchmark",
             dependencies: [
                 .product(name: "SessionKitCrypto", package: "SessionKit"),

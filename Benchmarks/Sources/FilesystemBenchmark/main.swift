@@ -1,0 +1,1 @@
+print("filesystem benchmark: not written yet")

@@ -1,0 +1,2 @@
+// A child process for multi-process filesystem store tests.
+print("placeholder")
