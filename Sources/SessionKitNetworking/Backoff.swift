@@ -1,0 +1,38 @@
+/// Jittered exponential backoff for reconnect attempts ("equal jitter").
+///
+/// Attempt `n` (counting from 0) waits a random time between half and all of
+/// `min(maximum, initial * 2^n)`, so clients that lost the same server do not come back in step.
+public struct Backoff: Sendable, Hashable {
+    /// The base delay of the first retry.
+    public var initial: Duration
+    /// The cap on the delay.
+    public var maximum: Duration
+
+    /// Creates a backoff policy.
+    public init(initial: Duration = .milliseconds(50), maximum: Duration = .seconds(2)) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    /// The un-jittered delay ceiling for attempt `attempt` (0-based).
+    public func ceiling(attempt: Int) -> Duration {
+        let base = max(initial.nanosecondsClamped, 1)
+        let cap = max(maximum.nanosecondsClamped, base)
+        let shift = min(max(attempt, 0), 40)
+        let (scaled, overflow) = base.multipliedReportingOverflow(by: Int64(1) << shift)
+        return .nanoseconds(overflow ? cap : min(scaled, cap))
+    }
+
+    /// The jittered delay for attempt `attempt`, drawn from `generator`.
+    public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+        let ceiling = ceiling(attempt: attempt).nanosecondsClamped
+        let half = ceiling / 2
+        return .nanoseconds(half + Int64.random(in: 0...(ceiling - half), using: &generator))
+    }
+
+    /// The jittered delay for attempt `attempt`, using the system random number generator.
+    public func delay(attempt: Int) -> Duration {
+        var generator = SystemRandomNumberGenerator()
+        return delay(attempt: attempt, using: &generator)
+    }
+}

@@ -1,0 +1,324 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Something the event loop watches: a file descriptor and what to do when it is ready.
+///
+/// All methods are called on the loop's thread.
+protocol IOHandler: AnyObject {
+    var fileDescriptor: Int32 { get }
+    func ioReadable()
+    func ioWritable()
+    func ioHangup()
+}
+
+/// A dedicated I/O thread that drives non-blocking sockets with `poll(2)`, runs submitted tasks
+/// and fires timers.
+///
+/// No blocking system call ever runs on Swift's cooperative thread pool: callers hand work to the
+/// loop with ``execute(_:)`` and wait on continuations that the loop resumes. A loop serves a
+/// handful of connections (each multiplexes many requests), so `poll` costs next to nothing.
+public final class EventLoop: @unchecked Sendable {
+    // @unchecked: `handlers`, `readBuffer` and `pollSet` are touched only on the loop thread;
+    // everything shared with other threads sits in `shared` behind a Mutex.
+
+    /// The process-wide loop used by default; started on first use, never stopped.
+    public static let shared = EventLoop(name: "SessionKit I/O")
+
+    private struct Shared {
+        var tasks: [@Sendable () -> Void] = []
+        var timers = TimerHeap()
+        var sleeping = false
+        var sleepDeadline: UInt64 = .max
+        var wakePending = false
+    }
+
+    private let shared = Mutex(Shared())
+    private let wakeReadFD: Int32
+    private let wakeWriteFD: Int32
+    private let threadID = Atomic<UInt>(0)
+    /// The thread's name, for debuggers.
+    public let name: String
+
+    private var handlers: [Int32: Registration] = [:]
+    let readBuffer: UnsafeMutableRawBufferPointer
+
+    private struct Registration {
+        let handler: any IOHandler
+        var events: Int16
+    }
+
+    /// Creates and starts a loop on a new thread.
+    public init(name: String) {
+        self.name = name
+        var fds: [Int32] = [0, 0]
+        let rc = pipe(&fds)
+        precondition(rc == 0, "SessionKit: cannot create the event loop's wake-up pipe (errno \(errno))")
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeReadFD = fds[0]
+        wakeWriteFD = fds[1]
+        readBuffer = .allocate(byteCount: 256 * 1024, alignment: 16)
+        start()
+    }
+
+    private func start() {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            let loop = Unmanaged<EventLoop>.fromOpaque(raw!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, context)
+        precondition(rc == 0, "SessionKit: cannot start the event loop thread (error \(rc))")
+        pthread_detach(thread)
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    public var inEventLoop: Bool {
+        UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))) == threadID.load(ordering: .acquiring)
+    }
+
+    /// Runs `task` on the loop's thread, soon. Safe to call from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        let wake = shared.withLock { state -> Bool in
+            state.tasks.append(task)
+            if state.sleeping && !state.wakePending {
+                state.wakePending = true
+                return true
+            }
+            return false
+        }
+        if wake { wakeUp() }
+    }
+
+    /// Runs `action` on the loop's thread at `deadline`, unless the returned timer is cancelled first.
+    @discardableResult
+    public func schedule(at deadline: Deadline, _ action: @escaping @Sendable () -> Void) -> Timer {
+        let timer = Timer(action: action)
+        let wake = shared.withLock { state -> Bool in
+            state.timers.insert(deadline: deadline.uptimeNanoseconds, timer: timer)
+            if state.sleeping && !state.wakePending && deadline.uptimeNanoseconds < state.sleepDeadline {
+                state.wakePending = true
+                return true
+            }
+            return false
+        }
+        if wake { wakeUp() }
+        return timer
+    }
+
+    /// A pending timer; ``cancel()`` stops it from firing.
+    public final class Timer: Sendable {
+        fileprivate let state: Mutex<(@Sendable () -> Void)?>
+
+        fileprivate init(action: @escaping @Sendable () -> Void) {
+            state = Mutex(action)
+        }
+
+        /// Stops the timer; returns `true` if it had not fired yet.
+        @discardableResult
+        public func cancel() -> Bool {
+            state.withLock { action in
+                defer { action = nil }
+                return action != nil
+            }
+        }
+
+        fileprivate func take() -> (@Sendable () -> Void)? {
+            state.withLock { action in
+                defer { action = nil }
+                return action
+            }
+        }
+    }
+
+    private func wakeUp() {
+        var byte: UInt8 = 1
+        _ = write(wakeWriteFD, &byte, 1)
+    }
+
+    // MARK: Registration (loop thread only)
+
+    func register(_ handler: any IOHandler, read: Bool, write: Bool) {
+        assert(inEventLoop)
+        handlers[handler.fileDescriptor] = Registration(handler: handler, events: Self.events(read: read, write: write))
+    }
+
+    func setInterest(_ handler: any IOHandler, read: Bool, write: Bool) {
+        assert(inEventLoop)
+        let fd = handler.fileDescriptor
+        guard let registration = handlers[fd], registration.handler === handler else { return }
+        handlers[fd]?.events = Self.events(read: read, write: write)
+    }
+
+    func deregister(_ handler: any IOHandler) {
+        assert(inEventLoop)
+        let fd = handler.fileDescriptor
+        if let registration = handlers[fd], registration.handler === handler {
+            handlers[fd] = nil
+        }
+    }
+
+    private static func events(read: Bool, write: Bool) -> Int16 {
+        (read ? Int16(POLLIN) : 0) | (write ? Int16(POLLOUT) : 0)
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        threadID.store(UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))), ordering: .releasing)
+        var pollSet: [pollfd] = []
+        var pollHandlers: [any IOHandler] = []
+        while true {
+            let timeout: Int32 = shared.withLock { state in
+                if !state.tasks.isEmpty { return 0 }
+                let now = Deadline.now().uptimeNanoseconds
+                state.sleeping = true
+                if let next = state.timers.nextDeadline {
+                    state.sleepDeadline = next
+                    if next <= now { return 0 }
+                    let ms = (next - now + 999_999) / 1_000_000
+                    return Int32(min(ms, 60_000))
+                }
+                state.sleepDeadline = .max
+                return 60_000
+            }
+
+            pollSet.removeAll(keepingCapacity: true)
+            pollHandlers.removeAll(keepingCapacity: true)
+            pollSet.append(pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0))
+            for (fd, registration) in handlers where registration.events != 0 {
+                pollSet.append(pollfd(fd: fd, events: registration.events, revents: 0))
+                pollHandlers.append(registration.handler)
+            }
+            let ready = poll(&pollSet, nfds_t(pollSet.count), timeout)
+            shared.withLock { state in
+                state.sleeping = false
+                state.wakePending = false
+                state.sleepDeadline = .max
+            }
+            if ready > 0 {
+                if pollSet[0].revents != 0 {
+                    var drain = [UInt8](repeating: 0, count: 64)
+                    while read(wakeReadFD, &drain, drain.count) > 0 {}
+                }
+                for index in 1..<pollSet.count {
+                    let revents = pollSet[index].revents
+                    if revents == 0 { continue }
+                    let handler = pollHandlers[index - 1]
+                    // The handler may have been closed (and its fd reused) by an earlier event.
+                    guard let current = handlers[pollSet[index].fd], current.handler === handler else { continue }
+                    if revents & Int16(POLLOUT) != 0 { handler.ioWritable() }
+                    if revents & Int16(POLLIN) != 0 {
+                        guard let still = handlers[pollSet[index].fd], still.handler === handler else { continue }
+                        handler.ioReadable()
+                    } else if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+                        guard let still = handlers[pollSet[index].fd], still.handler === handler else { continue }
+                        handler.ioHangup()
+                    }
+                }
+            }
+            runTasks()
+            runTimers()
+        }
+    }
+
+    private func runTasks() {
+        // Tasks submitted while these run are picked up on the next turn (poll with timeout 0).
+        let tasks = shared.withLock { state -> [@Sendable () -> Void] in
+            var taken: [@Sendable () -> Void] = []
+            swap(&taken, &state.tasks)
+            return taken
+        }
+        for task in tasks { task() }
+    }
+
+    private func runTimers() {
+        let now = Deadline.now().uptimeNanoseconds
+        let due = shared.withLock { state in state.timers.popDue(now: now) }
+        for timer in due {
+            timer.take()?()
+        }
+    }
+}
+
+/// A binary min-heap of timers by deadline; cancelled timers are dropped when they surface or
+/// when they outnumber the live ones.
+struct TimerHeap {
+    private var entries: [(deadline: UInt64, seq: UInt64, timer: EventLoop.Timer)] = []
+    private var sequence: UInt64 = 0
+
+    var nextDeadline: UInt64? { entries.first?.deadline }
+    var count: Int { entries.count }
+
+    mutating func insert(deadline: UInt64, timer: EventLoop.Timer) {
+        sequence &+= 1
+        entries.append((deadline, sequence, timer))
+        siftUp(entries.count - 1)
+        if entries.count >= 1024 && entries.count.isMultiple(of: 1024) { compactIfMostlyCancelled() }
+    }
+
+    mutating func popDue(now: UInt64) -> [EventLoop.Timer] {
+        var due: [EventLoop.Timer] = []
+        while let first = entries.first, first.deadline <= now {
+            due.append(first.timer)
+            removeFirst()
+        }
+        return due
+    }
+
+    private mutating func compactIfMostlyCancelled() {
+        let live = entries.filter { $0.timer.isPending }
+        guard live.count * 2 < entries.count else { return }
+        entries = live
+        // Heapify.
+        if entries.count > 1 {
+            for index in stride(from: entries.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
+        }
+    }
+
+    private mutating func removeFirst() {
+        entries.swapAt(0, entries.count - 1)
+        entries.removeLast()
+        if !entries.isEmpty { siftDown(0) }
+    }
+
+    private func less(_ a: Int, _ b: Int) -> Bool {
+        entries[a].deadline < entries[b].deadline
+            || (entries[a].deadline == entries[b].deadline && entries[a].seq < entries[b].seq)
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard less(child, parent) else { return }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < entries.count && less(left, smallest) { smallest = left }
+            if right < entries.count && less(right, smallest) { smallest = right }
+            if smallest == parent { return }
+            entries.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}
+
+extension EventLoop.Timer {
+    fileprivate var isPending: Bool { state.withLock { $0 != nil } }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TCP proxy on 127.0.0.1 in front of a real server that injects faults on command: reset
+/// every connection, reset one mid-reply, stall, or refuse new connections.
+///
+/// It runs on its own threads with blocking `poll(2)`, never on Swift's cooperative pool.
+///
+/// ```swift
+/// let proxy = try FaultProxy(upstreamPort: server.port)
+/// defer { proxy.stop() }
+/// proxy.resetMidReply()          // the next server-to-client chunk is cut in half, then RST
+/// ```
+public final class FaultProxy: Sendable {
+    /// The port clients connect to.
+    public let port: Int
+    /// The port of the real server.
+    public let upstreamPort: Int
+
+    private struct State {
+        var stopped = false
+        var stalled = false
+        var refusing = false
+        var resetGeneration = 0
+        var pendingMidReplyResets = 0
+        var accepted = 0
+        var midReplyResetsDone = 0
+        var forwardedFromServer = 0
+    }
+    private let state = Mutex(State())
+    private let listenFD: Int32
+
+    /// Starts listening on a free port and forwarding to `upstreamPort` on 127.0.0.1.
+    public init(upstreamPort: Int) throws {
+        self.upstreamPort = upstreamPort
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FixtureError("FaultProxy: socket() failed: errno \(errno)") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 128) == 0 else {
+            close(fd)
+            throw FixtureError("FaultProxy: bind/listen failed: errno \(errno)")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+        self.listenFD = fd
+        let thread = Thread { [self] in self.acceptLoop() }
+        thread.name = "FaultProxy accept"
+        thread.start()
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    public var redisURL: String { "redis://127.0.0.1:\(port)" }
+
+    /// Stops accepting and closes every connection.
+    public func stop() {
+        state.withLock { $0.stopped = true; $0.resetGeneration += 1 }
+    }
+
+    /// Resets (RST) every open connection, both sides.
+    public func resetAllConnections() {
+        state.withLock { $0.resetGeneration += 1 }
+    }
+
+    /// The next `count` server-to-client chunks are forwarded only in part (half), then the
+    /// connection is reset: a connection reset mid-reply.
+    public func resetMidReply(count: Int = 1) {
+        state.withLock { $0.pendingMidReplyResets += count }
+    }
+
+    /// Stops (or resumes) forwarding in both directions; connections stay open, like a server
+    /// that hangs.
+    public func setStalled(_ stalled: Bool) {
+        state.withLock { $0.stalled = stalled }
+    }
+
+    /// Closes new connections as soon as they are accepted (or accepts them again).
+    public func setRefusing(_ refusing: Bool) {
+        state.withLock { $0.refusing = refusing }
+    }
+
+    /// How many connections were accepted so far.
+    public var acceptedConnections: Int { state.withLock { $0.accepted } }
+
+    /// How many mid-reply resets happened so far.
+    public var midReplyResets: Int { state.withLock { $0.midReplyResetsDone } }
+
+    private func acceptLoop() {
+        defer { close(listenFD) }
+        while true {
+            if state.withLock({ $0.stopped }) { return }
+            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
+            guard poll(&fds, 1, 50) > 0 else { continue }
+            let client = accept(listenFD, nil, nil)
+            guard client >= 0 else { continue }
+            let (refusing, generation) = state.withLock { state -> (Bool, Int) in
+                state.accepted += 1
+                return (state.refusing, state.resetGeneration)
+            }
+            if refusing {
+                Self.reset(client)
+                continue
+            }
+            guard let upstream = connectUpstream() else {
+                Self.reset(client)
+                continue
+            }
+            let thread = Thread { [self] in self.pump(client: client, server: upstream, generation: generation) }
+            thread.name = "FaultProxy pump"
+            thread.start()
+        }
+    }
+
+    private func connectUpstream() -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_NODELAY), &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(upstreamPort).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if rc != 0 {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    /// Closes with RST instead of FIN.
+    static func reset(_ fd: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(fd)
+    }
+
+    private func pump(client: Int32, server: Int32, generation: Int) {
+        var one: Int32 = 1
+        setsockopt(client, Int32(IPPROTO_TCP), Int32(TCP_NODELAY), &one, socklen_t(MemoryLayout<Int32>.size))
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        defer {
+            Self.reset(client)
+            Self.reset(server)
+        }
+        while true {
+            let (stalled, current) = state.withLock { ($0.stalled, $0.resetGeneration) }
+            if current != generation { return }
+            if stalled {
+                usleep(5_000)
+                continue
+            }
+            var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
+            guard poll(&fds, 2, 20) > 0 else { continue }
+            if fds[0].revents != 0 {
+                let count = read(client, &buffer, buffer.count)
+                if count <= 0 { return }
+                if !Self.writeAll(server, buffer, count) { return }
+            }
+            if fds[1].revents != 0 {
+                let count = read(server, &buffer, buffer.count)
+                if count <= 0 { return }
+                let cut = state.withLock { state -> Bool in
+                    state.forwardedFromServer += count
+                    if state.pendingMidReplyResets > 0 && count >= 2 {
+                        state.pendingMidReplyResets -= 1
+                        state.midReplyResetsDone += 1
+                        return true
+                    }
+                    return false
+                }
+                if cut {
+                    _ = Self.writeAll(client, buffer, count / 2)
+                    return
+                }
+                if !Self.writeAll(client, buffer, count) { return }
+            }
+        }
+    }
+
+    private static func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) -> Bool {
+        var offset = 0
+        while offset < count {
+            let written = buffer.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return false }
+            offset += written
+        }
+        return true
+    }
+}

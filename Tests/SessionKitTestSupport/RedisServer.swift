@@ -1,0 +1,98 @@
+import Foundation
+
+/// A real redis-server (Debian's package) for tests, on a free loopback port and a Unix socket,
+/// with no persistence.
+///
+/// ```swift
+/// let server = try await RedisServer.start()
+/// defer { server.stop() }
+/// let store = try RedisSessionStore(url: server.url)
+/// ```
+public final class RedisServer: Sendable {
+    /// What to configure beyond the defaults.
+    public struct Options: Sendable {
+        /// `requirepass`: the default user's password.
+        public var password: String?
+        /// ACL users as (name, password); each gets every key and command.
+        public var users: [(name: String, password: String)]
+        /// More `redis-server` arguments, e.g. `["--rename-command", "HELLO", ""]`.
+        public var extraArguments: [String]
+
+        public init(password: String? = nil, users: [(name: String, password: String)] = [], extraArguments: [String] = []) {
+            self.password = password
+            self.users = users
+            self.extraArguments = extraArguments
+        }
+    }
+
+    /// The TCP port on 127.0.0.1.
+    public let port: Int
+    /// The Unix socket's path.
+    public let unixSocketPath: String
+    /// The server's scratch directory.
+    public let directory: String
+    private let process: ServerProcess
+
+    /// The binary's path, if installed.
+    public static var executable: String? { ServerProcess.findExecutable("redis-server") }
+
+    /// Whether Redis tests should run: redis-server is installed, or `CI=true` (where its
+    /// absence must fail the tests rather than skip them).
+    public static var shouldRun: Bool { ServerProcess.shouldRun(needing: "redis-server") }
+
+    /// `redis://127.0.0.1:<port>`.
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    /// `unix://<socket path>`.
+    public var unixURL: String { "unix://\(unixSocketPath)" }
+
+    private init(port: Int, directory: String, process: ServerProcess) {
+        self.port = port
+        self.directory = directory
+        self.unixSocketPath = directory + "/redis.sock"
+        self.process = process
+    }
+
+    /// Starts a server and waits until it accepts connections.
+    ///
+    /// - Throws: ``FixtureError`` when redis-server is not installed or does not start.
+    public static func start(_ options: Options = Options(), port: Int? = nil) async throws -> RedisServer {
+        guard let executable else {
+            throw FixtureError("redis-server is not installed; install it with `apt-get install -y redis-server` (tests needing it skip unless CI=true)")
+        }
+        let port = try port ?? ServerProcess.freePort()
+        let directory = NSTemporaryDirectory() + "sessionkit-redis-\(port)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no",
+            "--dir", directory,
+            "--unixsocket", directory + "/redis.sock", "--unixsocketperm", "700",
+            "--daemonize", "no", "--protected-mode", "no",
+        ]
+        if let password = options.password { arguments += ["--requirepass", password] }
+        for user in options.users {
+            arguments += ["--user", user.name, "on", ">" + user.password, "~*", "&*", "+@all"]
+        }
+        arguments += options.extraArguments
+        let process = ServerProcess(executable: executable, arguments: arguments, readiness: .tcp(port: port), logPath: directory + "/redis.log")
+        let server = RedisServer(port: port, directory: directory, process: process)
+        try await process.start()
+        return server
+    }
+
+    /// A new server with the same options on the same port, after this one is stopped.
+    public func restart() async throws {
+        process.stop()
+        try await process.start()
+    }
+
+    /// Stops the server (its scratch directory stays for post-mortems).
+    public func stop() { process.stop() }
+
+    /// Whether the server process is running.
+    public var isRunning: Bool { process.isRunning }
+
+    /// The end of the server's log.
+    public func logTail() -> String { process.logTail() }
+}

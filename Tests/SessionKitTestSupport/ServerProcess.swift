@@ -1,0 +1,170 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure of a test fixture (server missing, failed to start...).
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Runs a server binary (redis-server, memcached...) for tests: on a free loopback port, waits
+/// until it accepts connections, and stops it.
+///
+/// ```swift
+/// let port = try ServerProcess.freePort()
+/// let server = ServerProcess(executable: path, arguments: ["--port", "\(port)"], readiness: .tcp(port: port))
+/// try await server.start()
+/// defer { server.stop() }
+/// ```
+public final class ServerProcess: Sendable {
+    /// How to tell that the server is ready.
+    public enum Readiness: Sendable {
+        /// It accepts TCP connections on 127.0.0.1 at this port.
+        case tcp(port: Int)
+        /// It accepts connections on this Unix socket.
+        case unix(path: String)
+    }
+
+    /// The binary.
+    public let executable: String
+    /// Its arguments.
+    public let arguments: [String]
+    /// How to tell that it is ready.
+    public let readiness: Readiness
+    /// Where its standard output and error go.
+    public let logPath: String
+    private let process = Mutex<Process?>(nil)
+
+    /// Describes a server; nothing runs until ``start(timeout:)``.
+    public init(executable: String, arguments: [String], readiness: Readiness, logPath: String) {
+        self.executable = executable
+        self.arguments = arguments
+        self.readiness = readiness
+        self.logPath = logPath
+    }
+
+    deinit { stop() }
+
+    /// Finds a binary on `PATH` or in the usual system directories.
+    public static func findExecutable(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", "/sbin"]
+        for directory in directories {
+            let candidate = directory + "/" + name
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Whether tests run under CI (`CI=true`), where a missing server binary is a failure.
+    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// Whether tests that need `name` should run: it is installed, or we are under CI (where
+    /// the test then fails loudly when the binary is missing).
+    public static func shouldRun(needing name: String) -> Bool {
+        findExecutable(name) != nil || isCI
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FixtureError("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw FixtureError("bind() failed: errno \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Starts the binary and waits until it accepts connections.
+    ///
+    /// - Throws: ``FixtureError`` when it exits early or is not ready before `timeout`; the
+    ///   message includes the end of its log.
+    public func start(timeout: Duration = .seconds(10)) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process.withLock { $0 = process }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            if !process.isRunning {
+                throw FixtureError("\(executable) exited with status \(process.terminationStatus) while starting; log:\n\(logTail())")
+            }
+            if Self.accepts(readiness) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        stop()
+        throw FixtureError("\(executable) did not accept connections within \(timeout); log:\n\(logTail())")
+    }
+
+    /// Whether the process is running.
+    public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
+
+    /// Stops the server (SIGKILL: tests need no graceful shutdown) and reaps it.
+    public func stop() {
+        let process = self.process.withLock { current -> Process? in
+            defer { current = nil }
+            return current
+        }
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// The last lines of the server's log.
+    public func logTail(lines: Int = 20) -> String {
+        guard let data = FileManager.default.contents(atPath: logPath) else { return "(no log)" }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    /// Tries one non-blocking connect; loopback and Unix sockets answer at once.
+    static func accepts(_ readiness: Readiness) -> Bool {
+        switch readiness {
+        case .tcp(let port):
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
+        case .unix(let path):
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            } == 0
+        }
+    }
+}
