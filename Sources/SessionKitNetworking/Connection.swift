@@ -38,6 +38,14 @@ public final class Connection: IOHandler, @unchecked Sendable {
         var closeError: NetworkError?
     }
     private let outbound = Mutex(Outbound())
+    private let writeCalls = Atomic<Int>(0)
+    private let bytesWritten = Atomic<Int>(0)
+
+    /// How many `send(2)` calls the connection made and how many bytes they wrote; auto-pipelining
+    /// shows as far fewer calls than requests.
+    public var writeStatistics: (calls: Int, bytes: Int) {
+        (writeCalls.load(ordering: .relaxed), bytesWritten.load(ordering: .relaxed))
+    }
 
     private enum Phase { case idle, connecting, open, closed }
     private var phase: Phase = .idle
@@ -227,7 +235,9 @@ public final class Connection: IOHandler, @unchecked Sendable {
             let written = writeQueue.withUnsafeBytes { raw in
                 send(fileDescriptor, raw.baseAddress! + writeOffset, raw.count - writeOffset, Int32(MSG_NOSIGNAL))
             }
+            writeCalls.add(1, ordering: .relaxed)
             if written > 0 {
+                bytesWritten.add(written, ordering: .relaxed)
                 writeOffset += written
                 continue
             }

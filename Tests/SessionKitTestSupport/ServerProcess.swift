@@ -103,6 +103,7 @@ public final class ServerProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         self.process.withLock { $0 = process }
+        ChildRegistry.add(process.processIdentifier)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while clock.now < deadline {
@@ -125,7 +126,9 @@ public final class ServerProcess: Sendable {
             defer { current = nil }
             return current
         }
-        guard let process, process.isRunning else { return }
+        guard let process else { return }
+        ChildRegistry.remove(process.processIdentifier)
+        guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
@@ -167,4 +170,26 @@ public final class ServerProcess: Sendable {
             } == 0
         }
     }
+}
+
+/// Server processes still running, killed when the test process exits so that none outlive it.
+enum ChildRegistry {
+    private static let pids = Mutex<Set<Int32>>([])
+    private static let installed: Bool = {
+        atexit {
+            for pid in ChildRegistry.snapshot() { kill(pid, SIGKILL) }
+        }
+        return true
+    }()
+
+    static func add(_ pid: Int32) {
+        _ = installed
+        pids.withLock { _ = $0.insert(pid) }
+    }
+
+    static func remove(_ pid: Int32) {
+        pids.withLock { _ = $0.remove(pid) }
+    }
+
+    static func snapshot() -> Set<Int32> { pids.withLock { $0 } }
 }

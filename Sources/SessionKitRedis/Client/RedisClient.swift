@@ -1,0 +1,151 @@
+import SessionKit
+import SessionKitNetworking
+import Synchronization
+
+/// A Redis client that multiplexes many concurrent commands over a few connections.
+///
+/// Commands issued at the same time go out in one write (auto-pipelining) and replies are
+/// matched in order. Every command has a deadline (``RedisConfiguration/commandTimeout``).
+/// A cancelled command returns at once with `CancellationError`, while its reply is still read
+/// and dropped, so a reply can never reach the wrong caller. A lost connection is re-established
+/// on demand with jittered exponential backoff; while the server stays unreachable, calls fail at
+/// once with `storeUnavailable` instead of queueing.
+///
+/// ```swift
+/// let redis = try RedisClient(url: "redis://localhost:6379/0")
+/// try await redis.send("SET", "greeting", "hello", "EX", 60)
+/// let reply = try await redis.send("GET", "greeting")   // .bulkString("hello")
+/// ```
+///
+/// Error replies are thrown as ``SessionError``: `authenticationFailed` for `NOAUTH`/`WRONGPASS`/
+/// `NOPERM`, `storeUnavailable` once `LOADING`/`TRYAGAIN`/`READONLY` retries are exhausted,
+/// `serverError` for the rest.
+public final class RedisClient: Sendable {
+    /// The configuration the client was created with.
+    public let configuration: RedisConfiguration
+    let loop: EventLoop
+    private let slots: [ConnectionSlot]
+    private let nextSlot = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
+
+    /// Creates a client. No connection is made until the first command.
+    ///
+    /// - Throws: ``SessionError`` `.invalidConfiguration` when a setting is out of range.
+    public convenience init(configuration: RedisConfiguration) throws {
+        try self.init(configuration: configuration, loop: .shared, freesCancelledSlots: false)
+    }
+
+    /// Creates a client from a URL (see ``RedisConfiguration/init(url:)``).
+    public convenience init(url: String) throws {
+        try self.init(configuration: RedisConfiguration(url: url))
+    }
+
+    /// - Parameter freesCancelledSlots: test-only: reproduce the 2023 redis-py bug, so that tests
+    ///   can prove they catch it. Never set outside tests.
+    init(configuration: RedisConfiguration, loop: EventLoop, freesCancelledSlots: Bool) throws {
+        guard configuration.connectionCount >= 1 && configuration.connectionCount <= 64 else {
+            throw SessionError(.invalidConfiguration, "RedisConfiguration.connectionCount is \(configuration.connectionCount); use 1...64 (2 is plenty: connections are multiplexed)")
+        }
+        guard configuration.commandTimeout > .zero, configuration.connectTimeout > .zero else {
+            throw SessionError(.invalidConfiguration, "RedisConfiguration.commandTimeout and connectTimeout must be positive")
+        }
+        guard configuration.database >= 0 else {
+            throw SessionError(.invalidConfiguration, "RedisConfiguration.database is \(configuration.database); use a database number >= 0")
+        }
+        guard configuration.maxPendingCommandsPerConnection >= 1, configuration.maxRetries >= 0 else {
+            throw SessionError(.invalidConfiguration, "RedisConfiguration.maxPendingCommandsPerConnection must be at least 1 and maxRetries at least 0")
+        }
+        self.configuration = configuration
+        self.loop = loop
+        let health = ServerHealth(backoff: Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay))
+        self.slots = (0..<configuration.connectionCount).map { _ in
+            ConnectionSlot(configuration: configuration, loop: loop, health: health, freesCancelledSlots: freesCancelledSlots)
+        }
+    }
+
+    deinit {
+        for slot in slots { slot.shutDown() }
+    }
+
+    /// Sends a command and returns its reply.
+    ///
+    /// - Parameters:
+    ///   - arguments: the command name and its arguments, sent as an array of bulk strings.
+    ///   - idempotent: `true` when running the command twice is harmless (GET, SET, DEL,
+    ///     EXPIRE...): it is then retried once on a fresh connection if the connection is lost
+    ///     before the reply arrives.
+    /// - Throws: ``SessionError`` for error replies, timeouts and connection failures;
+    ///   `CancellationError` if the task is cancelled.
+    @discardableResult
+    public func send(_ arguments: [RedisArgument], idempotent: Bool = false) async throws -> RESPValue {
+        let reply = try await execute(arguments, idempotent: idempotent)
+        if case .error(let message) = reply {
+            throw RedisErrorClass(message: message).error(message: message, address: "\(configuration.address)", command: commandName(arguments))
+        }
+        return reply
+    }
+
+    /// Sends a command and returns its reply: `send("SET", key, value, "EX", 60)`.
+    @discardableResult
+    public func send(_ command: RedisArgument, _ arguments: RedisArgument...) async throws -> RESPValue {
+        try await send([command] + arguments)
+    }
+
+    /// Closes every connection. Commands in flight fail; later calls fail with `storeUnavailable`.
+    public func close() {
+        closed.store(true, ordering: .releasing)
+        for slot in slots { slot.shutDown() }
+    }
+
+    /// Runs a command with the retry policy; error replies that are final come back as `.error`.
+    func execute(_ arguments: [RedisArgument], idempotent: Bool) async throws -> RESPValue {
+        guard !closed.load(ordering: .acquiring) else {
+            throw SessionError(.storeUnavailable, "this RedisClient was closed; create a new one")
+        }
+        let deadline = Deadline.after(configuration.commandTimeout)
+        var attempt = 0
+        var lostOnce = false
+        while true {
+            let connection = try await connection(deadline: deadline)
+            let reply: RESPValue
+            do {
+                reply = try await connection.send(arguments, deadline: deadline)
+            } catch let error as SessionError where error.code == .storeUnavailable && idempotent && !lostOnce && !deadline.hasPassed {
+                lostOnce = true
+                continue
+            }
+            guard case .error(let message) = reply else { return reply }
+            let kind = RedisErrorClass(message: message)
+            guard attempt < configuration.maxRetries, !deadline.hasPassed else { return reply }
+            switch kind {
+            case .retry:
+                attempt += 1
+                let pause = Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay).delay(attempt: attempt - 1)
+                try await Task.sleep(for: min(pause, deadline.remaining))
+            case .reconnect:
+                attempt += 1
+                connection.close(reason: SessionError(.storeUnavailable, "Redis at \(configuration.address) answered READONLY; reconnecting to find the primary"))
+            default:
+                return reply
+            }
+        }
+    }
+
+    /// The open connections' write statistics, summed (for tests and diagnostics).
+    var writeStatistics: (calls: Int, bytes: Int) {
+        slots.compactMap { $0.readyConnection()?.writeStatistics }.reduce((0, 0)) { ($0.0 + $1.calls, $0.1 + $1.bytes) }
+    }
+
+    private func connection(deadline: Deadline) async throws -> RedisConnection {
+        let count = slots.count
+        let start = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
+        for offset in 0..<count {
+            if let ready = slots[(start + offset) % count].readyConnection() { return ready }
+        }
+        return try await slots[start % count].acquire(deadline: deadline)
+    }
+
+    private func commandName(_ arguments: [RedisArgument]) -> String {
+        arguments.first.map { String(decoding: $0.bytes.prefix(32), as: UTF8.self).uppercased() } ?? "(empty command)"
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import SessionKit
+
+/// How to reach and talk to one Redis server.
+///
+/// Build it in code, or from a URL:
+///
+/// ```swift
+/// let configuration = try RedisConfiguration(url: "redis://app:s3cret@cache.internal:6379/2")
+/// let socket = try RedisConfiguration(url: "unix:///run/redis/redis.sock?db=1")
+/// ```
+///
+/// `rediss://` (TLS) is rejected: put a TLS tunnel (stunnel, spiped, a sidecar) in front of the
+/// server and connect to its plaintext end.
+public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// Where the server listens.
+    public enum Address: Sendable, Hashable, CustomStringConvertible {
+        /// A TCP server: a host name, an IPv4 address or an IPv6 address (without brackets).
+        case tcp(host: String, port: Int)
+        /// A Unix domain socket.
+        case unix(path: String)
+
+        public var description: String {
+            switch self {
+            case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            case .unix(let path): return "unix:\(path)"
+            }
+        }
+    }
+
+    /// The protocol to ask for during the handshake.
+    public enum ProtocolVersion: Sendable, Hashable {
+        /// `HELLO 3` (with AUTH and SETNAME), falling back to RESP2 when the server is older.
+        case resp3
+        /// RESP2 only: `AUTH`, `CLIENT SETNAME` and `SELECT` as separate commands.
+        case resp2
+    }
+
+    /// Where the server listens. Default `127.0.0.1:6379`.
+    public var address: Address
+    /// The ACL user name (Redis 6+); `nil` authenticates as the default user.
+    public var username: String?
+    /// The password (`requirepass` or the ACL user's); `nil` sends no AUTH.
+    public var password: String?
+    /// The logical database (`SELECT`); must be 0 on Redis Cluster.
+    public var database: Int
+    /// The name the connections register with `CLIENT SETNAME`; `nil` sets none.
+    public var clientName: String?
+    /// How many connections to multiplex commands over. Default 2; a few are plenty.
+    public var connectionCount: Int
+    /// The deadline for resolving, connecting and the handshake together. Default 2 s.
+    public var connectTimeout: Duration
+    /// The deadline for one command, from the call to the reply, including waiting for a
+    /// connection and retries. Default 2 s.
+    public var commandTimeout: Duration
+    /// The first reconnect delay; it doubles after each failure, with jitter. Default 50 ms.
+    public var reconnectDelay: Duration
+    /// The cap on the reconnect delay. Default 2 s.
+    public var maxReconnectDelay: Duration
+    /// How many times a command is retried after a `LOADING`, `TRYAGAIN`, `CLUSTERDOWN`,
+    /// `MASTERDOWN` or `READONLY` reply, within its deadline. Default 3.
+    public var maxRetries: Int
+    /// The most commands waiting for replies on one connection; beyond it calls fail at once
+    /// with `storeUnavailable` instead of queueing without bound. Default 50,000.
+    public var maxPendingCommandsPerConnection: Int
+    /// The protocol to ask for. Default ``ProtocolVersion/resp3``.
+    public var protocolVersion: ProtocolVersion
+    /// Bounds on replies.
+    public var parserLimits: RESPParser.Limits
+
+    /// Creates a configuration; every parameter has a default.
+    public init(
+        address: Address = .tcp(host: "127.0.0.1", port: 6379),
+        username: String? = nil,
+        password: String? = nil,
+        database: Int = 0,
+        clientName: String? = "SessionKit",
+        connectionCount: Int = 2,
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(2),
+        reconnectDelay: Duration = .milliseconds(50),
+        maxReconnectDelay: Duration = .seconds(2),
+        maxRetries: Int = 3,
+        maxPendingCommandsPerConnection: Int = 50_000,
+        protocolVersion: ProtocolVersion = .resp3,
+        parserLimits: RESPParser.Limits = RESPParser.Limits()
+    ) {
+        self.address = address
+        self.username = username
+        self.password = password
+        self.database = database
+        self.clientName = clientName
+        self.connectionCount = connectionCount
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.reconnectDelay = reconnectDelay
+        self.maxReconnectDelay = maxReconnectDelay
+        self.maxRetries = maxRetries
+        self.maxPendingCommandsPerConnection = maxPendingCommandsPerConnection
+        self.protocolVersion = protocolVersion
+        self.parserLimits = parserLimits
+    }
+
+    /// Creates a configuration from a URL; the other settings keep their defaults.
+    ///
+    /// Accepted forms:
+    /// - `redis://[user[:password]@]host[:port][/db]` (IPv6 hosts in brackets; user and
+    ///   password percent-encoded; `redis://:password@host` for `requirepass` only)
+    /// - `unix:///path/to.sock[?db=N][&user=U][&password=P]` (`unix://user:pass@/path` works too)
+    ///
+    /// - Throws: ``SessionError`` `.unsupported` for `rediss://`, `.invalidConfiguration` for
+    ///   anything else that does not parse, naming the part to fix.
+    public init(url: String) throws {
+        self.init()
+        let lowered = url.lowercased()
+        if lowered.hasPrefix("rediss://") {
+            throw SessionError(.unsupported, "TLS is not supported, use a TLS tunnel: rediss:// URLs need TLS, which SessionKitRedis does not implement; run stunnel or a TLS sidecar in front of Redis and connect to it with redis://")
+        }
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
+            throw SessionError(.invalidConfiguration, "'\(Self.redacted(url))' is not a valid Redis URL; use redis://[user[:password]@]host[:port][/db] or unix:///path/to.sock?db=N")
+        }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name.lowercased(), $0.value ?? "") }, uniquingKeysWith: { $1 })
+        if let user = components.percentEncodedUser.flatMap({ $0.removingPercentEncoding }), !user.isEmpty {
+            username = user
+        }
+        if let pass = components.percentEncodedPassword.flatMap({ $0.removingPercentEncoding }) {
+            password = pass
+        }
+        if let user = query["user"] ?? query["username"], !user.isEmpty { username = user }
+        if let pass = query["password"] { password = pass }
+        switch scheme {
+        case "redis":
+            guard var host = components.host, !host.isEmpty else {
+                throw SessionError(.invalidConfiguration, "the Redis URL '\(Self.redacted(url))' has no host; use redis://host:6379")
+            }
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let port = components.port ?? 6379
+            guard (1...65535).contains(port) else {
+                throw SessionError(.invalidConfiguration, "the Redis URL's port \(port) is out of range 1...65535")
+            }
+            address = .tcp(host: host, port: port)
+            let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            if !path.isEmpty {
+                guard let db = Int(path), db >= 0 else {
+                    throw SessionError(.invalidConfiguration, "the Redis URL's path '/\(path)' must be a database number like /0")
+                }
+                database = db
+            }
+        case "unix":
+            let path = components.path
+            guard path.hasPrefix("/"), (components.host ?? "").isEmpty || components.host == "localhost" else {
+                throw SessionError(.invalidConfiguration, "the Unix socket URL '\(Self.redacted(url))' needs an absolute path: unix:///run/redis/redis.sock")
+            }
+            address = .unix(path: path)
+        default:
+            throw SessionError(.invalidConfiguration, "unsupported Redis URL scheme '\(scheme)://'; use redis:// or unix://")
+        }
+        if let db = query["db"] {
+            guard let number = Int(db), number >= 0 else {
+                throw SessionError(.invalidConfiguration, "the Redis URL's db=\(db) must be a non-negative database number")
+            }
+            database = number
+        }
+    }
+
+    private static func redacted(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@"), let schemeEnd = url.range(of: "://") else { return url }
+        guard schemeEnd.upperBound <= at else { return url }
+        return url[..<schemeEnd.upperBound] + "***" + url[at...]
+    }
+
+    /// A description without the password.
+    public var description: String {
+        var text = "redis \(address) db \(database)"
+        if let username { text += " user \(username)" }
+        if password != nil { text += " (password set)" }
+        return text
+    }
+}

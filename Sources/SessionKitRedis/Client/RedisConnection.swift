@@ -1,0 +1,229 @@
+import SessionKit
+import SessionKitNetworking
+import Synchronization
+
+/// One multiplexed connection to Redis: commands from many tasks are appended to one outbound
+/// buffer (auto-pipelining) and their replies are matched first-in, first-out.
+///
+/// The invariant that keeps replies with their callers: every command written gets exactly one
+/// slot in `queue`, and a slot leaves the queue only when its reply is parsed (or when the
+/// connection dies). A cancelled or timed-out caller is resumed at once, but its slot stays and
+/// its reply is read and dropped.
+final class RedisConnection: ConnectionDelegate, Sendable {
+    private struct Waiter {
+        let continuation: CheckedContinuation<RESPValue, any Error>
+        var timer: EventLoop.Timer?
+        let readEpoch: UInt64
+    }
+
+    private struct State {
+        var queue = FIFO()
+        var waiters: [UInt64: Waiter] = [:]
+        var nextID: UInt64 = 0
+        var closed: SessionError?
+        var closeReason: SessionError?
+        var readEpoch: UInt64 = 0
+        var connection: Connection?
+    }
+
+    private let state = Mutex(State())
+    private let parser: Mutex<RESPParser>
+    let address: String
+    let commandTimeout: Duration
+    let maxPending: Int
+    /// Test-only fault: free a cancelled request's slot, the redis-py 2023 bug. Never set in production.
+    let freesCancelledSlots: Bool
+    let loop: EventLoop
+
+    init(address: String, loop: EventLoop, limits: RESPParser.Limits, commandTimeout: Duration, maxPending: Int, freesCancelledSlots: Bool) {
+        self.address = address
+        self.loop = loop
+        self.parser = Mutex(RESPParser(limits: limits))
+        self.commandTimeout = commandTimeout
+        self.maxPending = maxPending
+        self.freesCancelledSlots = freesCancelledSlots
+    }
+
+    /// Connects the underlying socket; the handshake is up to the caller.
+    func open(endpoint: Endpoint, timeout: Duration) async throws {
+        let connection = try await Connection.connect(to: endpoint, on: loop, timeout: timeout, delegate: self)
+        state.withLock { $0.connection = connection }
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed != nil } }
+
+    /// The socket's write statistics (for tests and diagnostics).
+    var writeStatistics: (calls: Int, bytes: Int) {
+        state.withLock { $0.connection }?.writeStatistics ?? (0, 0)
+    }
+
+    /// The number of commands waiting for replies (including cancelled ones whose reply is due).
+    var pendingCount: Int { state.withLock { $0.queue.count } }
+
+    /// Closes the connection; commands in flight fail with `reason`.
+    func close(reason: SessionError) {
+        let connection = state.withLock { state -> Connection? in
+            if state.closeReason == nil { state.closeReason = reason }
+            return state.connection
+        }
+        if let connection {
+            connection.close()
+        } else {
+            failAll(reason)
+        }
+    }
+
+    /// Sends one command and waits for its reply (error replies are returned, not thrown).
+    func send(_ arguments: [RedisArgument], deadline: Deadline) async throws -> RESPValue {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RESPValue, any Error>) in
+                let failure: (any Error)? = state.withLock { state -> (any Error)? in
+                    if let closed = state.closed { return closed }
+                    if Task.isCancelled { return CancellationError() }
+                    guard let connection = state.connection else {
+                        return SessionError(.storeUnavailable, "the connection to Redis at \(address) is not open yet")
+                    }
+                    guard state.queue.count < maxPending else {
+                        return SessionError(.storeUnavailable, "Redis at \(address) has \(state.queue.count) commands waiting for replies, the configured maximum; the server is too slow for this load (raise maxPendingCommandsPerConnection or connectionCount, or reduce the load)")
+                    }
+                    let written = connection.write { buffer in RESPEncoder.encode(arguments, into: &buffer) }
+                    guard written else {
+                        return state.closeReason ?? SessionError(.storeUnavailable, "the connection to Redis at \(address) is closed; the client reconnects on the next call")
+                    }
+                    state.queue.append(id)
+                    let timer = loop.schedule(at: deadline) { [weak self] in self?.expire(id) }
+                    state.waiters[id] = Waiter(continuation: continuation, timer: timer, readEpoch: state.readEpoch)
+                    return nil
+                }
+                if let failure { continuation.resume(throwing: failure) }
+            }
+        } onCancel: {
+            self.abandon(id, with: CancellationError())
+        }
+    }
+
+    /// Resumes a waiting caller with `error` but keeps its slot: its reply will be read and dropped.
+    private func abandon(_ id: UInt64, with error: any Error) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
+            if freesCancelledSlots { state.queue.remove(id) }
+            return waiter
+        }
+        guard let waiter else { return }
+        waiter.timer?.cancel()
+        waiter.continuation.resume(throwing: error)
+    }
+
+    /// A command's deadline passed. If nothing at all was read since it was sent, the server is
+    /// stalled: the connection is closed so that the client reconnects instead of piling up more
+    /// commands behind it.
+    private func expire(_ id: UInt64) {
+        let (waiter, stalled) = state.withLock { state -> (Waiter?, Bool) in
+            guard let waiter = state.waiters.removeValue(forKey: id) else { return (nil, false) }
+            if freesCancelledSlots { state.queue.remove(id) }
+            return (waiter, waiter.readEpoch == state.readEpoch)
+        }
+        guard let waiter else { return }
+        let timeout = SessionError(.timeout, "Redis at \(address) did not answer within the command timeout (\(Int(commandTimeout.milliseconds)) ms); the server may be overloaded, blocked by a slow command, or unreachable. Raise commandTimeout if this is expected")
+        waiter.continuation.resume(throwing: timeout)
+        if stalled {
+            close(reason: SessionError(.storeUnavailable, "Redis at \(address) sent nothing for a whole command timeout, so the connection was closed as stalled; the client reconnects on the next call"))
+        }
+    }
+
+    private func failAll(_ reason: SessionError) {
+        let waiters = state.withLock { state -> [Waiter] in
+            if state.closed == nil { state.closed = state.closeReason ?? reason }
+            let waiters = Array(state.waiters.values)
+            state.waiters.removeAll()
+            state.queue.removeAll()
+            return waiters
+        }
+        let error = state.withLock { $0.closed } ?? reason
+        for waiter in waiters {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(throwing: error)
+        }
+    }
+
+    // MARK: ConnectionDelegate (event loop thread)
+
+    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        var replies: [RESPValue] = []
+        do {
+            try parser.withLock { parser in
+                parser.append(bytes)
+                while let reply = try parser.next() {
+                    if case .push = reply { continue }  // out-of-band; never matched to a command
+                    replies.append(reply)
+                }
+            }
+        } catch {
+            let reason = (error as? SessionError) ?? SessionError(.protocolError, "Redis at \(address) sent an unreadable reply: \(error)")
+            close(reason: reason)
+            // Replies parsed before the bad one are still delivered below.
+        }
+        var ready: [(Waiter, RESPValue)] = []
+        ready.reserveCapacity(replies.count)
+        let unsolicited = state.withLock { state -> Bool in
+            state.readEpoch &+= 1
+            for reply in replies {
+                guard let id = state.queue.popFirst() else { return true }
+                if let waiter = state.waiters.removeValue(forKey: id) {
+                    ready.append((waiter, reply))
+                }
+            }
+            return false
+        }
+        for (waiter, reply) in ready {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(returning: reply)
+        }
+        if unsolicited {
+            close(reason: SessionError(.protocolError, "Redis at \(address) sent a reply nobody asked for; the connection was closed to stay in step"))
+        }
+    }
+
+    func connection(_ connection: Connection, didCloseWith error: NetworkError?) {
+        let detail = error.map { " (\($0.message))" } ?? ""
+        failAll(SessionError(.storeUnavailable, "the connection to Redis at \(address) was lost\(detail) before the reply arrived; the command may or may not have run. The client reconnects on the next call"))
+    }
+}
+
+/// A first-in, first-out queue of request IDs.
+struct FIFO: Sendable {
+    private var storage: [UInt64] = []
+    private var head = 0
+
+    var count: Int { storage.count - head }
+
+    mutating func append(_ id: UInt64) { storage.append(id) }
+
+    mutating func popFirst() -> UInt64? {
+        guard head < storage.count else { return nil }
+        let id = storage[head]
+        head += 1
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: storage.capacity <= 65536)
+            head = 0
+        } else if head >= 4096 && head * 2 >= storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
+        return id
+    }
+
+    /// Removes `id` wherever it is (used only by the test-only broken mode).
+    mutating func remove(_ id: UInt64) {
+        if let index = storage[head...].firstIndex(of: id) { storage.remove(at: index) }
+    }
+
+    mutating func removeAll() {
+        storage.removeAll()
+        head = 0
+    }
+}

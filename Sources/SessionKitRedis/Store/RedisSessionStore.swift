@@ -1,0 +1,136 @@
+import SessionKit
+import Synchronization
+
+/// A ``SessionStore`` on Redis, in sanic_session's layout: each session is one string key,
+/// `prefix + sessionID`, holding the session's JSON bytes, with the session's lifetime as the
+/// key's TTL.
+///
+/// - ``save(key:value:ttl:)``: `SET key value EX ttl`, or plain `SET` for permanent sessions
+///   (`ttl == nil`), so a permanent session never expires in Redis.
+/// - ``load(key:)``: `GET`; ``delete(key:)``: `DEL`.
+/// - ``touch(key:ttl:)``: `EXPIRE` (or `PERSIST` for `nil`).
+/// - ``loadAndTouch(key:ttl:)``: `GETEX key EX ttl` on Redis 6.2+, `GET` then `EXPIRE` before.
+///
+/// ```swift
+/// let store = try RedisSessionStore(url: "redis://localhost:6379/0")
+/// ```
+public final class RedisSessionStore: SessionStore {
+    /// The client the store sends its commands through.
+    public let client: RedisClient
+    /// The largest value ``save(key:value:ttl:)`` accepts, in bytes.
+    public let maxValueSize: Int
+    private let getexSupported = Atomic<Bool>(true)
+
+    /// Creates a store on an existing client (which may be shared with other code).
+    ///
+    /// - Parameter maxValueSize: values above this size are refused with `valueTooLarge`
+    ///   before anything is sent. Default 4 MiB; Redis' own limit is 512 MiB.
+    public init(client: RedisClient, maxValueSize: Int = 4 * 1024 * 1024) {
+        self.client = client
+        self.maxValueSize = maxValueSize
+    }
+
+    /// Creates a store and its client from a Redis URL (see ``RedisConfiguration/init(url:)``).
+    public convenience init(url: String, maxValueSize: Int = 4 * 1024 * 1024) throws {
+        try self.init(client: RedisClient(url: url), maxValueSize: maxValueSize)
+    }
+
+    /// Creates a store and its client from a configuration.
+    public convenience init(configuration: RedisConfiguration, maxValueSize: Int = 4 * 1024 * 1024) throws {
+        try self.init(client: RedisClient(configuration: configuration), maxValueSize: maxValueSize)
+    }
+
+    public func load(key: String) async throws -> [UInt8]? {
+        try validate(key)
+        return try value(of: try await run(["GET", RedisArgument(key)]), command: "GET")
+    }
+
+    public func save(key: String, value: [UInt8], ttl: Int?) async throws {
+        try validate(key)
+        guard value.count <= maxValueSize else {
+            throw SessionError(.valueTooLarge, "the session is \(value.count) bytes, over RedisSessionStore's maxValueSize of \(maxValueSize); store less in the session or raise maxValueSize")
+        }
+        if let ttl, ttl <= 0 {
+            // Already expired: Redis refuses EX 0, and the entry must not outlive its TTL.
+            _ = try await run(["DEL", RedisArgument(key)])
+            return
+        }
+        var command: [RedisArgument] = ["SET", RedisArgument(key), RedisArgument(value)]
+        if let ttl { command += ["EX", RedisArgument(ttl)] }
+        let reply = try await run(command)
+        guard case .simpleString = reply else {
+            throw unexpected(reply, command: "SET")
+        }
+    }
+
+    public func delete(key: String) async throws {
+        try validate(key)
+        _ = try await run(["DEL", RedisArgument(key)])
+    }
+
+    public func touch(key: String, ttl: Int?) async throws -> Bool {
+        try validate(key)
+        guard let ttl else {
+            // PERSIST answers 0 both for a missing key and for a key without TTL.
+            if try await integer(["PERSIST", RedisArgument(key)], command: "PERSIST") == 1 { return true }
+            return try await integer(["EXISTS", RedisArgument(key)], command: "EXISTS") > 0
+        }
+        // A non-positive EXPIRE deletes the key, which is what an expired TTL means.
+        return try await integer(["EXPIRE", RedisArgument(key), RedisArgument(ttl)], command: "EXPIRE") == 1
+    }
+
+    public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
+        try validate(key)
+        if getexSupported.load(ordering: .relaxed) {
+            let reply = try await client.execute(["GETEX", RedisArgument(key), "EX", RedisArgument(max(ttl, 1))], idempotent: true)
+            if case .error(let message) = reply, message.lowercased().contains("unknown command") {
+                getexSupported.store(false, ordering: .relaxed)
+            } else {
+                let bytes = try value(of: try check(reply, command: "GETEX"), command: "GETEX")
+                if ttl <= 0, bytes != nil { _ = try await run(["DEL", RedisArgument(key)]) }
+                return bytes
+            }
+        }
+        guard let bytes = try await load(key: key) else { return nil }
+        _ = try await touch(key: key, ttl: ttl)
+        return bytes
+    }
+
+    // MARK: Helpers
+
+    private func validate(_ key: String) throws {
+        guard !key.isEmpty else {
+            throw SessionError(.invalidKey, "the session key is empty; RedisSessionStore needs prefix + session ID")
+        }
+    }
+
+    private func run(_ command: [RedisArgument]) async throws -> RESPValue {
+        let reply = try await client.execute(command, idempotent: true)
+        return try check(reply, command: String(decoding: command[0].bytes, as: UTF8.self))
+    }
+
+    private func check(_ reply: RESPValue, command: String) throws -> RESPValue {
+        if case .error(let message) = reply {
+            throw RedisErrorClass(message: message).error(message: message, address: "\(client.configuration.address)", command: command)
+        }
+        return reply
+    }
+
+    private func integer(_ command: [RedisArgument], command name: String) async throws -> Int64 {
+        let reply = try await run(command)
+        guard let value = reply.integer else { throw unexpected(reply, command: name) }
+        return value
+    }
+
+    private func value(of reply: RESPValue, command: String) throws -> [UInt8]? {
+        switch reply {
+        case .null: return nil
+        case .bulkString(let bytes): return bytes
+        default: throw unexpected(reply, command: command)
+        }
+    }
+
+    private func unexpected(_ reply: RESPValue, command: String) -> SessionError {
+        SessionError(.protocolError, "Redis at \(client.configuration.address) answered \(command) with \(reply), which makes no sense for that command; is the server really Redis?")
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import SessionKit
+@testable import SessionKitRedis
+import SessionKitTestSupport
+import Testing
+
+@Suite("Redis client against a real server", .needsRedis)
+struct RedisClientTests {
+    @Test("basic commands and reply types")
+    func basics() async throws {
+        let server = try await SharedRedis.get()
+        let client = try RedisClient(configuration: SharedRedis.configuration(server))
+        defer { client.close() }
+        #expect(try await client.send("PING") == .simpleString("PONG"))
+        let key = "client:basics:\(UUID())"
+        #expect(try await client.send("SET", RedisArgument(key), "v1", "EX", 60) == .simpleString("OK"))
+        #expect(try await client.send("GET", RedisArgument(key)) == .bulkString(Array("v1".utf8)))
+        #expect(try await client.send("GET", RedisArgument(key + ":missing")) == .null)
+        #expect(try await client.send("DEL", RedisArgument(key)) == .integer(1))
+        let binary: [UInt8] = Array(0...255) + Array("\r\n*1\r\n".utf8)
+        try await client.send("SET", RedisArgument(key), RedisArgument(binary))
+        #expect(try await client.send("GET", RedisArgument(key)).bytes == binary)
+        // RESP3 maps after HELLO 3.
+        try await client.send("HSET", RedisArgument(key + ":h"), "f", "1")
+        #expect(try await client.send("HGETALL", RedisArgument(key + ":h")) == .map([(.bulkString(Array("f".utf8)), .bulkString(Array("1".utf8)))]))
+        try await client.send("DEL", RedisArgument(key), RedisArgument(key + ":h"))
+    }
+
+    @Test("error replies are thrown as SessionError with the server's text")
+    func errorReplies() async throws {
+        let server = try await SharedRedis.get()
+        let client = try RedisClient(configuration: SharedRedis.configuration(server))
+        defer { client.close() }
+        let key = "client:wrongtype:\(UUID())"
+        try await client.send("LPUSH", RedisArgument(key), "x")
+        let error = await #expect(throws: SessionError.self) { try await client.send("GET", RedisArgument(key)) }
+        #expect(error?.code == .serverError)
+        #expect(error?.message.contains("WRONGTYPE") == true)
+        let unknown = await #expect(throws: SessionError.self) { try await client.send("NOSUCHCOMMAND") }
+        #expect(unknown?.code == .serverError)
+        // The connection stays usable after error replies.
+        #expect(try await client.send("PING") == .simpleString("PONG"))
+        try await client.send("DEL", RedisArgument(key))
+    }
+
+    @Test("HELLO 3 negotiates RESP3; .resp2 stays on RESP2")
+    func protocolVersions() async throws {
+        let server = try await SharedRedis.get()
+        let client = try RedisClient(configuration: SharedRedis.configuration(server))
+        defer { client.close() }
+        let info = try await client.send("CLIENT", "INFO").string ?? ""
+        #expect(info.contains("resp=3"))
+        #expect(info.contains("name=SessionKit"))
+        var configuration = SharedRedis.configuration(server)
+        configuration.protocolVersion = .resp2
+        configuration.clientName = "resp2-client"
+        let old = try RedisClient(configuration: configuration)
+        defer { old.close() }
+        let oldInfo = try await old.send("CLIENT", "INFO").string ?? ""
+        #expect(oldInfo.contains("resp=2"))
+        #expect(oldInfo.contains("name=resp2-client"))
+        // RESP2 hash replies are flat arrays.
+        let key = "client:resp2:\(UUID())"
+        try await old.send("HSET", RedisArgument(key), "f", "1")
+        #expect(try await old.send("HGETALL", RedisArgument(key)) == .array([.bulkString(Array("f".utf8)), .bulkString(Array("1".utf8))]))
+        try await old.send("DEL", RedisArgument(key))
+    }
+
+    @Test("Unix domain socket and host-name connections")
+    func unixAndHostName() async throws {
+        let server = try await SharedRedis.get()
+        let unix = try RedisClient(url: server.unixURL + "?db=1")
+        defer { unix.close() }
+        #expect(try await unix.send("PING") == .simpleString("PONG"))
+        let key = "client:unix:\(UUID())"
+        try await unix.send("SET", RedisArgument(key), "in-db-1")
+        let byName = try RedisClient(url: "redis://localhost:\(server.port)/1")
+        defer { byName.close() }
+        #expect(try await byName.send("GET", RedisArgument(key)) == .bulkString(Array("in-db-1".utf8)))
+        let db0 = try RedisClient(url: server.url + "/0")
+        defer { db0.close() }
+        #expect(try await db0.send("GET", RedisArgument(key)) == .null, "SELECT put the key in database 1 only")
+        try await unix.send("DEL", RedisArgument(key))
+    }
+
+    @Test("concurrent commands are auto-pipelined and each gets its own reply")
+    func pipelining() async throws {
+        let server = try await SharedRedis.get()
+        var configuration = SharedRedis.configuration(server)
+        configuration.connectionCount = 1
+        let client = try RedisClient(configuration: configuration)
+        defer { client.close() }
+        let prefix = "client:pipe:\(UUID()):"
+        try await client.send("PING")
+        let before = client.writeStatistics.calls
+        let count = 2000
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<count {
+                group.addTask {
+                    try await client.send("SET", RedisArgument(prefix + "\(i)"), RedisArgument("value-\(i)"))
+                    let reply = try await client.send("GET", RedisArgument(prefix + "\(i)"))
+                    #expect(reply == .bulkString(Array("value-\(i)".utf8)))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let writes = client.writeStatistics.calls - before
+        #expect(writes < 2 * count, "\(2 * count) commands went out in \(writes) writes")
+        let keys = (0..<count).map { RedisArgument(prefix + "\($0)") }
+        #expect(try await client.send(["DEL"] + keys) == .integer(Int64(count)))
+    }
+
+    @Test("a cancelled command keeps its slot: later commands get their own replies")
+    func cancellationKeepsSlot() async throws {
+        let server = try await SharedRedis.get()
+        var configuration = SharedRedis.configuration(server)
+        configuration.connectionCount = 1
+        let client = try RedisClient(configuration: configuration)
+        defer { client.close() }
+        let key = "client:cancel:\(UUID())"
+        try await client.send("SET", RedisArgument(key), "mine")
+        for _ in 0..<20 {
+            // A slow command whose reply arrives after the caller gave up.
+            let slow = Task { try await client.send("DEBUG", "SLEEP", "0.01") }
+            try await Task.sleep(for: .milliseconds(2))
+            slow.cancel()
+            _ = await slow.result
+            #expect(try await client.send("GET", RedisArgument(key)) == .bulkString(Array("mine".utf8)))
+        }
+        try await client.send("DEL", RedisArgument(key))
+    }
+
+    @Test("a server that is down fails fast with storeUnavailable, then recovers")
+    func failFast() async throws {
+        let port = try ServerProcess.freePort()
+        var configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(port)")
+        configuration.reconnectDelay = .milliseconds(300)
+        configuration.maxReconnectDelay = .seconds(1)
+        let client = try RedisClient(configuration: configuration)
+        defer { client.close() }
+        let first = await #expect(throws: SessionError.self) { try await client.send("PING") }
+        #expect(first?.code == .storeUnavailable)
+        #expect(first?.message.contains("cannot connect") == true)
+        // Within the backoff window: no connect attempt, an immediate clear error.
+        let second = await #expect(throws: SessionError.self) { try await client.send("PING") }
+        #expect(second?.code == .storeUnavailable)
+        #expect(second?.message.contains("Failing fast") == true, "\(second?.message ?? "")")
+        // Start a server on that port; the client comes back after the backoff.
+        let server = try await RedisServer.start(port: port)
+        defer { server.stop() }
+        try await withDeadline(.seconds(10), "recovery") {
+            while true {
+                if (try? await client.send("PING")) == .simpleString("PONG") { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    @Test("closing the client fails later calls clearly")
+    func closedClient() async throws {
+        let server = try await SharedRedis.get()
+        let client = try RedisClient(configuration: SharedRedis.configuration(server))
+        try await client.send("PING")
+        client.close()
+        let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
+        #expect(error?.code == .storeUnavailable)
+    }
+}
+
+@Suite("Redis authentication", .needsRedis)
+struct RedisAuthenticationTests {
+    @Test("requirepass: no password and a wrong password are authenticationFailed; the right one works")
+    func requirePass() async throws {
+        let server = try await RedisServer.start(.init(password: "s3cret"))
+        defer { server.stop() }
+        let none = try RedisClient(url: server.url)
+        defer { none.close() }
+        let missing = await #expect(throws: SessionError.self) { try await none.send("PING") }
+        #expect(missing?.code == .authenticationFailed)
+        #expect(missing?.message.contains("requires a password") == true)
+        let wrong = try RedisClient(url: "redis://:nope@127.0.0.1:\(server.port)")
+        defer { wrong.close() }
+        let refused = await #expect(throws: SessionError.self) { try await wrong.send("PING") }
+        #expect(refused?.code == .authenticationFailed)
+        #expect(refused?.message.contains("nope") == false, "the password is not echoed")
+        let right = try RedisClient(url: "redis://:s3cret@127.0.0.1:\(server.port)/2")
+        defer { right.close() }
+        #expect(try await right.send("PING") == .simpleString("PONG"))
+        let unix = try RedisClient(url: server.unixURL + "?password=s3cret")
+        defer { unix.close() }
+        #expect(try await unix.send("PING") == .simpleString("PONG"))
+    }
+
+    @Test("ACL users authenticate with HELLO AUTH user pass")
+    func aclUser() async throws {
+        let server = try await RedisServer.start(.init(password: "adminpw", users: [("alice", "wonderland")]))
+        defer { server.stop() }
+        let alice = try RedisClient(url: "redis://alice:wonderland@127.0.0.1:\(server.port)")
+        defer { alice.close() }
+        #expect(try await alice.send("ACL", "WHOAMI").string == "alice")
+        let bad = try RedisClient(url: "redis://alice:wrong@127.0.0.1:\(server.port)")
+        defer { bad.close() }
+        let error = await #expect(throws: SessionError.self) { try await bad.send("PING") }
+        #expect(error?.code == .authenticationFailed)
+    }
+
+    @Test("a server without HELLO falls back to RESP2 with AUTH and SELECT")
+    func helloFallback() async throws {
+        let server = try await RedisServer.start(.init(password: "pw", users: [("bob", "builder")], extraArguments: ["--rename-command", "HELLO", ""]))
+        defer { server.stop() }
+        let client = try RedisClient(url: "redis://:pw@127.0.0.1:\(server.port)/3")
+        defer { client.close() }
+        let info = try await client.send("CLIENT", "INFO").string ?? ""
+        #expect(info.contains("resp=2"))
+        #expect(info.contains("db=3"))
+        #expect(info.contains("name=SessionKit"))
+        let bob = try RedisClient(url: "redis://bob:builder@127.0.0.1:\(server.port)")
+        defer { bob.close() }
+        #expect(try await bob.send("ACL", "WHOAMI").string == "bob")
+        let wrong = try RedisClient(url: "redis://:wrong@127.0.0.1:\(server.port)")
+        defer { wrong.close() }
+        let error = await #expect(throws: SessionError.self) { try await wrong.send("PING") }
+        #expect(error?.code == .authenticationFailed)
+    }
+
+    @Test("a database the server does not have is a clear configuration error")
+    func badDatabase() async throws {
+        let server = try await SharedRedis.get()
+        let client = try RedisClient(url: server.url + "/999")
+        defer { client.close() }
+        let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("SELECT 999") == true)
+    }
+}

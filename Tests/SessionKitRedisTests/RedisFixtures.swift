@@ -1,0 +1,55 @@
+import Foundation
+import SessionKit
+@testable import SessionKitRedis
+import SessionKitTestSupport
+import Testing
+
+/// One redis-server shared by the tests that need no special configuration.
+enum SharedRedis {
+    private static let server = Task { try await RedisServer.start() }
+
+    static func get() async throws -> RedisServer {
+        try await server.value
+    }
+
+    /// A configuration for the shared server with short, test-friendly timeouts.
+    static func configuration(_ server: RedisServer) -> RedisConfiguration {
+        var configuration = try! RedisConfiguration(url: server.url)
+        configuration.commandTimeout = .seconds(5)
+        configuration.connectTimeout = .seconds(5)
+        return configuration
+    }
+}
+
+extension RedisConfiguration {
+    /// Fast reconnects for fault tests.
+    func withFastReconnect() -> RedisConfiguration {
+        var copy = self
+        copy.reconnectDelay = .milliseconds(10)
+        copy.maxReconnectDelay = .milliseconds(100)
+        return copy
+    }
+}
+
+/// Runs `body` with a deadline: a hung operation fails the test instead of hanging the run.
+func withDeadline<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw FixtureError("\(what) did not finish within \(limit)")
+        }
+        return value
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs only when redis-server is installed, or under CI=true (where its absence fails).
+    static var needsRedis: ConditionTrait {
+        .enabled(if: RedisServer.shouldRun, "redis-server is not installed (apt-get install -y redis-server); set CI=true to make this a failure")
+    }
+}
