@@ -93,7 +93,8 @@ def generate(bits):
                 f"            {w} &+= sha{bits}SmallSigma1(w{(r - 2) % 16}) &+ w{(r - 7) % 16} &+ sha{bits}SmallSigma0(w{(r - 15) % 16})"
             )
         k = f"0x{s['k'][r]:0{s['hexdigits']}X}"
-        out.append(f"            {h} &+= sha{bits}BigSigma1({e}) &+ sha2Choose({e}, {f}, {g}) &+ {k} &+ {w}")
+        out.append(f"            {h} &+= {k} &+ {w}")
+        out.append(f"            {h} &+= sha{bits}BigSigma1({e}) &+ sha2Choose({e}, {f}, {g})")
         out.append(f"            {d} &+= {h}")
         out.append(f"            {h} &+= sha{bits}BigSigma0({a}) &+ sha2Majority({a}, {b}, {c})")
     for j in range(8):

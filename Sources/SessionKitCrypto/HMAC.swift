@@ -17,6 +17,9 @@ public struct HMAC<H: HashFunction>: Sendable {
     /// The MAC type this HMAC produces.
     public typealias MAC = HashedAuthenticationCode<H>
 
+    /// A key prepared for this hash function, to reuse across messages.
+    public typealias Key = HMACKey<H>
+
     @usableFromInline
     let key: HMACKey<H>
     @usableFromInline

@@ -36,6 +36,7 @@ public struct HMACKey<H: HashFunction>: Sendable {
             pad.initializeMemory(as: UInt8.self, repeating: 0)
             if key.count > blockSize {
                 let digest = H.hash(bufferPointer: key)
+                precondition(H.Digest.byteCount <= blockSize, "HMAC needs a hash whose digest fits in one block")
                 digest.withUnsafeBytes { pad.copyMemory(from: $0) }
             } else if key.count > 0 {
                 pad.copyMemory(from: key)

@@ -180,6 +180,9 @@ struct HMACTests {
         _ = key.authenticationCode(for: [UInt8](repeating: 1, count: 1000))
         #expect(key.authenticationCode(for: "one".utf8) == first)
         #expect(HMAC<SHA256>.authenticationCode(for: "one".utf8, using: secret) == first)
+        let aliased: HMAC<SHA256>.Key = HMAC<SHA256>.Key(secret)
+        #expect(HMAC<SHA256>.authenticationCode(for: "one".utf8, using: aliased) == first)
+        #expect(HMAC<SHA256>.isValidAuthenticationCode(first, authenticating: "one".utf8, using: aliased))
         #expect(HashedAuthenticationCode<SHA256>.byteCount == 32)
         #expect(first.description == hex(first))
     }
