@@ -81,6 +81,15 @@ public final class FaultProxy: Sendable {
         state.withLock { $0.pendingMidReplyResets += count }
     }
 
+    /// Disarms pending mid-reply resets and ends a stall.
+    public func clearFaults() {
+        state.withLock {
+            $0.pendingMidReplyResets = 0
+            $0.stalled = false
+            $0.refusing = false
+        }
+    }
+
     /// Stops (or resumes) forwarding in both directions; connections stay open, like a server
     /// that hangs.
     public func setStalled(_ stalled: Bool) {

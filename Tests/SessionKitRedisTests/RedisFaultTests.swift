@@ -1,0 +1,124 @@
+import Foundation
+import SessionKit
+@testable import SessionKitRedis
+import SessionKitTestSupport
+import Testing
+
+@Suite("Redis client under faults (fault-injecting proxy)", .needsRedis)
+struct RedisFaultTests {
+    @Test("connection reset mid-reply: the command fails cleanly, the client reconnects")
+    func resetMidReply() async throws {
+        let server = try await SharedRedis.get()
+        let proxy = try FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        var configuration = try RedisConfiguration(url: proxy.redisURL).withFastReconnect()
+        configuration.connectionCount = 1
+        let client = try RedisClient(configuration: configuration)
+        defer { client.close() }
+        let key = "fault:big:\(UUID())"
+        let big = [UInt8]((0..<200_000).map { UInt8(truncatingIfNeeded: $0 % 251) })
+        try await client.send("SET", RedisArgument(key), RedisArgument(big))
+        try await withDeadline(.seconds(20), "reset mid-reply") {
+            proxy.resetMidReply()
+            let error = await #expect(throws: SessionError.self) { try await client.send("GET", RedisArgument(key)) }
+            #expect(error?.code == .storeUnavailable)
+            #expect(proxy.midReplyResets == 1)
+            // The next command gets a fresh connection and the whole, right value.
+            var reply: RESPValue?
+            for _ in 0..<50 {
+                if let value = try? await client.send("GET", RedisArgument(key)) { reply = value; break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(reply?.bytes == big)
+            // An idempotent command is retried once on a fresh connection, invisibly.
+            proxy.resetMidReply()
+            #expect(try await client.send(["GET", RedisArgument(key)], idempotent: true).bytes == big)
+        }
+        try await client.send("DEL", RedisArgument(key))
+    }
+
+    @Test("a stalled server: the deadline fires, the stalled connection is replaced")
+    func stalledServer() async throws {
+        let server = try await SharedRedis.get()
+        let proxy = try FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        var configuration = try RedisConfiguration(url: proxy.redisURL).withFastReconnect()
+        configuration.connectionCount = 1
+        configuration.commandTimeout = .milliseconds(300)
+        let client = try RedisClient(configuration: configuration)
+        defer { client.close() }
+        #expect(try await client.send("PING") == .simpleString("PONG"))
+        try await withDeadline(.seconds(20), "stalled server") {
+            proxy.setStalled(true)
+            let started = ContinuousClock.now
+            let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
+            #expect(error?.code == .timeout)
+            #expect(ContinuousClock.now - started < .seconds(10), "the deadline bounds the wait")
+            // Many callers stuck behind the stall all get their deadline, none hangs.
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<100 {
+                    group.addTask {
+                        let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
+                        #expect(error?.code == .timeout || error?.code == .storeUnavailable)
+                    }
+                }
+            }
+            proxy.setStalled(false)
+            var recovered = false
+            for _ in 0..<100 {
+                if (try? await client.send("PING")) == .simpleString("PONG") { recovered = true; break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(recovered)
+        }
+    }
+
+    @Test("server restart: calls fail fast while it is down, then the client recovers without hanging")
+    func serverRestart() async throws {
+        let server = try await RedisServer.start()
+        defer { server.stop() }
+        let configuration = try RedisConfiguration(url: server.url).withFastReconnect()
+        let client = try RedisClient(configuration: configuration)
+        defer { client.close() }
+        try await client.send("SET", "k", "before")
+        try await withDeadline(.seconds(30), "restart recovery") {
+            server.stop()
+            // While down: every call ends quickly with storeUnavailable (or a timeout), none hangs.
+            for _ in 0..<20 {
+                let error = await #expect(throws: SessionError.self) { try await client.send("GET", "k") }
+                #expect(error?.code == .storeUnavailable || error?.code == .timeout, "\(String(describing: error))")
+            }
+            try await server.restart()
+            var value: RESPValue?
+            for _ in 0..<200 {
+                if let reply = try? await client.send("PING") { value = reply; break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(value == .simpleString("PONG"))
+            // No persistence: the restarted server is empty.
+            #expect(try await client.send("GET", "k") == .null)
+        }
+    }
+
+    @Test("connections refused by the proxy fail fast, accepted ones work again")
+    func refusedConnections() async throws {
+        let server = try await SharedRedis.get()
+        let proxy = try FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        let client = try RedisClient(configuration: RedisConfiguration(url: proxy.redisURL).withFastReconnect())
+        defer { client.close() }
+        try await withDeadline(.seconds(20), "refused connections") {
+            proxy.setRefusing(true)
+            for _ in 0..<5 {
+                await #expect(throws: SessionError.self) { try await client.send("PING") }
+            }
+            proxy.setRefusing(false)
+            var recovered = false
+            for _ in 0..<100 {
+                if (try? await client.send("PING")) == .simpleString("PONG") { recovered = true; break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(recovered)
+        }
+    }
+}
