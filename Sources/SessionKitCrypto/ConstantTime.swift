@@ -51,9 +51,6 @@ func withContiguousBytes<Bytes: Sequence<UInt8>, Result>(
     of bytes: Bytes,
     _ body: (UnsafeRawBufferPointer) throws -> Result
 ) rethrows -> Result {
-    if let raw = bytes as? UnsafeRawBufferPointer {
-        return try body(raw)
-    }
     if let result = try bytes.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) {
         return result
     }

@@ -44,10 +44,6 @@ extension HashFunction {
     /// buffer on the stack.
     @inlinable
     public mutating func update<Bytes: Sequence<UInt8>>(data: Bytes) {
-        if let raw = data as? UnsafeRawBufferPointer {
-            update(bufferPointer: raw)
-            return
-        }
         let done: Void? = data.withContiguousStorageIfAvailable { update(bufferPointer: UnsafeRawBufferPointer($0)) }
         if done == nil {
             updateByCopying(data)
