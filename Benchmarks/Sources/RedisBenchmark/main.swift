@@ -1,0 +1,210 @@
+// The `redis` suite: session load+save round trips through RedisSessionStore with 50
+// concurrent tasks against one redis-server, side by side in the same run with
+// `redis-benchmark -c 50 -t get,set` (the C reference, unpipelined) on the same server and
+// value size.
+//
+//   swift run -c release --package-path Benchmarks RedisBenchmark [seconds] [value-bytes]
+//
+// It starts its own redis-server on a free port (or uses REDIS_URL / REDIS_BENCHMARK_PORT when
+// set). Commands are counted on both sides: SessionKit's commands/s (a load+save is two) over
+// the mean of redis-benchmark's GET and SET requests/s. The last line is
+// `RESULT redis ratio=<ratio>`.
+
+import Foundation
+import SessionKit
+import SessionKitRedis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let seconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 5 : 5
+let valueSize = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 300 : 300
+let concurrency = 50
+let keysPerTask = 200
+
+@Sendable func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func which(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    for directory in path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
+        let candidate = directory + "/" + name
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}
+
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("RedisBenchmark: \(message)\n".utf8))
+    exit(1)
+}
+
+// MARK: The server
+
+var serverProcess: Process?
+let host = "127.0.0.1"
+let port: Int
+if let fixed = ProcessInfo.processInfo.environment["REDIS_BENCHMARK_PORT"].flatMap(Int.init) {
+    port = fixed
+} else {
+    guard let redisServer = which("redis-server") else { fail("redis-server is not installed (apt-get install -y redis-server)") }
+    port = freePort()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: redisServer)
+    process.arguments = ["--port", "\(port)", "--bind", host, "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    serverProcess = process
+}
+defer { serverProcess?.terminate() }
+guard let redisBenchmark = which("redis-benchmark") else { fail("redis-benchmark is not installed (apt-get install -y redis-tools)") }
+
+var configuration = RedisConfiguration(address: .tcp(host: host, port: port))
+configuration.commandTimeout = .seconds(10)
+let store = try RedisSessionStore(configuration: configuration)
+
+// Wait for the server.
+let readyBy = now() + 10
+while true {
+    if (try? await store.client.send("PING")) != nil { break }
+    if now() > readyBy { fail("redis-server on port \(port) did not answer within 10 s") }
+    try await Task.sleep(for: .milliseconds(20))
+}
+
+// A session-like JSON object of exactly `valueSize` bytes.
+func sessionValue(_ seed: Int) -> [UInt8] {
+    var text = #"{"user":"user\#(seed)","csrf":"","#
+    let filler = max(0, valueSize - text.utf8.count - 9)
+    text += #""pad":""# + String(repeating: "x", count: filler) + #""}"#
+    var bytes = Array(text.utf8)
+    if bytes.count > valueSize { bytes = Array(bytes.prefix(valueSize)) }
+    while bytes.count < valueSize { bytes.insert(32, at: 1) }
+    return bytes
+}
+
+for t in 0..<concurrency {
+    for k in 0..<keysPerTask {
+        try await store.save(key: "session:\(t):\(k)", value: sessionValue(k), ttl: 3600)
+    }
+}
+
+// MARK: SessionKit: load + save round trips
+
+struct Run {
+    var roundTrips = 0
+    var latencies: [Double] = []
+}
+
+func runSessionKit(duration: Double) async throws -> (perSecond: Double, latencies: [Double]) {
+    let start = now()
+    let deadline = start + duration
+    let runs = try await withThrowingTaskGroup(of: Run.self) { group in
+        for t in 0..<concurrency {
+            group.addTask {
+                var run = Run()
+                run.latencies.reserveCapacity(100_000)
+                var k = 0
+                while true {
+                    let began = now()
+                    let key = "session:\(t):\(k % keysPerTask)"
+                    guard let value = try await store.load(key: key) else { fail("session \(key) vanished") }
+                    try await store.save(key: key, value: value, ttl: 3600)
+                    let ended = now()
+                    run.latencies.append(ended - began)
+                    run.roundTrips += 1
+                    k += 1
+                    if ended >= deadline { return run }
+                }
+            }
+        }
+        var all: [Run] = []
+        for try await run in group { all.append(run) }
+        return all
+    }
+    let elapsed = now() - start
+    let total = runs.reduce(0) { $0 + $1.roundTrips }
+    return (Double(total) / elapsed, runs.flatMap(\.latencies).sorted())
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+// MARK: redis-benchmark
+
+struct ReferenceRow {
+    var requestsPerSecond: Double
+    var p50: Double
+    var p99: Double
+}
+
+func runRedisBenchmark(requests: Int) throws -> [String: ReferenceRow] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: redisBenchmark)
+    process.arguments = ["-h", host, "-p", "\(port)", "-c", "\(concurrency)", "-n", "\(requests)", "-d", "\(valueSize)",
+                         "-r", "\(concurrency * keysPerTask)", "-t", "get,set", "--csv"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    var rows: [String: ReferenceRow] = [:]
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+        let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+        guard fields.count >= 7, let rps = Double(fields[1]) else { continue }
+        rows[fields[0]] = ReferenceRow(requestsPerSecond: rps, p50: Double(fields[4]) ?? .nan, p99: Double(fields[6]) ?? .nan)
+    }
+    guard rows["GET"] != nil, rows["SET"] != nil else {
+        fail("could not read redis-benchmark's CSV output:\n\(String(decoding: output, as: UTF8.self))")
+    }
+    return rows
+}
+
+print("redis suite: \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, redis-server on \(host):\(port)")
+_ = try await runSessionKit(duration: min(1, seconds / 2))  // warm-up
+
+let sessionKit = try await runSessionKit(duration: seconds)
+let skCommands = sessionKit.perSecond * 2
+// Size redis-benchmark's run to take about as long as SessionKit's.
+let reference = try runRedisBenchmark(requests: max(10_000, Int(skCommands * seconds / 2)))
+let get = reference["GET"]!, set = reference["SET"]!
+let referenceMean = (get.requestsPerSecond + set.requestsPerSecond) / 2
+
+func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
+func rate(_ value: Double) -> String { String(format: "%.0f", value) }
+
+print("")
+print("| client | what | ops/s | Redis commands/s | p50 ms | p99 ms |")
+print("|---|---|---:|---:|---:|---:|")
+print("| SessionKit RedisSessionStore | load+save round trip | \(rate(sessionKit.perSecond)) | \(rate(skCommands)) | \(ms(percentile(sessionKit.latencies, 0.5))) | \(ms(percentile(sessionKit.latencies, 0.99))) |")
+print("| redis-benchmark (C, unpipelined) | GET | \(rate(get.requestsPerSecond)) | \(rate(get.requestsPerSecond)) | \(String(format: "%.3f", get.p50)) | \(String(format: "%.3f", get.p99)) |")
+print("| redis-benchmark (C, unpipelined) | SET | \(rate(set.requestsPerSecond)) | \(rate(set.requestsPerSecond)) | \(String(format: "%.3f", set.p50)) | \(String(format: "%.3f", set.p99)) |")
+print("")
+print("SessionKit latency is per load+save round trip (two commands); redis-benchmark's is per command.")
+let ratio = skCommands / referenceMean
+store.client.close()
+print("RESULT redis ratio=\(String(format: "%.2f", ratio))")
