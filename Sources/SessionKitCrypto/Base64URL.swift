@@ -89,7 +89,7 @@ public enum Base64URL {
         return copy.withUTF8 { decode(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    /// Decodes base64url from raw ASCII bytes; see ``decode(_:)-(StringProtocol)``.
+    /// Decodes base64url from raw ASCII bytes; see ``decode(_:)``.
     @inlinable
     public static func decode(bytes input: UnsafeRawBufferPointer) -> DecodeResult? {
         var end = input.count

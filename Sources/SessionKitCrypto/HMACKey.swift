@@ -2,7 +2,7 @@
 /// inner and outer padded key (RFC 2104), computed once.
 ///
 /// Every MAC made with an `HMACKey` starts from copies of those states, so it costs two
-/// compressions less than ``HMAC/authenticationCode(for:using:)-(_,SymmetricKey)`` with a
+/// compressions less than `HMAC.authenticationCode(for:using:)` with a
 /// ``SymmetricKey``, and never allocates. Build one per secret and share it: it is an
 /// immutable `Sendable` value.
 ///

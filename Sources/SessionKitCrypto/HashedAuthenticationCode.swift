@@ -2,7 +2,7 @@
 ///
 /// Like a digest it is a collection of its bytes with a hexadecimal `description`, and
 /// `==` compares in constant time. To check a code received from outside, use
-/// ``HMAC/isValidAuthenticationCode(_:authenticating:using:)-(_,_,SymmetricKey)`` or
+/// `HMAC.isValidAuthenticationCode(_:authenticating:using:)` or
 /// ``HMACKey/isValidAuthenticationCode(_:authenticating:)``.
 public struct HashedAuthenticationCode<H: HashFunction>: Digest {
     /// The outer hash's digest, which is the MAC.

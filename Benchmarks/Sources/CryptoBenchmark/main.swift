@@ -85,6 +85,10 @@ var rows: [Row] = []
 // SHA-512 throughput at three message sizes.
 for size in [64, 1024, 8192] {
     let message = randomBytes(size)
+    precondition(
+        Array(SessionKitCrypto.SHA512.hash(data: message)) == Array(Crypto.SHA512.hash(data: message)),
+        "SHA-512 results differ"
+    )
     let result = compare(
         ours: { SessionKitCrypto.SHA512.hash(data: message).withUnsafeBytes { $0[0] } },
         theirs: { Crypto.SHA512.hash(data: message).withUnsafeBytes { $0[0] } }
