@@ -41,8 +41,8 @@ public final class TestBrowser: @unchecked Sendable {
 
     /// Runs one request through `middleware` with this browser's cookies and applies the
     /// cookies of the response.
-    public func request<Value>(
-        _ middleware: SessionMiddleware, isolation: isolated (any Actor)? = #isolation,
+    nonisolated(nonsending) public func request<Value>(
+        _ middleware: SessionMiddleware,
         _ handler: (SessionContext) async throws -> Value
     ) async throws -> SessionResult<Value> {
         let result = try await middleware.handle(cookieHeaders: cookieHeaders, handler)

@@ -9,19 +9,9 @@ public enum SetCookie {
     /// - Parameters:
     ///   - value: the cookie value; it must consist of cookie-octets (base64url IDs do).
     ///   - configuration: the cookie's attributes.
-    ///   - maxAge: overrides the configuration's Max-Age (`nil`: use the configuration's).
     ///   - now: the current time in seconds since the Unix epoch, for `Expires`.
-    public static func render(
-        value: String, configuration: SessionConfiguration, maxAge: Int?? = nil, now: Double
-    ) -> String {
-        let age: Int? = maxAge ?? configuration.cookieMaxAge
-        var out = ""
-        out.reserveCapacity(configuration.cookieName.utf8.count + value.utf8.count + 120)
-        out += configuration.cookieName
-        out += "="
-        out += value
-        appendAttributes(to: &out, configuration: configuration, maxAge: age, now: now)
-        return out
+    public static func render(value: String, configuration: SessionConfiguration, now: Double) -> String {
+        SetCookieTemplate(configuration).render(value: value, now: now)
     }
 
     /// Renders the `Set-Cookie` value that deletes the cookie: empty value, `Max-Age=0`, an
@@ -32,7 +22,7 @@ public enum SetCookie {
         return out
     }
 
-    static func appendAttributes(to out: inout String, configuration: SessionConfiguration, maxAge: Int?, now: Double) {
+    private static func appendAttributes(to out: inout String, configuration: SessionConfiguration, maxAge: Int?, now: Double) {
         if let domain = configuration.domain {
             out += "; Domain="
             out += domain
@@ -58,15 +48,24 @@ public enum SetCookie {
 
 /// IMF-fixdate formatting (RFC 9110 section 5.6.7), always in GMT.
 public enum HTTPDate {
-    private static let days: [String] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-    private static let months: [String] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    /// The length of every IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+    public static let length = 29
+    private static let days: StaticString = "ThuFriSatSunMonTueWed"
+    private static let months: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
     /// Formats Unix seconds as `Sun, 06 Nov 1994 08:49:37 GMT`.
     public static func format(_ unixSeconds: Int) -> String {
-        let dayNumber = unixSeconds >= 0 ? unixSeconds / 86400 : (unixSeconds - 86399) / 86400
-        let secondOfDay = unixSeconds - dayNumber * 86400
-        let weekday = days[((dayNumber % 7) + 7) % 7]
-        // Civil date from day number (Howard Hinnant's days_from_civil inverse).
+        String(unsafeUninitializedCapacity: length) { write(unixSeconds, into: $0, at: 0) }
+    }
+
+    /// Writes the date at `offset` (29 bytes) and returns the offset after it.
+    static func write(_ unixSeconds: Int, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+        // Years 0...9999 only; clamp anything else.
+        let seconds = min(max(unixSeconds, -62_135_596_800), 253_402_300_799)
+        let dayNumber = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secondOfDay = seconds - dayNumber * 86400
+        let weekday = ((dayNumber % 7) + 7) % 7
+        // Civil date from a day number (the inverse of days_from_civil).
         let z = dayNumber + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097
         let doe = z - era * 146097
@@ -78,10 +77,74 @@ public enum HTTPDate {
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
         let hour = secondOfDay / 3600, minute = secondOfDay / 60 % 60, second = secondOfDay % 60
 
-        func two(_ n: Int) -> String { n < 10 ? "0" + String(n) : String(n) }
-        var yearText = String(year)
-        while yearText.utf8.count < 4 { yearText = "0" + yearText }
-        return weekday + ", " + two(day) + " " + months[month - 1] + " " + yearText + " " + two(hour) + ":" + two(minute)
-            + ":" + two(second) + " GMT"
+        var o = offset
+        func put(_ c: UInt8) {
+            out[o] = c
+            o += 1
+        }
+        func two(_ n: Int) {
+            put(UInt8(ascii: "0") + UInt8(n / 10))
+            put(UInt8(ascii: "0") + UInt8(n % 10))
+        }
+        let d = days.utf8Start, m = months.utf8Start
+        put(d[weekday * 3]); put(d[weekday * 3 + 1]); put(d[weekday * 3 + 2])
+        put(UInt8(ascii: ",")); put(UInt8(ascii: " "))
+        two(day)
+        put(UInt8(ascii: " "))
+        put(m[(month - 1) * 3]); put(m[(month - 1) * 3 + 1]); put(m[(month - 1) * 3 + 2])
+        put(UInt8(ascii: " "))
+        two(year / 100); two(year % 100)
+        put(UInt8(ascii: " "))
+        two(hour); put(UInt8(ascii: ":")); two(minute); put(UInt8(ascii: ":")); two(second)
+        put(UInt8(ascii: " ")); put(UInt8(ascii: "G")); put(UInt8(ascii: "M")); put(UInt8(ascii: "T"))
+        return o
+    }
+}
+
+/// A configuration's `Set-Cookie` text, prepared once: rendering a cookie is then one
+/// allocation that copies the fixed parts around the value and the date.
+struct SetCookieTemplate: Sendable {
+    let head: [UInt8]
+    let middle: [UInt8]
+    let maxAge: Int?
+    let tail: [UInt8]
+    let deletion: String
+
+    init(_ configuration: SessionConfiguration) {
+        head = Array((configuration.cookieName + "=").utf8)
+        maxAge = configuration.cookieMaxAge
+        var attributes = ""
+        if let domain = configuration.domain { attributes += "; Domain=" + domain }
+        attributes += "; Path=" + configuration.path
+        if let maxAge { attributes += "; Max-Age=" + String(maxAge) + "; Expires=" }
+        middle = Array(attributes.utf8)
+        var flags = ""
+        if configuration.secure { flags += "; Secure" }
+        if configuration.httpOnly { flags += "; HttpOnly" }
+        if configuration.sameSite != .unspecified { flags += "; SameSite=" + configuration.sameSite.rawValue }
+        if configuration.partitioned { flags += "; Partitioned" }
+        tail = Array(flags.utf8)
+        deletion = SetCookie.renderDeletion(configuration: configuration)
+    }
+
+    /// The `Set-Cookie` value that sets the cookie to `value` at time `now`.
+    func render(value: String, now: Double) -> String {
+        var value = value
+        return value.withUTF8 { v in
+            let total = head.count + v.count + middle.count + (maxAge == nil ? 0 : HTTPDate.length) + tail.count
+            return String(unsafeUninitializedCapacity: total) { out in
+                var o = 0
+                func copy(_ bytes: UnsafeBufferPointer<UInt8>) {
+                    _ = UnsafeMutableBufferPointer(rebasing: out[o..<(o + bytes.count)]).initialize(from: bytes)
+                    o += bytes.count
+                }
+                head.withUnsafeBufferPointer(copy)
+                copy(v)
+                middle.withUnsafeBufferPointer(copy)
+                if let maxAge { o = HTTPDate.write(Int(now) + maxAge, into: out, at: o) }
+                tail.withUnsafeBufferPointer(copy)
+                return o
+            }
+        }
     }
 }

@@ -24,13 +24,13 @@ public protocol SessionInterface: Sendable {
     ///
     /// - Parameter cookieValues: the values of every cookie named
     ///   ``SessionConfiguration/cookieName``, in the order the request sent them.
-    func open(cookieValues: [String]) async throws -> Session
+    nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session
 
     /// Saves, deletes or refreshes `session` after the handler ran, and returns the
     /// `Set-Cookie` header values to add to the response.
     ///
     /// - Parameter cookieValues: the same values that were given to ``open(cookieValues:)``.
-    func commit(_ session: Session, cookieValues: [String]) async throws -> [String]
+    nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String]
 }
 
 /// Where an interface keeps sessions on the server: a store instance and a key prefix.

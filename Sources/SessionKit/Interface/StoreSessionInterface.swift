@@ -25,6 +25,8 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     /// The clock used for creation times, lifetimes and cookie expiry dates.
     public let clock: SessionClock
 
+    let cookie: SetCookieTemplate
+
     /// How many well-formed cookie values of our name are looked up at most.
     static var maximumCandidates: Int { 4 }
 
@@ -36,6 +38,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
         self.store = store
         self.configuration = configuration
         self.clock = clock
+        self.cookie = SetCookieTemplate(configuration)
     }
 
     public var storageNamespace: SessionStorageNamespace? {
@@ -47,7 +50,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
         configuration.prefix + id
     }
 
-    public func open(cookieValues: [String]) async throws -> Session {
+    nonisolated(nonsending) public func open(cookieValues: [String]) async throws -> Session {
         let now = clock.now()
         var firstCandidate: String?
         var tried = 0
@@ -64,7 +67,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
         return Session(id: try SessionID.generate(), isNew: true, createdAt: now, accessedAt: now, clock: clock)
     }
 
-    private func loadStored(id: String, now: Double) async throws -> Session? {
+    nonisolated(nonsending) private func loadStored(id: String, now: Double) async throws -> Session? {
         let key = key(for: id)
         let bytes: [UInt8]?
         if configuration.rolling, let ttl = configuration.storeTTL {
@@ -82,7 +85,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
         return Session(id: id, data: data, isNew: false, createdAt: created, accessedAt: now, clock: clock)
     }
 
-    public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
+    nonisolated(nonsending) public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
         let s = session.state.withLock { $0 }
         if let stored = s.storedID, stored != s.id {
             try await store.delete(key: key(for: stored))
@@ -92,15 +95,15 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
             if let stored = s.storedID, stored == s.id {
                 try await store.delete(key: key(for: stored))
             }
-            return cookieValues.isEmpty ? [] : [SetCookie.renderDeletion(configuration: configuration)]
+            return cookieValues.isEmpty ? [] : [cookie.deletion]
         }
         if s.isModified {
             let value = try JSON.encodeObject(s.data, leading: [(Session.createdKey, .int(Int(s.createdAt)))])
             try await store.save(key: key(for: s.id), value: value, ttl: configuration.storeTTL)
-            return [SetCookie.render(value: s.id, configuration: configuration, now: clock.now())]
+            return [cookie.render(value: s.id, now: clock.now())]
         }
         if configuration.rolling && s.isAccessed && !s.isNew && !configuration.sessionCookie {
-            return [SetCookie.render(value: s.id, configuration: configuration, now: clock.now())]
+            return [cookie.render(value: s.id, now: clock.now())]
         }
         return []
     }

@@ -4,14 +4,29 @@ import Synchronization
 ///
 /// Safe to use from several tasks of the same request: concurrent first calls share one load.
 public final class SessionContext: Sendable {
-    let middleware: SessionMiddleware
+    let entries: [SessionMiddleware.Entry]
     let cookieHeaders: [String]
-    let slots: [Slot]
+    let cookieLimits: CookieHeader.Limits
+    /// One state per interface, in the middleware's order.
+    let states: Mutex<SlotStates>
 
-    final class Slot: Sendable {
-        let interface: any SessionInterface
-        let state = Mutex<SlotState>(.idle)
-        init(interface: any SessionInterface) { self.interface = interface }
+    /// The slots' states; the first is stored inline, so a single interface costs no array.
+    struct SlotStates {
+        var first: SlotState = .idle
+        var rest: [SlotState]
+
+        init(count: Int) {
+            rest = count > 1 ? Array(repeating: .idle, count: count - 1) : []
+        }
+
+        subscript(index: Int) -> SlotState {
+            get { index == 0 ? first : rest[index - 1] }
+            set {
+                if index == 0 { first = newValue } else { rest[index - 1] = newValue }
+            }
+        }
+
+        var count: Int { rest.count + 1 }
     }
 
     enum SlotState {
@@ -22,9 +37,10 @@ public final class SessionContext: Sendable {
     }
 
     init(middleware: SessionMiddleware, cookieHeaders: [String]) {
-        self.middleware = middleware
+        self.entries = middleware.entries
         self.cookieHeaders = cookieHeaders
-        self.slots = middleware.interfaces.map(Slot.init)
+        self.cookieLimits = middleware.cookieLimits
+        self.states = Mutex(SlotStates(count: middleware.entries.count))
     }
 
     /// Returns the session of the interface whose ``SessionConfiguration/sessionName`` is
@@ -34,12 +50,12 @@ public final class SessionContext: Sendable {
     ///   the store's error when the session cannot be loaded (`storeUnavailable` when the
     ///   store is down). After a load failure nothing is written for this session, so the
     ///   stored data stays intact; the handler may answer with an error page.
-    public func session(_ name: String = "session") async throws -> Session {
-        guard let slot = slots.first(where: { $0.interface.configuration.sessionName == name }) else {
-            let known = slots.map { "\"\($0.interface.configuration.sessionName)\"" }.joined(separator: ", ")
+    nonisolated(nonsending) public func session(_ name: String = "session") async throws -> Session {
+        guard let index = entries.firstIndex(where: { $0.sessionName == name }) else {
+            let known = entries.map { "\"\($0.sessionName)\"" }.joined(separator: ", ")
             throw SessionError(.invalidConfiguration, "no session interface is named \"\(name)\"; the configured session names are \(known)")
         }
-        return try await load(slot)
+        return try await load(index)
     }
 
     private enum Action {
@@ -49,11 +65,11 @@ public final class SessionContext: Sendable {
         case fail(any Error)
     }
 
-    private func load(_ slot: Slot) async throws -> Session {
-        let action = slot.state.withLock { state -> Action in
-            switch state {
+    nonisolated(nonsending) private func load(_ index: Int) async throws -> Session {
+        let action = states.withLock { states -> Action in
+            switch states[index] {
             case .idle:
-                state = .loading([])
+                states[index] = .loading([])
                 return .load
             case .loading: return .wait
             case .loaded(let session, _): return .done(session)
@@ -67,11 +83,11 @@ public final class SessionContext: Sendable {
             throw error
         case .wait:
             return try await withCheckedThrowingContinuation { continuation in
-                let ready = slot.state.withLock { state -> Result<Session, any Error>? in
-                    switch state {
+                let ready = states.withLock { states -> Result<Session, any Error>? in
+                    switch states[index] {
                     case .loading(var waiters):
                         waiters.append(continuation)
-                        state = .loading(waiters)
+                        states[index] = .loading(waiters)
                         return nil
                     case .loaded(let session, _): return .success(session)
                     case .failed(let error): return .failure(error)
@@ -81,38 +97,43 @@ public final class SessionContext: Sendable {
                 if let ready { continuation.resume(with: ready) }
             }
         case .load:
-            let values = CookieHeader.values(
-                named: slot.interface.configuration.cookieName, in: cookieHeaders, limits: middleware.cookieLimits)
-            let result: Result<Session, any Error>
+            let entry = entries[index]
+            let values = CookieHeader.values(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
             do {
-                result = .success(try await slot.interface.open(cookieValues: values))
+                let session = try await entry.interface.open(cookieValues: values)
+                let waiters = finish(index, .loaded(session, cookieValues: values))
+                for waiter in waiters { waiter.resume(returning: session) }
+                return session
             } catch {
-                result = .failure(error)
+                let waiters = finish(index, .failed(error))
+                for waiter in waiters { waiter.resume(throwing: error) }
+                throw error
             }
-            let waiters = slot.state.withLock { state -> [CheckedContinuation<Session, any Error>] in
-                guard case .loading(let waiters) = state else { return [] }
-                switch result {
-                case .success(let session): state = .loaded(session, cookieValues: values)
-                case .failure(let error): state = .failed(error)
-                }
-                return waiters
-            }
-            for waiter in waiters { waiter.resume(with: result) }
-            return try result.get()
+        }
+    }
+
+    private func finish(_ index: Int, _ state: SlotState) -> [CheckedContinuation<Session, any Error>] {
+        states.withLock { states in
+            guard case .loading(let waiters) = states[index] else { return [] }
+            states[index] = state
+            return waiters
         }
     }
 
     /// Commits every opened session and returns the headers to add.
-    func commit() async throws -> [SessionHeader] {
+    nonisolated(nonsending) func commit() async throws -> [SessionHeader] {
+        let snapshot = states.withLock { $0 }
         var headers: [SessionHeader] = []
         var used = false
+        var cookieSet = false
         var firstError: (any Error)?
-        for slot in slots {
-            guard case .loaded(let session, let values) = slot.state.withLock({ $0 }) else { continue }
+        for index in 0..<snapshot.count {
+            guard case .loaded(let session, let values) = snapshot[index] else { continue }
             used = true
             do {
-                for cookie in try await slot.interface.commit(session, cookieValues: values) {
+                for cookie in try await entries[index].interface.commit(session, cookieValues: values) {
                     headers.append(SessionHeader(name: SessionHeader.setCookie, value: cookie))
+                    cookieSet = true
                 }
             } catch {
                 if firstError == nil { firstError = error }
@@ -120,9 +141,7 @@ public final class SessionContext: Sendable {
         }
         if let firstError { throw firstError }
         if used { headers.append(SessionHeader(name: "Vary", value: "Cookie")) }
-        if headers.contains(where: { $0.name == SessionHeader.setCookie }) {
-            headers.append(SessionHeader(name: "Cache-Control", value: "private"))
-        }
+        if cookieSet { headers.append(SessionHeader(name: "Cache-Control", value: "private")) }
         return headers
     }
 }

@@ -24,9 +24,25 @@
 ///   must not claim success for a write that did not happen.
 public struct SessionMiddleware: Sendable {
     /// The configured interfaces, in order.
-    public let interfaces: [any SessionInterface]
+    public var interfaces: [any SessionInterface] { entries.map(\.interface) }
     /// Limits applied to `Cookie` headers.
     public let cookieLimits: CookieHeader.Limits
+
+    /// An interface with the names looked up on every request, boxed once so that requests
+    /// share it instead of copying the interface.
+    final class Entry: Sendable {
+        let interface: any SessionInterface
+        let cookieName: String
+        let sessionName: String
+
+        init(_ interface: any SessionInterface) {
+            self.interface = interface
+            self.cookieName = interface.configuration.cookieName
+            self.sessionName = interface.configuration.sessionName
+        }
+    }
+
+    let entries: [Entry]
 
     /// Creates a middleware serving one or more interfaces.
     ///
@@ -57,7 +73,7 @@ public struct SessionMiddleware: Sendable {
                 }
             }
         }
-        self.interfaces = interfaces
+        self.entries = interfaces.map(Entry.init)
         self.cookieLimits = cookieLimits
     }
 
@@ -74,10 +90,9 @@ public struct SessionMiddleware: Sendable {
     /// - Returns: the handler's value and the headers to add to the response.
     /// - Throws: whatever the handler throws (nothing is saved then), or a ``SessionError``
     ///   when saving a session fails.
-    public func handle<Value>(
+    nonisolated(nonsending) public func handle<Value>(
         cookieHeaders: [String],
-        isolation: isolated (any Actor)? = #isolation,
-        _ handler: (SessionContext) async throws -> Value
+        _ handler: nonisolated(nonsending) (SessionContext) async throws -> Value
     ) async throws -> SessionResult<Value> {
         let context = SessionContext(middleware: self, cookieHeaders: cookieHeaders)
         let value = try await handler(context)

@@ -43,22 +43,32 @@ public final class InMemorySessionStore: SessionStore {
         self.shardMask = shardCount - 1
     }
 
+    /// Picks a shard from the last bytes of the key: session IDs are random, so they spread
+    /// evenly without hashing the whole key twice.
     @inline(__always)
     func shard(for key: String) -> ShardBox {
-        shards[key.hashValue & shardMask]
+        if shardMask == 0 { return shards[0] }
+        var mix: UInt32 = 2_166_136_261
+        var count = 0
+        for byte in key.utf8.reversed() {
+            mix = (mix ^ UInt32(byte)) &* 16_777_619
+            count += 1
+            if count == 8 { break }
+        }
+        return shards[Int(mix >> 16) & shardMask]
     }
 
-    public func load(key: String) async throws -> [UInt8]? {
+    nonisolated(nonsending) public func load(key: String) async throws -> [UInt8]? {
         let now = clock.now()
         return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: nil) }
     }
 
-    public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
+    nonisolated(nonsending) public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
         let now = clock.now()
         return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: now + Double(ttl)) }
     }
 
-    public func save(key: String, value: [UInt8], ttl: Int?) async throws {
+    nonisolated(nonsending) public func save(key: String, value: [UInt8], ttl: Int?) async throws {
         guard value.count <= maximumValueBytes else {
             throw SessionError(
                 .valueTooLarge,
@@ -69,11 +79,11 @@ public final class InMemorySessionStore: SessionStore {
         shard(for: key).lock.withLock { $0.set(key, value: value, expires: expires, now: now) }
     }
 
-    public func delete(key: String) async throws {
+    nonisolated(nonsending) public func delete(key: String) async throws {
         shard(for: key).lock.withLock { $0.remove(key) }
     }
 
-    public func touch(key: String, ttl: Int?) async throws -> Bool {
+    nonisolated(nonsending) public func touch(key: String, ttl: Int?) async throws -> Bool {
         let now = clock.now()
         let expires = ttl.map { now + Double($0) } ?? .infinity
         return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: expires) != nil }

@@ -22,31 +22,31 @@
 /// checks that two interfaces do not share a key prefix on the same store.
 public protocol SessionStore: AnyObject, Sendable {
     /// Returns the stored bytes for `key`, or `nil` when there is no live entry.
-    func load(key: String) async throws -> [UInt8]?
+    nonisolated(nonsending) func load(key: String) async throws -> [UInt8]?
 
     /// Stores `value` under `key`, replacing any previous value.
     ///
     /// - Parameter ttl: seconds until the entry expires, or `nil` for an entry that never
     ///   expires. Always at least 1 when not `nil`.
-    func save(key: String, value: [UInt8], ttl: Int?) async throws
+    nonisolated(nonsending) func save(key: String, value: [UInt8], ttl: Int?) async throws
 
     /// Removes the entry for `key`, if any.
-    func delete(key: String) async throws
+    nonisolated(nonsending) func delete(key: String) async throws
 
     /// Sets a new time to live on an existing entry without changing its value.
     ///
     /// - Returns: `true` when the entry existed and was refreshed.
-    func touch(key: String, ttl: Int?) async throws -> Bool
+    nonisolated(nonsending) func touch(key: String, ttl: Int?) async throws -> Bool
 
     /// Returns the stored bytes for `key` and sets the entry's time to live to `ttl` in one
     /// step where the backend can (Redis `GETEX`, memcached `gat`); used by rolling sessions.
     ///
     /// The default implementation calls ``load(key:)`` and then ``touch(key:ttl:)``.
-    func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]?
+    nonisolated(nonsending) func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]?
 }
 
 extension SessionStore {
-    public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
+    nonisolated(nonsending) public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
         guard let value = try await load(key: key) else { return nil }
         _ = try await touch(key: key, ttl: ttl)
         return value
