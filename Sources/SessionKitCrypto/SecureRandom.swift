@@ -54,6 +54,7 @@ public struct SecureRandomError: Error, Sendable, Hashable, CustomStringConverti
     /// The `errno` value reported by the system call.
     public let errno: Int32
 
+    /// What failed, the errno and its meaning, and what to check.
     public var description: String {
         "the operating system refused to provide secure random bytes (getrandom failed with errno \(errno): \(String(cString: strerror(errno)))); check that the process may call getrandom(2) (seccomp or sandbox policy)"
     }
