@@ -66,6 +66,17 @@ for u in 0..<users {
 }
 let headers = cookieHeaders
 
+// Fixed-count mode for instruction counting (valgrind --tool=callgrind): SK_BENCH_OPS=N.
+if let ops = ProcessInfo.processInfo.environment["SK_BENCH_OPS"].flatMap({ Int($0) }) {
+    for i in 0..<ops {
+        _ = try await middleware.handle(cookieHeaders: headers[i % users]) { context in
+            let session = try await context.session()
+            session["visits"] = .int((session["visits"]?.intValue ?? 0) + 1)
+        }
+    }
+    exit(0)
+}
+
 print("SessionKit in-memory: open+modify+save through SessionMiddleware, \(users) users, \(secondsPerRun) s per run")
 print("tasks | round trips/s | baseline (no session) /s")
 var at8 = 0.0

@@ -21,14 +21,13 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     /// The store holding the sessions.
     public let store: Store
     /// The cookie and lifetime options.
-    public let configuration: SessionConfiguration
+    public var configuration: SessionConfiguration { core.configuration }
     /// The clock used for creation times, lifetimes and cookie expiry dates.
-    public let clock: SessionClock
+    public var clock: SessionClock { core.clock }
 
-    let cookie: SetCookieTemplate
-
-    /// How many well-formed cookie values of our name are looked up at most.
-    static var maximumCandidates: Int { 4 }
+    /// The request path, in a non-generic class so that it is compiled once and fully
+    /// optimised whatever the store type.
+    let core: StoreSessionCore
 
     /// Creates an interface over `store`.
     ///
@@ -36,9 +35,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     public init(store: Store, configuration: SessionConfiguration = .default, clock: SessionClock = .system) throws {
         try configuration.validate()
         self.store = store
-        self.configuration = configuration
-        self.clock = clock
-        self.cookie = SetCookieTemplate(configuration)
+        self.core = StoreSessionCore(store: store, configuration: configuration, clock: clock)
     }
 
     public var storageNamespace: SessionStorageNamespace? {
@@ -47,16 +44,52 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
 
     /// The store key of a session ID: `prefix + id`.
     public func key(for id: String) -> String {
-        configuration.prefix + id
+        core.key(for: id)
     }
 
     nonisolated(nonsending) public func open(cookieValues: [String]) async throws -> Session {
+        try await core.open(cookieValues: cookieValues)
+    }
+
+    nonisolated(nonsending) public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
+        try await core.commit(session, cookieValues: cookieValues)
+    }
+}
+
+/// The behaviour of ``StoreSessionInterface``, over any store.
+final class StoreSessionCore: Sendable {
+    let store: any SessionStore
+    let configuration: SessionConfiguration
+    let clock: SessionClock
+    let prefix: String
+    let storeTTL: Int?
+    let touchTTL: Int?
+    let cookie: SetCookieTemplate
+
+    /// How many well-formed cookie values of our name are looked up at most.
+    static let maximumCandidates = 4
+
+    init(store: any SessionStore, configuration: SessionConfiguration, clock: SessionClock) {
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+        self.prefix = configuration.prefix
+        self.storeTTL = configuration.storeTTL
+        self.touchTTL = configuration.rolling ? configuration.storeTTL : nil
+        self.cookie = SetCookieTemplate(configuration)
+    }
+
+    func key(for id: String) -> String {
+        prefix + id
+    }
+
+    nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
         let now = clock.now()
         var firstCandidate: String?
         var tried = 0
         for (position, value) in cookieValues.enumerated() where SessionID.isWellFormed(value) {
             if tried == Self.maximumCandidates { break }
-            if cookieValues[..<position].contains(value) { continue }
+            if position > 0 && cookieValues[..<position].contains(value) { continue }
             tried += 1
             if firstCandidate == nil { firstCandidate = value }
             if let session = try await loadStored(id: value, now: now) { return session }
@@ -70,8 +103,8 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     nonisolated(nonsending) private func loadStored(id: String, now: Double) async throws -> Session? {
         let key = key(for: id)
         let bytes: [UInt8]?
-        if configuration.rolling, let ttl = configuration.storeTTL {
-            bytes = try await store.loadAndTouch(key: key, ttl: ttl)
+        if let touchTTL {
+            bytes = try await store.loadAndTouch(key: key, ttl: touchTTL)
         } else {
             bytes = try await store.load(key: key)
         }
@@ -85,7 +118,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
         return Session(id: id, data: data, isNew: false, createdAt: created, accessedAt: now, clock: clock)
     }
 
-    nonisolated(nonsending) public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
+    nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
         let s = session.state.withLock { $0 }
         if let stored = s.storedID, stored != s.id {
             try await store.delete(key: key(for: stored))
@@ -99,7 +132,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
         }
         if s.isModified {
             let value = try JSON.encodeObject(s.data, leading: [(Session.createdKey, .int(Int(s.createdAt)))])
-            try await store.save(key: key(for: s.id), value: value, ttl: configuration.storeTTL)
+            try await store.save(key: key(for: s.id), value: value, ttl: storeTTL)
             return [cookie.render(value: s.id, now: clock.now())]
         }
         if configuration.rolling && s.isAccessed && !s.isNew && !configuration.sessionCookie {

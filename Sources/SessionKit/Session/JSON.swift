@@ -264,17 +264,21 @@ enum JSON {
         mutating func parseString() throws(SessionError) -> String {
             index += 1
             let start = index
+            var ascii = true
             // Fast path: no escapes.
             while index < bytes.count {
                 let c = bytes[index]
                 if c == UInt8(ascii: "\"") {
                     let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                     index += 1
+                    // ASCII is valid UTF-8: skip the generic validation.
+                    if ascii { return String(decoding: raw, as: UTF8.self) }
                     guard let s = String(validating: raw, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
                     return s
                 }
                 if c == UInt8(ascii: "\\") { break }
                 if c < 0x20 { throw error("control character in string") }
+                if c >= 0x80 { ascii = false }
                 index += 1
             }
             var out = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
