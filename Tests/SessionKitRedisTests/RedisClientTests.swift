@@ -69,15 +69,15 @@ struct RedisClientTests {
     @Test("Unix domain socket and host-name connections")
     func unixAndHostName() async throws {
         let server = try await SharedRedis.get()
-        let unix = try RedisClient(url: server.unixURL + "?db=1")
+        let unix = try RedisClient(testing: server.unixURL + "?db=1")
         defer { unix.close() }
         #expect(try await unix.send("PING") == .simpleString("PONG"))
         let key = "client:unix:\(UUID())"
         try await unix.send("SET", RedisArgument(key), "in-db-1")
-        let byName = try RedisClient(url: "redis://localhost:\(server.port)/1")
+        let byName = try RedisClient(testing: "redis://localhost:\(server.port)/1")
         defer { byName.close() }
         #expect(try await byName.send("GET", RedisArgument(key)) == .bulkString(Array("in-db-1".utf8)))
-        let db0 = try RedisClient(url: server.url + "/0")
+        let db0 = try RedisClient(testing: server.url + "/0")
         defer { db0.close() }
         #expect(try await db0.send("GET", RedisArgument(key)) == .null, "SELECT put the key in database 1 only")
         try await unix.send("DEL", RedisArgument(key))
@@ -133,7 +133,7 @@ struct RedisClientTests {
     @Test("a server that is down fails fast with storeUnavailable, then recovers")
     func failFast() async throws {
         let port = try ServerProcess.freePort()
-        var configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(port)")
+        var configuration = try RedisConfiguration(testing: "redis://127.0.0.1:\(port)")
         configuration.reconnectDelay = .milliseconds(300)
         configuration.maxReconnectDelay = .seconds(1)
         let client = try RedisClient(configuration: configuration)
@@ -173,20 +173,20 @@ struct RedisAuthenticationTests {
     func requirePass() async throws {
         let server = try await RedisServer.start(.init(password: "s3cret"))
         defer { server.stop() }
-        let none = try RedisClient(url: server.url)
+        let none = try RedisClient(testing: server.url)
         defer { none.close() }
         let missing = await #expect(throws: SessionError.self) { try await none.send("PING") }
         #expect(missing?.code == .authenticationFailed)
         #expect(missing?.message.contains("requires a password") == true)
-        let wrong = try RedisClient(url: "redis://:nope@127.0.0.1:\(server.port)")
+        let wrong = try RedisClient(testing: "redis://:nope@127.0.0.1:\(server.port)")
         defer { wrong.close() }
         let refused = await #expect(throws: SessionError.self) { try await wrong.send("PING") }
         #expect(refused?.code == .authenticationFailed)
         #expect(refused?.message.contains("nope") == false, "the password is not echoed")
-        let right = try RedisClient(url: "redis://:s3cret@127.0.0.1:\(server.port)/2")
+        let right = try RedisClient(testing: "redis://:s3cret@127.0.0.1:\(server.port)/2")
         defer { right.close() }
         #expect(try await right.send("PING") == .simpleString("PONG"))
-        let unix = try RedisClient(url: server.unixURL + "?password=s3cret")
+        let unix = try RedisClient(testing: server.unixURL + "?password=s3cret")
         defer { unix.close() }
         #expect(try await unix.send("PING") == .simpleString("PONG"))
     }
@@ -195,10 +195,10 @@ struct RedisAuthenticationTests {
     func aclUser() async throws {
         let server = try await RedisServer.start(.init(password: "adminpw", users: [("alice", "wonderland")]))
         defer { server.stop() }
-        let alice = try RedisClient(url: "redis://alice:wonderland@127.0.0.1:\(server.port)")
+        let alice = try RedisClient(testing: "redis://alice:wonderland@127.0.0.1:\(server.port)")
         defer { alice.close() }
         #expect(try await alice.send("ACL", "WHOAMI").string == "alice")
-        let bad = try RedisClient(url: "redis://alice:wrong@127.0.0.1:\(server.port)")
+        let bad = try RedisClient(testing: "redis://alice:wrong@127.0.0.1:\(server.port)")
         defer { bad.close() }
         let error = await #expect(throws: SessionError.self) { try await bad.send("PING") }
         #expect(error?.code == .authenticationFailed)
@@ -208,16 +208,16 @@ struct RedisAuthenticationTests {
     func helloFallback() async throws {
         let server = try await RedisServer.start(.init(password: "pw", users: [("bob", "builder")], extraArguments: ["--rename-command", "HELLO", ""]))
         defer { server.stop() }
-        let client = try RedisClient(url: "redis://:pw@127.0.0.1:\(server.port)/3")
+        let client = try RedisClient(testing: "redis://:pw@127.0.0.1:\(server.port)/3")
         defer { client.close() }
         let info = try await client.send("CLIENT", "INFO").string ?? ""
         #expect(info.contains("resp=2"))
         #expect(info.contains("db=3"))
         #expect(info.contains("name=SessionKit"))
-        let bob = try RedisClient(url: "redis://bob:builder@127.0.0.1:\(server.port)")
+        let bob = try RedisClient(testing: "redis://bob:builder@127.0.0.1:\(server.port)")
         defer { bob.close() }
         #expect(try await bob.send("ACL", "WHOAMI").string == "bob")
-        let wrong = try RedisClient(url: "redis://:wrong@127.0.0.1:\(server.port)")
+        let wrong = try RedisClient(testing: "redis://:wrong@127.0.0.1:\(server.port)")
         defer { wrong.close() }
         let error = await #expect(throws: SessionError.self) { try await wrong.send("PING") }
         #expect(error?.code == .authenticationFailed)
@@ -226,7 +226,7 @@ struct RedisAuthenticationTests {
     @Test("a database the server does not have is a clear configuration error")
     func badDatabase() async throws {
         let server = try await SharedRedis.get()
-        let client = try RedisClient(url: server.url + "/999")
+        let client = try RedisClient(testing: server.url + "/999")
         defer { client.close() }
         let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
         #expect(error?.code == .invalidConfiguration)

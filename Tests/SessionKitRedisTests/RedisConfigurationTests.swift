@@ -62,6 +62,15 @@ struct RedisConfigurationTests {
         #expect(error?.message.contains("topsecret") == false)
     }
 
+    @Test("RedisSessionInterface(url:) builds its store from the URL without connecting")
+    func interfaceFromURL() throws {
+        let interface = try RedisSessionInterface(url: "redis://:pw@127.0.0.1:1/4")
+        #expect(interface.store.client.configuration.address == .tcp(host: "127.0.0.1", port: 1))
+        #expect(interface.store.client.configuration.database == 4)
+        #expect(interface.store.client.configuration.password == "pw")
+        interface.store.client.close()
+    }
+
     @Test("out-of-range client settings are rejected")
     func invalidClient() {
         var configuration = RedisConfiguration()

@@ -11,7 +11,7 @@ struct RedisFaultTests {
         let server = try await SharedRedis.get()
         let proxy = try FaultProxy(upstreamPort: server.port)
         defer { proxy.stop() }
-        var configuration = try RedisConfiguration(url: proxy.redisURL).withFastReconnect()
+        var configuration = try RedisConfiguration(testing: proxy.redisURL).withFastReconnect()
         configuration.connectionCount = 1
         let client = try RedisClient(configuration: configuration)
         defer { client.close() }
@@ -42,7 +42,7 @@ struct RedisFaultTests {
         let server = try await SharedRedis.get()
         let proxy = try FaultProxy(upstreamPort: server.port)
         defer { proxy.stop() }
-        var configuration = try RedisConfiguration(url: proxy.redisURL).withFastReconnect()
+        var configuration = try RedisConfiguration(testing: proxy.redisURL).withFastReconnect()
         configuration.connectionCount = 1
         configuration.commandTimeout = .milliseconds(300)
         let client = try RedisClient(configuration: configuration)
@@ -77,7 +77,7 @@ struct RedisFaultTests {
     func serverRestart() async throws {
         let server = try await RedisServer.start()
         defer { server.stop() }
-        let configuration = try RedisConfiguration(url: server.url).withFastReconnect()
+        let configuration = try RedisConfiguration(testing: server.url).withFastReconnect()
         let client = try RedisClient(configuration: configuration)
         defer { client.close() }
         try await client.send("SET", "k", "before")

@@ -15,8 +15,8 @@ enum SharedRedis {
     /// A configuration for the shared server with short, test-friendly timeouts.
     static func configuration(_ server: RedisServer) -> RedisConfiguration {
         var configuration = try! RedisConfiguration(url: server.url)
-        configuration.commandTimeout = .seconds(5)
-        configuration.connectTimeout = .seconds(5)
+        configuration.commandTimeout = .seconds(10)
+        configuration.connectTimeout = .seconds(10)
         return configuration
     }
 }
@@ -51,5 +51,29 @@ extension Trait where Self == ConditionTrait {
     /// Runs only when redis-server is installed, or under CI=true (where its absence fails).
     static var needsRedis: ConditionTrait {
         .enabled(if: RedisServer.shouldRun, "redis-server is not installed (apt-get install -y redis-server); set CI=true to make this a failure")
+    }
+}
+
+extension RedisConfiguration {
+    /// A configuration from `url` with deadlines generous enough for a loaded CI machine or a
+    /// sanitizer build; tests never assert on timing, only on outcomes.
+    init(testing url: String) throws {
+        try self.init(url: url)
+        connectTimeout = .seconds(10)
+        commandTimeout = .seconds(10)
+    }
+}
+
+extension RedisClient {
+    /// A client for tests (see ``RedisConfiguration/init(testing:)``).
+    convenience init(testing url: String) throws {
+        try self.init(configuration: RedisConfiguration(testing: url))
+    }
+}
+
+extension RedisSessionStore {
+    /// A store for tests (see ``RedisConfiguration/init(testing:)``).
+    convenience init(testing url: String) throws {
+        try self.init(configuration: RedisConfiguration(testing: url))
     }
 }

@@ -69,7 +69,7 @@ struct RedisLeakTests {
     }
 
     static func seed(_ server: RedisServer, prefix: String, count: Int) async throws {
-        let seeder = try RedisClient(url: server.url)
+        let seeder = try RedisClient(testing: server.url)
         defer { seeder.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count {
@@ -80,8 +80,8 @@ struct RedisLeakTests {
     }
 
     static func client(through proxy: FaultProxy, broken: Bool) throws -> RedisClient {
-        var configuration = try RedisConfiguration(url: proxy.redisURL).withFastReconnect()
-        configuration.commandTimeout = .seconds(5)
+        var configuration = try RedisConfiguration(testing: proxy.redisURL).withFastReconnect()
+        configuration.commandTimeout = .seconds(10)
         return try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: broken)
     }
 

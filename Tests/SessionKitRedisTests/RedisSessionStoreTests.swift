@@ -59,7 +59,7 @@ struct RedisSessionStoreTests {
     func getexFallback() async throws {
         let server = try await RedisServer.start(.init(extraArguments: ["--rename-command", "GETEX", ""]))
         defer { server.stop() }
-        let store = try RedisSessionStore(url: server.url)
+        let store = try RedisSessionStore(testing: server.url)
         defer { store.client.close() }
         try await store.save(key: "session:old", value: Array("{\"a\":1}".utf8), ttl: 10)
         #expect(try await store.loadAndTouch(key: "session:old", ttl: 500) == Array("{\"a\":1}".utf8))
@@ -72,7 +72,7 @@ struct RedisSessionStoreTests {
     @Test("a server that is down makes the store throw storeUnavailable, never return nil")
     func downStoreThrows() async throws {
         let port = try ServerProcess.freePort()
-        let store = try RedisSessionStore(url: "redis://127.0.0.1:\(port)")
+        let store = try RedisSessionStore(testing: "redis://127.0.0.1:\(port)")
         defer { store.client.close() }
         for _ in 0..<3 {
             let error = await #expect(throws: SessionError.self) { _ = try await store.load(key: "session:x") }
@@ -87,7 +87,7 @@ struct RedisSessionInterfaceTests {
     func endToEnd() async throws {
         let server = try await SharedRedis.get()
         let configuration = try SessionConfiguration(expiry: 600, prefix: "e2e:\(UUID().uuidString.prefix(8)):")
-        let interface = try RedisSessionInterface(url: server.url, configuration: configuration)
+        let interface = try RedisSessionInterface(store: RedisSessionStore(testing: server.url), configuration: configuration)
         let middleware = try SessionMiddleware(interface)
         let browser = TestBrowser()
         _ = try await browser.request(middleware) { context in
@@ -122,7 +122,7 @@ struct RedisSessionInterfaceTests {
     func downDoesNotOverwrite() async throws {
         let server = try await RedisServer.start()
         let configuration = try SessionConfiguration(expiry: 600)
-        var redis = try RedisConfiguration(url: server.url)
+        var redis = try RedisConfiguration(testing: server.url)
         redis.reconnectDelay = .milliseconds(10)
         redis.maxReconnectDelay = .milliseconds(50)
         let interface = try RedisSessionInterface(store: RedisSessionStore(configuration: redis), configuration: configuration)

@@ -53,7 +53,7 @@ struct SanicInteropTests {
         let prefix = "sanic:\(UUID().uuidString.prefix(8)):"
         let url = server.url
         let configuration = try SessionConfiguration(expiry: 3600, prefix: prefix)
-        let interface = try RedisSessionInterface(url: url, configuration: configuration)
+        let interface = try RedisSessionInterface(store: RedisSessionStore(testing: url), configuration: configuration)
         defer { interface.store.client.close() }
         let middleware = try SessionMiddleware(interface)
 
