@@ -1,2 +1,101 @@
-// A child process for multi-process filesystem store tests.
-print("placeholder")
+// A child process for the filesystem store's tests: several of them write to one directory
+// at once, one is killed mid-write, one runs under a file size limit.
+//
+//   SessionKitFilesystemWriter write <directory> <writer> <rounds>
+//       saves its own key and a shared key <rounds> times, checking after each save that
+//       its own key reads back and that the shared key holds one whole value
+//   SessionKitFilesystemWriter loop <directory> <key>
+//       saves <key> over and over, printing "ready" after the first save, until killed
+//   SessionKitFilesystemWriter fill <directory> <key> <limit-bytes>
+//       sets RLIMIT_FSIZE to <limit-bytes> with SIGXFSZ ignored, saves a value larger than
+//       that, and prints the error's code and message
+//
+// Exit status 0 means every check passed; a failure prints a line starting with "FAIL".
+
+import SessionKit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A value of about 8 KB (several pages) that says who wrote it, so that a torn or mixed
+/// file is detected: `{"w":<writer>,"r":<round>,"pad":"<8000 copies of one letter>"}`.
+func makeValue(writer: Int, round: Int) -> [UInt8] {
+    let letter = Character(UnicodeScalar(UInt8(ascii: "a") + UInt8((writer &+ round) % 26)))
+    return Array("{\"w\":\(writer),\"r\":\(round),\"pad\":\"\(String(repeating: letter, count: 8000))\"}".utf8)
+}
+
+/// The writer and round of a whole value, or nil when the bytes are not one.
+func parseValue(_ bytes: [UInt8]) -> (writer: Int, round: Int)? {
+    let text = String(decoding: bytes, as: UTF8.self)
+    let parts = text.split(separator: ",", maxSplits: 2)
+    guard parts.count == 3, parts[0].hasPrefix("{\"w\":"), parts[1].hasPrefix("\"r\":"),
+        let writer = Int(parts[0].dropFirst(5)), let round = Int(parts[1].dropFirst(4))
+    else { return nil }
+    return makeValue(writer: writer, round: round) == bytes ? (writer, round) : nil
+}
+
+func fail(_ message: String) -> Never {
+    print("FAIL \(message)")
+    exit(1)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4 else {
+    print("usage: SessionKitFilesystemWriter write|loop|fill <directory> ...")
+    exit(64)
+}
+let directory = arguments[2]
+
+switch arguments[1] {
+case "write":
+    guard arguments.count == 5, let writer = Int(arguments[3]), let rounds = Int(arguments[4]) else { exit(64) }
+    let store = try FilesystemSessionStore(directory: directory)
+    for round in 0..<rounds {
+        let value = makeValue(writer: writer, round: round)
+        try await store.save(key: "mp:own\(writer)", value: value, ttl: 600)
+        try await store.save(key: "mp:shared", value: value, ttl: 600)
+        guard try await store.load(key: "mp:own\(writer)") == value else { fail("writer \(writer) round \(round): own key does not read back") }
+        guard let shared = try await store.load(key: "mp:shared") else { fail("writer \(writer) round \(round): shared key missing") }
+        guard parseValue(shared) != nil else { fail("writer \(writer) round \(round): shared key holds a torn value of \(shared.count) bytes") }
+    }
+    print("ok \(writer)")
+
+case "loop":
+    let store = try FilesystemSessionStore(directory: directory)
+    let key = arguments[3]
+    var round = 0
+    while true {
+        try await store.save(key: key, value: makeValue(writer: 0, round: round), ttl: 600)
+        if round == 0 {
+            print("ready")
+            fflush(nil)
+        }
+        round += 1
+    }
+
+case "fill":
+    guard arguments.count == 5, let limit = Int(arguments[4]) else { exit(64) }
+    signal(SIGXFSZ, SIG_IGN)
+    var rl = rlimit(rlim_cur: rlim_t(limit), rlim_max: rlim_t(limit))
+    #if canImport(Glibc)
+    guard setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &rl) == 0 else { fail("setrlimit: errno \(errno)") }
+    #else
+    guard setrlimit(RLIMIT_FSIZE, &rl) == 0 else { fail("setrlimit: errno \(errno)") }
+    #endif
+    let store = try FilesystemSessionStore(directory: directory)
+    do {
+        try await store.save(key: arguments[3], value: [UInt8](repeating: UInt8(ascii: "x"), count: limit * 4), ttl: 600)
+        print("saved")
+        exit(2)
+    } catch let error as SessionError {
+        print("code=\(error.code)")
+        print("message=\(error.message)")
+    }
+
+default:
+    print("unknown command \(arguments[1])")
+    exit(64)
+}

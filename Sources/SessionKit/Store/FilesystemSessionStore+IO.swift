@@ -1,0 +1,491 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The system calls behind FilesystemSessionStore. Everything here blocks and runs on the
+// store's I/O pool; names are NUL-terminated C strings relative to `directoryDescriptor`.
+
+/// What a look at a session file found.
+enum FilesystemEntryState {
+    case missing
+    /// Not a regular file in SessionKit's format (a link, a directory, another program's file).
+    case foreign
+    case live
+    case expired
+}
+
+extension FilesystemSessionStore {
+    /// The first bytes of every temporary file name; no key can start with a dot.
+    static let temporaryPrefix: [UInt8] = Array(".skfs-".utf8)
+    static let temporarySuffix: [UInt8] = Array(".tmp".utf8)
+
+    // MARK: Names
+
+    static func splitTemplate(_ template: String) throws(SessionError) -> (prefix: [UInt8], suffix: [UInt8]) {
+        let bytes = Array(template.utf8)
+        func invalid(_ why: String) -> SessionError {
+            SessionError(.invalidConfiguration, "filenameTemplate \(template.debugDescription) \(why); use something like \"\(defaultFilenameTemplate)\"")
+        }
+        var marker: Int?
+        for (i, c) in bytes.enumerated() where c == UInt8(ascii: "%") {
+            guard marker == nil, i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "s") else {
+                throw invalid("must contain exactly one %s and no other %")
+            }
+            marker = i
+        }
+        guard let marker else { throw invalid("must contain exactly one %s, which is replaced by the key") }
+        if bytes.contains(UInt8(ascii: "/")) || bytes.contains(0) { throw invalid("must be a file name: no / and no NUL") }
+        if bytes.first == UInt8(ascii: ".") { throw invalid("must not start with a dot, which marks the store's temporary files") }
+        if bytes.count - 2 + maximumKeyLength > 255 {
+            throw invalid("is too long: with a key of up to \(maximumKeyLength) bytes the name must fit in 255 bytes")
+        }
+        return (Array(bytes[..<marker]), Array(bytes[(marker + 2)...]))
+    }
+
+    /// True when `key` can become part of a file name without naming another path: 1 to
+    /// ``maximumKeyLength`` bytes of letters, digits, `-`, `_`, `:` and `.`, no leading dot
+    /// and no `..`.
+    static func isSafeKey(_ key: some Collection<UInt8>) -> Bool {
+        guard !key.isEmpty, key.count <= maximumKeyLength, key.first != UInt8(ascii: ".") else { return false }
+        var previousDot = false
+        for c in key {
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ":"):
+                previousDot = false
+            case UInt8(ascii: "."):
+                if previousDot { return false }
+                previousDot = true
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
+    /// The NUL-terminated file name for `key`, after checking the key.
+    func fileName(forKey key: String) throws(SessionError) -> [CChar] {
+        let keyBytes = Array(key.utf8)
+        guard Self.isSafeKey(keyBytes) else {
+            let shown = key.count > 80 ? String(key.prefix(80)) + "..." : key
+            throw SessionError(
+                .invalidKey,
+                "the key \(shown.debugDescription) cannot name a session file in \(directory): keys may hold only letters, digits, -, _, : and . (at most \(Self.maximumKeyLength) bytes, no leading dot, no \"..\"); session IDs and the default prefix \"session:\" qualify, so pick a prefix from those characters")
+        }
+        var name = [CChar]()
+        name.reserveCapacity(templatePrefix.count + keyBytes.count + templateSuffix.count + 1)
+        for c in templatePrefix { name.append(CChar(bitPattern: c)) }
+        for c in keyBytes { name.append(CChar(bitPattern: c)) }
+        for c in templateSuffix { name.append(CChar(bitPattern: c)) }
+        name.append(0)
+        return name
+    }
+
+    /// The key held in a directory entry's name, or `nil` when the name does not fit the
+    /// template or the key is not one the store would write.
+    func key(fromFileName cName: [CChar]) -> String? {
+        let name = cName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        guard name.count > templatePrefix.count + templateSuffix.count,
+            name.starts(with: templatePrefix), name.reversed().starts(with: templateSuffix.reversed())
+        else { return nil }
+        let key = name[templatePrefix.count..<(name.count - templateSuffix.count)]
+        guard Self.isSafeKey(key) else { return nil }
+        return String(decoding: key, as: UTF8.self)
+    }
+
+    static func temporaryName() -> [CChar] {
+        var name = temporaryPrefix
+        var random = UInt64.random(in: .min ... .max)
+        for _ in 0..<16 {
+            name.append(Array("0123456789abcdef".utf8)[Int(random & 0xF)])
+            random >>= 4
+        }
+        name += temporarySuffix
+        return name.map { CChar(bitPattern: $0) } + [0]
+    }
+
+    static func isTemporaryName(_ name: [UInt8]) -> Bool {
+        name.count == temporaryPrefix.count + 16 + temporarySuffix.count && name.starts(with: temporaryPrefix)
+            && name.reversed().starts(with: temporarySuffix.reversed())
+    }
+
+    func displayPath(_ name: [CChar]) -> String {
+        let bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return directory + "/" + String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: Errors
+
+    static func errnoName(_ code: Int32) -> String {
+        switch code {
+        case ENOSPC: return "ENOSPC"
+        case EDQUOT: return "EDQUOT"
+        case EFBIG: return "EFBIG"
+        case EACCES: return "EACCES"
+        case EPERM: return "EPERM"
+        case ENOENT: return "ENOENT"
+        case EROFS: return "EROFS"
+        case ELOOP: return "ELOOP"
+        case EIO: return "EIO"
+        case EISDIR: return "EISDIR"
+        case ENOTDIR: return "ENOTDIR"
+        case EMFILE: return "EMFILE"
+        case ENFILE: return "ENFILE"
+        case EEXIST: return "EEXIST"
+        default: return "errno \(code)"
+        }
+    }
+
+    static func describe(_ code: Int32) -> String {
+        "\(String(cString: strerror(code))) (\(errnoName(code)))"
+    }
+
+    /// An error for a failed system call on `path`, with the likely fix.
+    func failure(_ action: String, _ path: String, _ code: Int32, unchanged: Bool = false) -> SessionError {
+        let keep = unchanged ? "; the previous session is unchanged" : ""
+        switch code {
+        case ENOSPC, EDQUOT:
+            return SessionError(.storeFailure, "cannot \(action) \(path): the disk is full, \(Self.describe(code)); free space or raise the quota on the file system of \(directory)\(keep)")
+        case EFBIG:
+            return SessionError(.storeFailure, "cannot \(action) \(path): the file size limit was reached, \(Self.describe(code)); raise the process's file size limit (ulimit -f) or store less in the session\(keep)")
+        case EACCES, EPERM:
+            return SessionError(.storeFailure, "cannot \(action) \(path): permission denied, \(Self.describe(code)); the directory and its session files must belong to the user running the server (uid \(geteuid())), with mode 0700 for the directory\(keep)")
+        case ENOENT:
+            return SessionError(.storeUnavailable, "cannot \(action) \(path): the session directory \(directory) no longer exists, \(Self.describe(code)); recreate it (mkdir -m 700) and restart the server\(keep)")
+        case EROFS:
+            return SessionError(.storeFailure, "cannot \(action) \(path): the file system is read-only, \(Self.describe(code)); put the session directory on a writable file system\(keep)")
+        case ELOOP:
+            return SessionError(.storeFailure, "cannot \(action) \(path): it is a symbolic link, \(Self.describe(code)); the store never follows links in its directory, remove the link\(keep)")
+        default:
+            return SessionError(.storeFailure, "cannot \(action) \(path): \(Self.describe(code))\(keep)")
+        }
+    }
+
+    // MARK: Opening the directory
+
+    static func openDirectory(_ path: String) throws(SessionError) -> Int32 {
+        var created = false
+        if mkdir(path, 0o700) == 0 {
+            created = true
+        } else if errno == ENOENT {
+            try makeParents(of: path)
+            created = mkdir(path, 0o700) == 0
+        }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            var code = errno
+            var info = stat()
+            // With O_DIRECTORY, Linux reports a final symbolic link as ENOTDIR.
+            if code == ENOTDIR, lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK { code = ELOOP }
+            switch code {
+            case ELOOP:
+                throw SessionError(.invalidConfiguration, "the session directory \(path) is a symbolic link, \(describe(code)); give the real directory's path, so that nobody can redirect the sessions by replacing the link")
+            case ENOTDIR:
+                throw SessionError(.invalidConfiguration, "the session directory \(path) is not a directory, \(describe(code)); remove that file or choose another path")
+            default:
+                throw SessionError(.storeUnavailable, "cannot open the session directory \(path): \(describe(code)); create it with mode 0700, owned by the user running the server (uid \(geteuid()))")
+            }
+        }
+        if created { _ = fchmod(fd, 0o700) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw SessionError(.storeUnavailable, "cannot inspect the session directory \(path): \(describe(code))")
+        }
+        let owner = info.st_uid
+        if owner != geteuid() && owner != 0 {
+            close(fd)
+            throw SessionError(.invalidConfiguration, "the session directory \(path) belongs to uid \(owner), not to the user running the server (uid \(geteuid())); its owner could read or replace the sessions: chown it to uid \(geteuid()) or choose another directory")
+        }
+        let permissions = Int(info.st_mode) & 0o7777
+        if permissions & 0o022 != 0 {
+            close(fd)
+            throw SessionError(.invalidConfiguration, "the session directory \(path) is writable by \(permissions & 0o002 != 0 ? "every user" : "its group") (mode 0\(String(permissions, radix: 8))), so others could plant, replace or remove sessions; run chmod 700 \(path) or choose a private directory")
+        }
+        return fd
+    }
+
+    private static func makeParents(of path: String) throws(SessionError) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).dropLast()
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in parts {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0 && errno != EEXIST {
+                let code = errno
+                throw SessionError(.storeUnavailable, "cannot create the session directory's parent \(current): \(describe(code)); create \(path) by hand with mode 0700")
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Opens a session file for reading without following links; `nil` when it is missing.
+    func openEntry(_ name: [CChar], action: String) throws(SessionError) -> (descriptor: Int32, info: stat)? {
+        let fd = openat(directoryDescriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { return nil }
+            throw failure(action, displayPath(name), code)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw failure(action, displayPath(name), code)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw SessionError(.storeFailure, "cannot \(action) \(displayPath(name)): it is not a regular file; only the store should create files in \(directory), remove it")
+        }
+        return (fd, info)
+    }
+
+    static func modificationTime(_ info: stat) -> Double {
+        #if canImport(Darwin)
+        Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) / 1e9
+        #else
+        Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+        #endif
+    }
+
+    static func changeTime(_ info: stat) -> Double {
+        #if canImport(Darwin)
+        Double(info.st_ctimespec.tv_sec) + Double(info.st_ctimespec.tv_nsec) / 1e9
+        #else
+        Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
+        #endif
+    }
+
+    /// Reads up to `count` bytes at `offset`, retrying on short reads and EINTR.
+    func readBytes(_ fd: Int32, count: Int, offset: Int, name: [CChar]) throws(SessionError) -> [UInt8] {
+        var failedCode: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                if n > 0 {
+                    done += n
+                } else if n == 0 {
+                    break
+                } else if errno != EINTR {
+                    failedCode = errno
+                    break
+                }
+            }
+            initialized = done
+        }
+        if failedCode != 0 { throw failure("read", displayPath(name), failedCode) }
+        return bytes
+    }
+
+    /// Reads a live entry's value, optionally refreshing its time to live.
+    func readLive(name: [CChar], now: Double, touchTTL: Int?) throws(SessionError) -> [UInt8]? {
+        guard let (fd, info) = try openEntry(name, action: "read") else { return nil }
+        defer { close(fd) }
+        let size = Int(info.st_size)
+        guard size <= maximumValueBytes + FilesystemEntryFormat.maximumHeaderLength else {
+            throw SessionError(.valueTooLarge, "the session file \(displayPath(name)) is \(size) bytes, over the store's limit of \(maximumValueBytes); delete it or raise maximumValueBytes")
+        }
+        let bytes = try readBytes(fd, count: size, offset: 0, name: name)
+        guard let (ttl, headerLength) = bytes.withUnsafeBytes({ FilesystemEntryFormat.parseHeader($0) }) else {
+            return nil  // not a SessionKit file: left alone, as if absent
+        }
+        if FilesystemEntryFormat.isExpired(ttl: ttl, modified: Self.modificationTime(info), now: now) { return nil }
+        let value = Array(bytes[headerLength...])
+        if let touchTTL {
+            try refresh(fd, name: name, storedTTL: ttl, newTTL: touchTTL, now: now, info: info) { value }
+        }
+        return value
+    }
+
+    /// Refreshes a live entry's time to live without changing its value.
+    func touchLive(name: [CChar], now: Double, ttl: Int?) throws(SessionError) -> Bool {
+        guard let (fd, info) = try openEntry(name, action: "refresh") else { return false }
+        defer { close(fd) }
+        let head = try readBytes(fd, count: min(Int(info.st_size), FilesystemEntryFormat.maximumHeaderLength), offset: 0, name: name)
+        guard let (storedTTL, headerLength) = head.withUnsafeBytes({ FilesystemEntryFormat.parseHeader($0) }) else { return false }
+        if FilesystemEntryFormat.isExpired(ttl: storedTTL, modified: Self.modificationTime(info), now: now) { return false }
+        try refresh(fd, name: name, storedTTL: storedTTL, newTTL: ttl, now: now, info: info) { () throws(SessionError) in
+            let size = Int(info.st_size)
+            guard size <= maximumValueBytes + FilesystemEntryFormat.maximumHeaderLength else {
+                throw SessionError(.valueTooLarge, "the session file \(displayPath(name)) is \(size) bytes, over the store's limit of \(maximumValueBytes)")
+            }
+            return try readBytes(fd, count: size - headerLength, offset: headerLength, name: name)
+        }
+        return true
+    }
+
+    /// Gives an entry a new expiry of `now + newTTL`.
+    ///
+    /// When the entry keeps a TTL, only the modification time moves (to
+    /// `now + newTTL - storedTTL`, which is `now` when the TTL is unchanged), on the very file
+    /// that was read: a save that replaced it meanwhile is not undone. Between a TTL and no
+    /// TTL the header changes and the file is rewritten.
+    func refresh(
+        _ fd: Int32, name: [CChar], storedTTL: Int?, newTTL: Int?, now: Double, info: stat,
+        value: () throws(SessionError) -> [UInt8]
+    ) throws(SessionError) {
+        switch (storedTTL, newTTL) {
+        case (let stored?, let new?):
+            try setModificationTime(fd, now + Double(new) - Double(stored), name: name)
+        case (nil, nil):
+            try setModificationTime(fd, now, name: name)
+        default:
+            try writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: newTTL, value: try value()), modified: now)
+        }
+    }
+
+    func setModificationTime(_ fd: Int32, _ time: Double, name: [CChar]) throws(SessionError) {
+        var times = [Self.timespec(time), Self.timespec(time)]
+        guard futimens(fd, &times) == 0 else { throw failure("refresh", displayPath(name), errno) }
+    }
+
+    static func timespec(_ time: Double) -> timespec {
+        let seconds = time.rounded(.down)
+        return .init(tv_sec: Int(seconds), tv_nsec: Int(((time - seconds) * 1e9).rounded(.down)))
+    }
+
+    /// Looks at an entry's header and times without reading its value.
+    func inspect(name: [CChar], now: Double) throws(SessionError) -> FilesystemEntryState {
+        let fd = openat(directoryDescriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { return .missing }
+            if code == ELOOP { return .foreign }
+            throw failure("inspect", displayPath(name), code)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .foreign }
+        let head = try readBytes(fd, count: min(Int(info.st_size), FilesystemEntryFormat.maximumHeaderLength), offset: 0, name: name)
+        guard let (ttl, _) = head.withUnsafeBytes({ FilesystemEntryFormat.parseHeader($0) }) else { return .foreign }
+        return FilesystemEntryFormat.isExpired(ttl: ttl, modified: Self.modificationTime(info), now: now) ? .expired : .live
+    }
+
+    // MARK: Writing
+
+    /// Replaces the file `name` with `contents` in one step: temporary file, write, sync,
+    /// rename, directory sync. On failure the temporary file is removed and the old file
+    /// stays as it was.
+    func writeAtomically(name: [CChar], contents: [UInt8], modified: Double) throws(SessionError) {
+        let temporary = Self.temporaryName()
+        let fd = openat(directoryDescriptor, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
+        guard fd >= 0 else {
+            throw failure("save", "\(displayPath(name)) (creating its temporary file \(displayPath(temporary)))", errno, unchanged: true)
+        }
+        var failed: SessionError?
+        func fail(_ step: String, _ code: Int32) {
+            if failed == nil { failed = failure("save", "\(displayPath(name)) (\(step) \(displayPath(temporary)))", code, unchanged: true) }
+        }
+        if fchmod(fd, mode_t(mode)) != 0 { fail("setting the mode of", errno) }
+        if failed == nil {
+            contents.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n >= 0 {
+                        done += n
+                    } else if errno != EINTR {
+                        fail("writing", errno)
+                        return
+                    }
+                }
+            }
+        }
+        if failed == nil {
+            var times = [Self.timespec(modified), Self.timespec(modified)]
+            if futimens(fd, &times) != 0 { fail("setting the times of", errno) }
+        }
+        if failed == nil && durability == .durable && fsync(fd) != 0 { fail("syncing", errno) }
+        if close(fd) != 0 { fail("closing", errno) }
+        if let failed {
+            unlinkat(directoryDescriptor, temporary, 0)
+            throw failed
+        }
+        if renameat(directoryDescriptor, temporary, directoryDescriptor, name) != 0 {
+            let code = errno
+            unlinkat(directoryDescriptor, temporary, 0)
+            throw failure("save", "\(displayPath(name)) (renaming \(displayPath(temporary)) over it)", code, unchanged: true)
+        }
+        if durability == .durable {
+            let code = directorySync.sync(directoryDescriptor)
+            if code != 0 { throw failure("sync the directory after saving", displayPath(name), code) }
+        }
+    }
+
+    func remove(name: [CChar]) throws(SessionError) {
+        if unlinkat(directoryDescriptor, name, 0) != 0 {
+            let code = errno
+            if code == ENOENT { return }
+            throw failure("delete", displayPath(name), code)
+        }
+        if durability == .durable {
+            let code = directorySync.sync(directoryDescriptor)
+            if code != 0 { throw failure("sync the directory after deleting", displayPath(name), code) }
+        }
+    }
+
+    // MARK: Scanning and pruning
+
+    /// Calls `body` with the name of every entry of the directory, except `.`, `..` and
+    /// dot files that are not the store's temporary files.
+    func scanDirectory(_ body: (_ name: [CChar], _ isTemporary: Bool) throws(SessionError) -> Void) throws(SessionError) {
+        let fd = openat(directoryDescriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("list", directory, errno) }
+        guard let stream = fdopendir(fd) else {
+            let code = errno
+            close(fd)
+            throw failure("list", directory, code)
+        }
+        defer { closedir(stream) }
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                if errno != 0 { throw failure("list", directory, errno) }
+                return
+            }
+            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix { $0 != 0 })
+            }
+            if name.first == UInt8(ascii: ".") {
+                if Self.isTemporaryName(name) { try body(name.map { CChar(bitPattern: $0) } + [0], true) }
+                continue
+            }
+            try body(name.map { CChar(bitPattern: $0) } + [0], false)
+        }
+    }
+
+    /// Deletes an expired entry unless it was saved or refreshed since it was inspected.
+    ///
+    /// The file is first renamed to a private name, so that nobody can refresh it by name,
+    /// and inspected again: still expired, it is deleted; otherwise it is linked back under
+    /// its name, unless a newer save already took that name.
+    func removeIfExpired(name: [CChar], now: Double) throws(SessionError) -> Bool {
+        let parked = Self.temporaryName()
+        if renameat(directoryDescriptor, name, directoryDescriptor, parked) != 0 {
+            let code = errno
+            if code == ENOENT { return false }
+            throw failure("prune", displayPath(name), code)
+        }
+        if try inspect(name: parked, now: now) == .expired {
+            unlinkat(directoryDescriptor, parked, 0)
+            return true
+        }
+        _ = linkat(directoryDescriptor, parked, directoryDescriptor, name, 0)  // EEXIST: a newer save wins
+        unlinkat(directoryDescriptor, parked, 0)
+        return false
+    }
+
+    /// Deletes a temporary file whose last change is older than `age` seconds.
+    func removeStaleTemporary(name: [CChar], olderThan age: Double, realNow: Double) throws(SessionError) -> Bool {
+        var info = stat()
+        guard fstatat(directoryDescriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        guard realNow - Self.changeTime(info) >= age else { return false }
+        return unlinkat(directoryDescriptor, name, 0) == 0
+    }
+}

@@ -1,0 +1,280 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A session store that keeps one file per session in a directory: Werkzeug secure_cookie's
+/// `FilesystemSessionStore`, made safe for production.
+///
+/// - Files are named by ``filenameTemplate`` with `%s` replaced by the key
+///   (`sessionkit_session:<id>.session` with the defaults). Keys are checked before they
+///   reach a path: only letters, digits and `-` `_` `:` `.`, no leading dot, no `..`.
+/// - A file holds one header line, `sessionkit-fs/1 ttl=<seconds>` or
+///   `sessionkit-fs/1 ttl=never`, then the value's bytes. The entry expires when the file's
+///   modification time plus the TTL has passed; ``touch(key:ttl:)`` only moves the
+///   modification time, so refreshing a session rewrites nothing.
+/// - Writes are atomic: a temporary file in the same directory is written, synced
+///   (``Durability/durable``), renamed over the session's file, and the directory is synced.
+///   Readers see the old file or the new one, never a torn one; a crash leaves one of them.
+/// - Files are opened without following symbolic links, relative to a descriptor of the
+///   directory held since ``init(directory:filenameTemplate:mode:durability:maximumValueBytes:ioThreads:clock:)``;
+///   a directory that is a symbolic link, belongs to another user, or is writable by group
+///   or others is refused.
+/// - Expired sessions are never returned; ``prune(staleTemporaryFileAge:)`` deletes their
+///   files and temporary files left by crashed writers.
+/// - Blocking system calls run on a small pool of dedicated threads, never on Swift's
+///   cooperative threads.
+///
+/// Several processes may share one directory. See `Docs/filesystem.md` for the format,
+/// pruning from a scheduled job and measured throughput.
+public final class FilesystemSessionStore: SessionStore {
+    /// How hard a save works to survive a crash of the machine.
+    public enum Durability: Sendable, Hashable {
+        /// The file is synced before it is renamed into place, and the directory after
+        /// (directory syncs of concurrent saves are shared). A save that returned survives a
+        /// power loss. The default.
+        case durable
+        /// No `fsync`: as fast as the page cache allows, as secure_cookie does. A crash of
+        /// the process still leaves the old or the new session, but a crash of the machine
+        /// can lose recent saves.
+        case fast
+    }
+
+    /// What ``prune(staleTemporaryFileAge:)`` removed.
+    public struct PruneReport: Sendable, Hashable {
+        /// Session files past their expiry that were deleted.
+        public var expiredSessions: Int
+        /// Temporary files left by interrupted writes that were deleted.
+        public var staleTemporaryFiles: Int
+
+        /// Creates a report.
+        public init(expiredSessions: Int = 0, staleTemporaryFiles: Int = 0) {
+            self.expiredSessions = expiredSessions
+            self.staleTemporaryFiles = staleTemporaryFiles
+        }
+    }
+
+    /// The default file name template, secure_cookie's with SessionKit's name.
+    public static let defaultFilenameTemplate = "sessionkit_%s.session"
+
+    /// The longest key accepted, in bytes.
+    public static let maximumKeyLength = 200
+
+    /// The directory used when none is given: `sessionkit-<uid>` in `$TMPDIR` (or `/tmp`),
+    /// private to the user running the process.
+    public static var defaultDirectory: String {
+        var base = "/tmp"
+        if let tmp = getenv("TMPDIR"), tmp[0] != 0 { base = String(cString: tmp) }
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        return base + "/sessionkit-\(geteuid())"
+    }
+
+    /// The directory holding the session files.
+    public let directory: String
+    /// The file name of a session, with `%s` standing for its key.
+    public let filenameTemplate: String
+    /// The permission bits of session files (default `0o600`: readable by the owner only).
+    public let mode: Int
+    /// Whether saves are synced to disk.
+    public let durability: Durability
+    /// The largest value accepted, in bytes.
+    public let maximumValueBytes: Int
+    /// The clock that times expiry.
+    public let clock: SessionClock
+
+    let directoryDescriptor: Int32
+    let templatePrefix: [UInt8]
+    let templateSuffix: [UInt8]
+    let pool: FilesystemIOPool
+    let directorySync = FilesystemDirectorySync()
+
+    /// Opens (and creates when missing) a session directory.
+    ///
+    /// - Parameters:
+    ///   - directory: where session files live; `nil` for ``defaultDirectory``. Missing
+    ///     directories are created with mode `0700`.
+    ///   - filenameTemplate: a file name with exactly one `%s`, which is replaced by the key;
+    ///     no `/`, no other `%`, and no leading `.` (dot files are the store's temporary files).
+    ///   - mode: the permission bits of session files; must include owner read and write and
+    ///     must not grant write to group or others. Default `0o600`.
+    ///   - durability: ``Durability/durable`` (default) or ``Durability/fast``.
+    ///   - maximumValueBytes: the largest session accepted (default 1 MiB).
+    ///   - ioThreads: the most threads doing file I/O at once (default 16); concurrent
+    ///     `fsync` calls share the disk's journal commits, so more threads than cores pay off
+    ///     in ``Durability/durable`` mode.
+    ///   - clock: the clock that times expiry.
+    /// - Throws: ``SessionError`` with code `invalidConfiguration` for a bad option or an
+    ///   unsafe directory (a symbolic link, another user's, writable by group or others), or
+    ///   `storeUnavailable` when the directory cannot be created or opened.
+    public init(
+        directory: String? = nil,
+        filenameTemplate: String = FilesystemSessionStore.defaultFilenameTemplate,
+        mode: Int = 0o600,
+        durability: Durability = .durable,
+        maximumValueBytes: Int = 1 << 20,
+        ioThreads: Int = 16,
+        clock: SessionClock = .system
+    ) throws(SessionError) {
+        let (prefix, suffix) = try Self.splitTemplate(filenameTemplate)
+        guard mode & 0o600 == 0o600, mode & ~0o777 == 0, mode & 0o022 == 0 else {
+            throw SessionError(
+                .invalidConfiguration,
+                "file mode 0o\(String(mode, radix: 8)) is unsafe or unusable for session files: it must include owner read and write (0o600) and must not let group or others write; use 0o600, or 0o640 for a group that backs them up")
+        }
+        guard maximumValueBytes > 0, maximumValueBytes <= 1 << 30 else {
+            throw SessionError(.invalidConfiguration, "maximumValueBytes \(maximumValueBytes) is out of range; use a positive size up to 1 GiB (default 1 MiB)")
+        }
+        guard (1...256).contains(ioThreads) else {
+            throw SessionError(.invalidConfiguration, "ioThreads \(ioThreads) is out of range; use 1 to 256 (default 16)")
+        }
+        let path = directory ?? Self.defaultDirectory
+        guard !path.isEmpty, !path.utf8.contains(0) else {
+            throw SessionError(.invalidConfiguration, "the session directory path is empty or contains a NUL byte; give an absolute path such as /var/lib/myapp/sessions")
+        }
+        self.directory = path
+        self.filenameTemplate = filenameTemplate
+        self.templatePrefix = prefix
+        self.templateSuffix = suffix
+        self.mode = mode
+        self.durability = durability
+        self.maximumValueBytes = maximumValueBytes
+        self.clock = clock
+        self.directoryDescriptor = try Self.openDirectory(path)
+        self.pool = FilesystemIOPool(maximumThreads: ioThreads)
+    }
+
+    deinit {
+        close(directoryDescriptor)
+        pool.shutdown()
+    }
+
+    // MARK: SessionStore
+
+    public func load(key: String) async throws -> [UInt8]? {
+        let name = try fileName(forKey: key)
+        let now = clock.now()
+        return try await pool.run { () throws(SessionError) in try self.readLive(name: name, now: now, touchTTL: nil) }
+    }
+
+    public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
+        let name = try fileName(forKey: key)
+        let now = clock.now()
+        return try await pool.run { () throws(SessionError) in try self.readLive(name: name, now: now, touchTTL: .some(ttl)) }
+    }
+
+    public func save(key: String, value: [UInt8], ttl: Int?) async throws {
+        let name = try fileName(forKey: key)
+        guard value.count <= maximumValueBytes else {
+            throw SessionError(
+                .valueTooLarge,
+                "the session for key \"\(key)\" is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
+        }
+        let now = clock.now()
+        try await pool.run { () throws(SessionError) in
+            try self.writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: ttl, value: value), modified: now)
+        }
+    }
+
+    public func delete(key: String) async throws {
+        let name = try fileName(forKey: key)
+        try await pool.run { () throws(SessionError) in try self.remove(name: name) }
+    }
+
+    public func touch(key: String, ttl: Int?) async throws -> Bool {
+        let name = try fileName(forKey: key)
+        let now = clock.now()
+        return try await pool.run { () throws(SessionError) in try self.touchLive(name: name, now: now, ttl: ttl) }
+    }
+
+    // MARK: Beyond the protocol
+
+    /// The path of the file that holds `key`.
+    ///
+    /// - Throws: ``SessionError`` with code `invalidKey` when `key` cannot name a file safely.
+    public func path(forKey key: String) throws(SessionError) -> String {
+        var name = try fileName(forKey: key)
+        name.removeLast()  // the NUL terminator
+        return directory + "/" + String(decoding: name.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Lists the keys of the live sessions in the directory: secure_cookie's `list()`.
+    ///
+    /// Files whose names do not fit the template or do not hold a valid key, files in
+    /// another format, and expired sessions are left out.
+    ///
+    /// - Parameter prefix: when given, only keys that start with `prefix` are listed, and
+    ///   without it: pass the interface's ``SessionConfiguration/prefix`` to get session IDs.
+    /// - Returns: the keys (or IDs), sorted.
+    public func list(prefix: String? = nil) async throws -> [String] {
+        let now = clock.now()
+        return try await pool.run { () throws(SessionError) in
+            var keys: [String] = []
+            try self.scanDirectory { (name: [CChar], isTemporary: Bool) throws(SessionError) in
+                guard !isTemporary, let key = self.key(fromFileName: name) else { return }
+                var stripped = key
+                if let prefix {
+                    guard key.hasPrefix(prefix) else { return }
+                    stripped = String(key.dropFirst(prefix.count))
+                }
+                if case .live = try self.inspect(name: name, now: now) { keys.append(stripped) }
+            }
+            return keys.sorted()
+        }
+    }
+
+    /// Deletes the files of expired sessions and the temporary files that interrupted writes
+    /// left behind.
+    ///
+    /// Safe to run while servers use the directory, from several processes at once: an
+    /// expired file is first moved aside, checked again and deleted only if it is still
+    /// expired, so a session saved or refreshed meanwhile is kept.
+    ///
+    /// - Parameter staleTemporaryFileAge: seconds since a temporary file last changed after
+    ///   which its writer is presumed dead (default 60; the store's own writes take far less).
+    /// - Returns: what was removed.
+    @discardableResult
+    public func prune(staleTemporaryFileAge: Int = 60) async throws -> PruneReport {
+        let now = clock.now()
+        return try await pool.run { () throws(SessionError) in
+            var report = PruneReport()
+            let realNow = SessionClock.system.now()
+            try self.scanDirectory { (name: [CChar], isTemporary: Bool) throws(SessionError) in
+                if isTemporary {
+                    if try self.removeStaleTemporary(name: name, olderThan: Double(staleTemporaryFileAge), realNow: realNow) {
+                        report.staleTemporaryFiles += 1
+                    }
+                    return
+                }
+                guard self.key(fromFileName: name) != nil else { return }
+                if case .expired = try self.inspect(name: name, now: now), try self.removeIfExpired(name: name, now: now) {
+                    report.expiredSessions += 1
+                }
+            }
+            return report
+        }
+    }
+
+    /// Runs ``prune(staleTemporaryFileAge:)`` every `interval` until the calling task is
+    /// cancelled.
+    ///
+    /// ```swift
+    /// let pruning = Task { await store.prunePeriodically(every: .seconds(600)) }
+    /// // at shutdown
+    /// pruning.cancel()
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - interval: the pause between two prunes; the first prune runs after one interval.
+    ///   - onError: called with the error of a prune that failed; pruning goes on.
+    public func prunePeriodically(
+        every interval: Duration = .seconds(600), onError: @escaping @Sendable (any Error) -> Void = { _ in }
+    ) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            do { _ = try await prune() } catch { onError(error) }
+        }
+    }
+}

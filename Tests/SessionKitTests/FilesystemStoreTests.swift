@@ -1,0 +1,453 @@
+import Foundation
+@testable import SessionKit
+import SessionKitTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("FilesystemSessionStore")
+struct FilesystemStoreTests {
+    static let durableDirectory = try! FilesystemTestDirectory()
+    static let fastDirectory = try! FilesystemTestDirectory()
+    static let durable = try! FilesystemSessionStore(directory: durableDirectory.sub("sessions"))
+    static let fast = try! FilesystemSessionStore(directory: fastDirectory.sub("sessions"), durability: .fast)
+
+    static let id = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+    // MARK: Contract
+
+    @Test(arguments: StoreConformance.checks)
+    func conformance(_ check: StoreConformanceCheck) async throws {
+        try await check.run(Self.durable)
+    }
+
+    @Test(arguments: StoreConformance.checks)
+    func conformanceInFastMode(_ check: StoreConformanceCheck) async throws {
+        try await check.run(Self.fast)
+    }
+
+    // MARK: Format and permissions
+
+    @Test func fileNameFormatAndPermissions() async throws {
+        let dir = try FilesystemTestDirectory()
+        let sessions = dir.sub("a/b/sessions")
+        let store = try FilesystemSessionStore(directory: sessions)
+        #expect(dir.mode(sessions) == 0o700, "a created directory is private")
+        #expect(dir.mode(dir.sub("a")) == 0o700, "created parents are private too")
+        let key = "session:" + Self.id
+        try await store.save(key: key, value: Array(#"{"user":"ada"}"#.utf8), ttl: 3600)
+        let file = sessions + "/sessionkit_session:\(Self.id).session"
+        #expect(try store.path(forKey: key) == file)
+        #expect(dir.names(in: sessions) == ["sessionkit_session:\(Self.id).session"], "no temporary file is left behind")
+        #expect(dir.mode(file) == 0o600, "session files are readable by their owner only")
+        let contents = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(contents == "sessionkit-fs/1 ttl=3600\n{\"user\":\"ada\"}")
+        try await store.save(key: key, value: Array("{}".utf8), ttl: nil)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "sessionkit-fs/1 ttl=never\n{}")
+    }
+
+    @Test func modeIsExactWhateverTheUmask() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path, mode: 0o640)
+        let old = umask(0o077)
+        defer { umask(old) }
+        try await store.save(key: "k", value: [1], ttl: 60)
+        #expect(dir.mode(try store.path(forKey: "k")) == 0o640)
+    }
+
+    @Test func defaultDirectoryIsPerUserAndPrivate() async throws {
+        let expected = (ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
+        #expect(FilesystemSessionStore.defaultDirectory.hasPrefix(expected.hasSuffix("/") ? String(expected.dropLast()) : expected))
+        #expect(FilesystemSessionStore.defaultDirectory.hasSuffix("/sessionkit-\(geteuid())"))
+        let store = try FilesystemSessionStore()
+        #expect(store.directory == FilesystemSessionStore.defaultDirectory)
+        var info = stat()
+        #expect(lstat(store.directory, &info) == 0)
+        #expect(Int(info.st_mode) & 0o077 == 0)
+    }
+
+    @Test(arguments: [0o777, 0o770, 0o707, 0o1777, 0o720])
+    func refusesDirectoriesWritableByOthers(_ mode: Int) throws {
+        let dir = try FilesystemTestDirectory()
+        let shared = dir.sub("shared")
+        #expect(mkdir(shared, 0o700) == 0)
+        #expect(chmod(shared, mode_t(mode)) == 0)
+        let error = #expect(throws: SessionError.self) { try FilesystemSessionStore(directory: shared) }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains(shared) == true)
+        #expect(error?.message.contains("writable by") == true)
+        #expect(error?.message.contains("chmod 700") == true)
+    }
+
+    @Test func refusesADirectoryThatIsALinkOrAFile() throws {
+        let dir = try FilesystemTestDirectory()
+        let real = dir.sub("real")
+        #expect(mkdir(real, 0o700) == 0)
+        #expect(symlink(real, dir.sub("link")) == 0)
+        let link = #expect(throws: SessionError.self) { try FilesystemSessionStore(directory: dir.sub("link")) }
+        #expect(link?.code == .invalidConfiguration)
+        #expect(link?.message.contains("symbolic link") == true)
+        _ = FileManager.default.createFile(atPath: dir.sub("file"), contents: Data())
+        let file = #expect(throws: SessionError.self) { try FilesystemSessionStore(directory: dir.sub("file")) }
+        #expect(file?.message.contains("not a directory") == true)
+    }
+
+    @Test func refusesAnotherUsersDirectory() throws {
+        let dir = try FilesystemTestDirectory()
+        let other = dir.sub("other")
+        #expect(mkdir(other, 0o700) == 0)
+        guard geteuid() == 0 else { return }  // only root can give a directory away
+        #expect(chown(other, 12345, 12345) == 0)
+        let error = #expect(throws: SessionError.self) { try FilesystemSessionStore(directory: other) }
+        #expect(error?.message.contains("belongs to uid 12345") == true)
+    }
+
+    @Test(arguments: ["no-marker", "a%sb%s", "../%s", "dir/%s", ".hidden_%s", "%d_%s", "100%_%s", String(repeating: "x", count: 60) + "%s"])
+    func refusesBadTemplates(_ template: String) throws {
+        let dir = try FilesystemTestDirectory()
+        let error = #expect(throws: SessionError.self) { try FilesystemSessionStore(directory: dir.path, filenameTemplate: template) }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("filenameTemplate") == true)
+    }
+
+    @Test(arguments: [0o644 | 0o022, 0o400, 0o666, 0o4600, 0o602])
+    func refusesUnsafeModes(_ mode: Int) throws {
+        let dir = try FilesystemTestDirectory()
+        let error = #expect(throws: SessionError.self) { try FilesystemSessionStore(directory: dir.path, mode: mode) }
+        #expect(error?.code == .invalidConfiguration)
+    }
+
+    @Test func customTemplateAndBareKeys() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path, filenameTemplate: "%s")
+        try await store.save(key: "session:abc.def", value: [7], ttl: 60)
+        #expect(dir.names() == ["session:abc.def"])
+        #expect(try await store.load(key: "session:abc.def") == [7])
+    }
+
+    // MARK: Keys and paths
+
+    static let hostileKeys = [
+        "../etc/passwd", "a/b", "/abs", "..", ".", ".hidden", "a\u{0}b", "session:..", "session:../x", "", "a b", "ü",
+        "%s", "a\\b", "a\nb", "~root", "$HOME", String(repeating: "k", count: 201),
+    ]
+
+    @Test(arguments: hostileKeys)
+    func keysThatCouldFormAnotherPathAreRefused(_ key: String) async throws {
+        let dir = try FilesystemTestDirectory()
+        let sessions = dir.sub("sessions")
+        let store = try FilesystemSessionStore(directory: sessions)
+        for operation in ["save", "load", "loadAndTouch", "touch", "delete", "path"] {
+            let error = await #expect(throws: SessionError.self, "\(operation) \(key.debugDescription)") {
+                switch operation {
+                case "save": try await store.save(key: key, value: [1], ttl: 60)
+                case "load": _ = try await store.load(key: key)
+                case "loadAndTouch": _ = try await store.loadAndTouch(key: key, ttl: 60)
+                case "touch": _ = try await store.touch(key: key, ttl: 60)
+                case "delete": try await store.delete(key: key)
+                default: _ = try store.path(forKey: key)
+                }
+            }
+            #expect(error?.code == .invalidKey)
+        }
+        #expect(dir.names() == ["sessions"], "nothing was created beside the directory")
+        #expect(dir.names(in: sessions).isEmpty)
+    }
+
+    @Test func acceptsEveryIDShapeAndThePrefixes() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path)
+        for _ in 0..<50 {
+            let key = "session:" + (try SessionID.generate())
+            try await store.save(key: key, value: [1], ttl: 60)
+            #expect(try await store.load(key: key) == [1])
+        }
+        for key in ["session:0123456789abcdef0123456789abcdef", "sessionprefix:a-b_c", "a.b:c"] {
+            try await store.save(key: key, value: [2], ttl: 60)
+            #expect(try await store.load(key: key) == [2])
+        }
+    }
+
+    @Test func neverFollowsASymbolicLinkPlantedInTheDirectory() async throws {
+        let dir = try FilesystemTestDirectory()
+        let sessions = dir.sub("sessions")
+        let store = try FilesystemSessionStore(directory: sessions)
+        let key = "session:" + Self.id
+        let secret = dir.sub("secret")
+        try "sessionkit-fs/1 ttl=never\n{\"admin\":true}".write(toFile: secret, atomically: false, encoding: .utf8)
+        #expect(symlink(secret, try store.path(forKey: key)) == 0)
+
+        let read = await #expect(throws: SessionError.self) { try await store.load(key: key) }
+        #expect(read?.message.contains("symbolic link") == true)
+        #expect(read?.message.contains(try store.path(forKey: key)) == true)
+        await #expect(throws: SessionError.self) { try await store.touch(key: key, ttl: 60) }
+        #expect(try await store.list().isEmpty, "a link is not listed")
+
+        // A save replaces the link itself; the file it pointed to is untouched.
+        try await store.save(key: key, value: Array("{}".utf8), ttl: 60)
+        #expect(try String(contentsOfFile: secret, encoding: .utf8) == "sessionkit-fs/1 ttl=never\n{\"admin\":true}")
+        #expect(try await store.load(key: key) == Array("{}".utf8))
+        #expect(dir.mode(try store.path(forKey: key)) == 0o600)
+
+        // Delete removes a link, never its target.
+        try await store.delete(key: key)
+        #expect(symlink(secret, try store.path(forKey: key)) == 0)
+        try await store.delete(key: key)
+        #expect(FileManager.default.fileExists(atPath: secret))
+        #expect(dir.names(in: sessions).isEmpty)
+    }
+
+    @Test func specialFilesAreRefusedWithoutBlocking() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path)
+        #expect(mkfifo(try store.path(forKey: "fifo"), 0o600) == 0)
+        let error = await #expect(throws: SessionError.self) { try await store.load(key: "fifo") }
+        #expect(error?.message.contains("not a regular file") == true)
+        #expect(mkdir(try store.path(forKey: "dir"), 0o700) == 0)
+        await #expect(throws: SessionError.self) { try await store.load(key: "dir") }
+    }
+
+    @Test func filesInAnotherFormatAreIgnoredAndKept() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path)
+        let path = try store.path(forKey: "foreign")
+        try "(dp0\nS'pickled by secure_cookie'".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(try await store.load(key: "foreign") == nil)
+        #expect(try await store.touch(key: "foreign", ttl: 60) == false)
+        #expect(try await store.list().isEmpty)
+        #expect(try await store.prune(staleTemporaryFileAge: 0) == .init())
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func headerParsing() {
+        func parse(_ text: String) -> (Int?, Int)? {
+            Array(text.utf8).withUnsafeBytes { FilesystemEntryFormat.parseHeader($0) }.map { ($0.ttl, $0.length) }
+        }
+        #expect(parse("sessionkit-fs/1 ttl=60\n{}")! == (60, 23))
+        #expect(parse("sessionkit-fs/1 ttl=never\n")! == (nil, 26))
+        for bad in ["", "sessionkit-fs/1 ttl=\n", "sessionkit-fs/1 ttl=6x\n", "sessionkit-fs/1 ttl=60", "sessionkit-fs/2 ttl=60\n",
+            "sessionkit-fs/1 ttl=-5\n", "sessionkit-fs/1 ttl=1234567890123456789\n"]
+        {
+            #expect(parse(bad) == nil, "\(bad.debugDescription)")
+        }
+    }
+
+    // MARK: Expiry, touch, list, prune
+
+    @Test func expiredSessionsAreNeverReturned() async throws {
+        let dir = try FilesystemTestDirectory()
+        let time = ManualClock()
+        let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
+        try await store.save(key: "k", value: [1], ttl: 10)
+        time.advance(by: 9.9)
+        #expect(try await store.load(key: "k") == [1])
+        time.advance(by: 0.2)
+        #expect(try await store.load(key: "k") == nil)
+        #expect(try await store.loadAndTouch(key: "k", ttl: 10) == nil)
+        #expect(try await store.touch(key: "k", ttl: 10) == false)
+        #expect(try await store.list().isEmpty)
+        #expect(dir.names().count == 1, "the file waits for prune")
+        #expect(try await store.prune().expiredSessions == 1)
+        #expect(dir.names().isEmpty)
+    }
+
+    @Test func touchMovesTheExpiryWithoutRewriting() async throws {
+        let dir = try FilesystemTestDirectory()
+        let time = ManualClock()
+        let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
+        try await store.save(key: "same", value: [1], ttl: 10)
+        try await store.save(key: "longer", value: [2], ttl: 10)
+        try await store.save(key: "shorter", value: [3], ttl: 10)
+        var before = stat()
+        #expect(stat(try store.path(forKey: "same"), &before) == 0)
+        time.advance(by: 8)
+        #expect(try await store.touch(key: "same", ttl: 10) == true)
+        #expect(try await store.loadAndTouch(key: "longer", ttl: 100) == [2])
+        #expect(try await store.touch(key: "shorter", ttl: 3) == true)
+        var after = stat()
+        #expect(stat(try store.path(forKey: "same"), &after) == 0)
+        #expect(before.st_ino == after.st_ino, "a touch with the same TTL keeps the file")
+        time.advance(by: 3.5)  // t = 11.5
+        #expect(try await store.load(key: "same") == [1])
+        #expect(try await store.load(key: "longer") == [2])
+        #expect(try await store.load(key: "shorter") == nil)
+        time.advance(by: 7)  // t = 18.5
+        #expect(try await store.load(key: "same") == nil)
+        #expect(try await store.load(key: "longer") == [2])
+        time.advance(by: 90)  // t = 108.5
+        #expect(try await store.load(key: "longer") == nil)
+    }
+
+    @Test func touchBetweenPermanentAndExpiring() async throws {
+        let dir = try FilesystemTestDirectory()
+        let time = ManualClock()
+        let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
+        try await store.save(key: "p", value: [1], ttl: nil)
+        try await store.save(key: "e", value: [2], ttl: 10)
+        #expect(try await store.touch(key: "p", ttl: 10) == true)
+        #expect(try await store.touch(key: "e", ttl: nil) == true)
+        time.advance(by: 1_000_000)
+        #expect(try await store.load(key: "p") == nil)
+        #expect(try await store.load(key: "e") == [2])
+        #expect(try String(contentsOfFile: try store.path(forKey: "e"), encoding: .utf8) == "sessionkit-fs/1 ttl=never\n\u{2}")
+    }
+
+    @Test func listReturnsLiveKeysOrIDs() async throws {
+        let dir = try FilesystemTestDirectory()
+        let time = ManualClock()
+        let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
+        let ids = try (0..<5).map { _ in try SessionID.generate() }
+        for id in ids { try await store.save(key: "session:" + id, value: [1], ttl: 100) }
+        try await store.save(key: "session:expiring", value: [1], ttl: 10)
+        try await store.save(key: "other:x", value: [1], ttl: nil)
+        _ = FileManager.default.createFile(atPath: dir.sub("unrelated.txt"), contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: dir.sub(".skfs-0123456789abcdef.tmp"), contents: Data("x".utf8))
+        time.advance(by: 50)
+        #expect(try await store.list() == (ids.map { "session:" + $0 } + ["other:x"]).sorted())
+        #expect(try await store.list(prefix: "session:") == ids.sorted())
+        #expect(try await store.list(prefix: "other:") == ["x"])
+    }
+
+    @Test func pruneRemovesExpiredAndStaleTemporaryFilesOnly() async throws {
+        let dir = try FilesystemTestDirectory()
+        let time = ManualClock()
+        let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
+        for i in 0..<20 { try await store.save(key: "old\(i)", value: [1], ttl: 10) }
+        for i in 0..<5 { try await store.save(key: "live\(i)", value: [2], ttl: 1000) }
+        try await store.save(key: "permanent", value: [3], ttl: nil)
+        try await store.save(key: "refreshed", value: [4], ttl: 10)
+        _ = FileManager.default.createFile(atPath: dir.sub("notes.txt"), contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: dir.sub(".skfs-00000000000000aa.tmp"), contents: Data("partial".utf8))
+        time.advance(by: 9)
+        #expect(try await store.touch(key: "refreshed", ttl: 10))
+        time.advance(by: 2)
+
+        let fresh = try await store.prune()
+        #expect(fresh == .init(expiredSessions: 20, staleTemporaryFiles: 0), "a temporary file changed seconds ago may still be written")
+        #expect(dir.names().contains(".skfs-00000000000000aa.tmp"))
+        let stale = try await store.prune(staleTemporaryFileAge: 0)
+        #expect(stale == .init(expiredSessions: 0, staleTemporaryFiles: 1))
+        #expect(Set(dir.names()) == Set((0..<5).map { "sessionkit_live\($0).session" } + ["sessionkit_permanent.session", "sessionkit_refreshed.session", "notes.txt"]))
+        #expect(try await store.load(key: "refreshed") == [4])
+    }
+
+    @Test func prunePutsBackASessionRefreshedWhileItWasBeingRemoved() async throws {
+        let dir = try FilesystemTestDirectory()
+        let time = ManualClock()
+        let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
+        try await store.save(key: "k", value: [1], ttl: 10)
+        let name = try store.fileName(forKey: "k")
+        // Expired when prune looked, refreshed (by another process) before it re-checked.
+        time.advance(by: 11)
+        #expect(try store.inspect(name: name, now: time.now) == .expired)
+        time.advance(by: -2)
+        #expect(try store.removeIfExpired(name: name, now: time.now) == false)
+        #expect(try await store.load(key: "k") == [1])
+        #expect(dir.names() == ["sessionkit_k.session"])
+        // Still expired at the second look: removed.
+        time.advance(by: 2)
+        #expect(try store.removeIfExpired(name: name, now: time.now) == true)
+        #expect(dir.names().isEmpty)
+    }
+
+    @Test func periodicPruningRunsUntilCancelled() async throws {
+        let dir = try FilesystemTestDirectory()
+        let time = ManualClock()
+        let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
+        try await store.save(key: "k", value: [1], ttl: 10)
+        let pruning = Task { await store.prunePeriodically(every: .milliseconds(20)) }
+        time.advance(by: 11)
+        for _ in 0..<500 where !dir.names().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(dir.names().isEmpty)
+        pruning.cancel()
+        await pruning.value
+    }
+
+    // MARK: Crashes and failures
+
+    @Test func crashBetweenWriteAndRenameLeavesTheOldSession() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path)
+        let key = "session:" + Self.id
+        let old = WriterValue.make(writer: 1, round: 1)
+        try await store.save(key: key, value: old, ttl: 600)
+        // What a writer that died after writing its temporary file, before the rename, leaves.
+        let temporary = dir.sub(".skfs-0123456789abcdef.tmp")
+        let partial = FilesystemEntryFormat.encode(ttl: 600, value: WriterValue.make(writer: 2, round: 2)).prefix(5000)
+        _ = FileManager.default.createFile(atPath: temporary, contents: Data(partial), attributes: [.posixPermissions: 0o600])
+
+        #expect(try await store.load(key: key) == old, "readers see the old session")
+        #expect(try await store.list() == [key])
+        #expect(try await store.prune().staleTemporaryFiles == 0, "a recent temporary file is left to its writer")
+        #expect(try await store.prune(staleTemporaryFileAge: 0).staleTemporaryFiles == 1)
+        #expect(!FileManager.default.fileExists(atPath: temporary))
+        #expect(try await store.load(key: key) == old)
+    }
+
+    @Test func oversizedValuesAreRefusedAndThePreviousKept() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path, maximumValueBytes: 1000)
+        try await store.save(key: "k", value: [UInt8](repeating: 1, count: 1000), ttl: nil)
+        let error = await #expect(throws: SessionError.self) {
+            try await store.save(key: "k", value: [UInt8](repeating: 2, count: 1001), ttl: nil)
+        }
+        #expect(error?.code == .valueTooLarge)
+        #expect(error?.message.contains("maximumValueBytes") == true)
+        #expect(try await store.load(key: "k") == [UInt8](repeating: 1, count: 1000))
+        // A file grown behind the store's back is refused, not read into memory.
+        let big = FilesystemEntryFormat.encode(ttl: nil, value: [UInt8](repeating: 3, count: 5000))
+        _ = FileManager.default.createFile(atPath: try store.path(forKey: "big"), contents: Data(big))
+        let tooBig = await #expect(throws: SessionError.self) { try await store.load(key: "big") }
+        #expect(tooBig?.code == .valueTooLarge)
+    }
+
+    @Test func aRemovedDirectoryIsAClearError() async throws {
+        let dir = try FilesystemTestDirectory()
+        let sessions = dir.sub("sessions")
+        let store = try FilesystemSessionStore(directory: sessions)
+        try await store.save(key: "k", value: [1], ttl: 60)
+        try FileManager.default.removeItem(atPath: sessions)
+        #expect(try await store.load(key: "k") == nil)
+        let error = await #expect(throws: SessionError.self) { try await store.save(key: "k", value: [2], ttl: 60) }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains(sessions) == true)
+        #expect(error?.message.contains("no longer exists") == true)
+        #expect(error?.message.contains("ENOENT") == true)
+    }
+
+    @Test func permissionDeniedNamesThePathAndKeepsTheSession() async throws {
+        guard geteuid() != 0 else { return }  // root writes anywhere; the tmpfs test covers failures as root
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path)
+        try await store.save(key: "k", value: [1], ttl: 60)
+        #expect(chmod(dir.path, 0o500) == 0)
+        defer { chmod(dir.path, 0o700) }
+        let error = await #expect(throws: SessionError.self) { try await store.save(key: "k", value: [2], ttl: 60) }
+        #expect(error?.message.contains("EACCES") == true)
+        #expect(error?.message.contains(dir.path) == true)
+        #expect(try await store.load(key: "k") == [1])
+    }
+
+    @Test func manyTasksOnOneStore() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path, ioThreads: 4)
+        // Far more tasks than I/O threads and cooperative threads: all finish.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<200 {
+                group.addTask {
+                    for r in 0..<5 {
+                        let value = WriterValue.make(writer: t, round: r)
+                        try await store.save(key: "t\(t)", value: value, ttl: 60)
+                        #expect(try await store.load(key: "t\(t)") == value)
+                        if let shared = try await store.load(key: "shared") { #expect(WriterValue.parse(shared) != nil) }
+                        try await store.save(key: "shared", value: value, ttl: 60)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.list().count == 201)
+    }
+}

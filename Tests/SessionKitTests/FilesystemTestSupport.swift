@@ -1,0 +1,135 @@
+import Foundation
+import SessionKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private directory for one test, removed when the test is done.
+final class FilesystemTestDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/skfs-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        path = String(cString: made)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// A path inside the directory.
+    func sub(_ name: String) -> String { path + "/" + name }
+
+    /// The names in `directory` (default: this one), sorted.
+    func names(in directory: String? = nil) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory ?? path)) ?? []).sorted()
+    }
+
+    /// The permission bits of a path, without following a final link.
+    func mode(_ path: String) -> Int {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return -1 }
+        return Int(info.st_mode) & 0o7777
+    }
+}
+
+/// Values that say who wrote them, as the writer tool makes them (see its main.swift).
+enum WriterValue {
+    static func make(writer: Int, round: Int) -> [UInt8] {
+        let letter = Character(UnicodeScalar(UInt8(ascii: "a") + UInt8((writer &+ round) % 26)))
+        return Array("{\"w\":\(writer),\"r\":\(round),\"pad\":\"\(String(repeating: letter, count: 8000))\"}".utf8)
+    }
+
+    static func parse(_ bytes: [UInt8]) -> (writer: Int, round: Int)? {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let parts = text.split(separator: ",", maxSplits: 2)
+        guard parts.count == 3, parts[0].hasPrefix("{\"w\":"), parts[1].hasPrefix("\"r\":"),
+            let writer = Int(parts[0].dropFirst(5)), let round = Int(parts[1].dropFirst(4))
+        else { return nil }
+        return make(writer: writer, round: round) == bytes ? (writer, round) : nil
+    }
+}
+
+/// The `SessionKitFilesystemWriter` tool that SwiftPM builds next to the test bundle.
+enum FilesystemWriterTool {
+    struct NotFound: Error, CustomStringConvertible {
+        let searched: [String]
+        var description: String {
+            "SessionKitFilesystemWriter was not found (looked in \(searched.joined(separator: ", "))); build it with swift build --build-tests, or set SESSIONKIT_FS_WRITER to its path"
+        }
+    }
+
+    static func path() throws -> String {
+        let name = "SessionKitFilesystemWriter"
+        var directories: [String] = []
+        if let explicit = ProcessInfo.processInfo.environment["SESSIONKIT_FS_WRITER"] { return explicit }
+        // The test binary (Linux: the .xctest executable) sits in the build products directory.
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            directories.append((executable as NSString).deletingLastPathComponent)
+        }
+        directories.append((CommandLine.arguments[0] as NSString).deletingLastPathComponent)
+        var bundle = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            directories.append(bundle.path)
+            bundle.deleteLastPathComponent()
+        }
+        // From the source tree: <package>/.build/debug.
+        var source = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { source.deleteLastPathComponent() }
+        directories.append(source.appendingPathComponent(".build/debug").path)
+        directories.append(source.appendingPathComponent(".build/release").path)
+        for directory in directories {
+            let candidate = directory + "/" + name
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw NotFound(searched: directories)
+    }
+
+    /// A running writer with its standard output on a pipe.
+    final class Child: @unchecked Sendable {
+        let process = Process()
+        let output = Pipe()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: try FilesystemWriterTool.path())
+            process.arguments = arguments
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+        }
+
+        /// Reads standard output until `line` appears (or the pipe closes).
+        func waitForLine(_ line: String) -> Bool {
+            var seen = ""
+            let handle = output.fileHandleForReading
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return false }
+                seen += String(decoding: data, as: UTF8.self)
+                if seen.split(separator: "\n").contains(Substring(line)) { return true }
+            }
+        }
+
+        /// Waits for the exit and returns the status and the whole output.
+        func finish() async -> (status: Int32, output: String) {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+/// Runs a command line tool and returns its exit status and output.
+@discardableResult
+func runTool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    let pipe = Pipe()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
