@@ -7,7 +7,7 @@ import Testing
 /// Sessions shared with a Python service running sanic_session (PyPI) on the same Redis.
 ///
 /// Needs a Python with `pip install -r Tests/Interop/redis/requirements.txt`: the one named by
-/// `SESSIONKIT_PYTHON`, else `.venv-interop/bin/python` in the package root. Skipped without
+/// `SESSIONKIT_PYTHON`, else `.venv/bin/python` in the package root. Skipped without
 /// one, except under CI=true, where that is a failure.
 enum SanicPython {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -15,16 +15,29 @@ enum SanicPython {
 
     static var python: String? {
         if let configured = ProcessInfo.processInfo.environment["SESSIONKIT_PYTHON"], !configured.isEmpty { return configured }
-        let venv = packageRoot.appendingPathComponent(".venv-interop/bin/python").path
+        let venv = packageRoot.appendingPathComponent(".venv/bin/python").path
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
     }
 
-    static var shouldRun: Bool { (python != nil && RedisServer.shouldRun) || ServerProcess.isCI }
+    /// Whether the interop test runs: a Python that imports sanic_session is there, or CI=true
+    /// (where its absence is a failure, not a skip).
+    static let shouldRun: Bool = {
+        if ServerProcess.isCI { return true }
+        guard let python, RedisServer.shouldRun else { return false }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: python)
+        probe.arguments = ["-c", "import sanic_session, redis.asyncio"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
 
     /// Runs the script and decodes its JSON output.
     static func run(_ arguments: [String]) async throws -> [String: Any] {
         guard let python else {
-            throw FixtureError("no Python with sanic_session: run `python3 -m venv .venv-interop && .venv-interop/bin/pip install -r Tests/Interop/redis/requirements.txt`, or set SESSIONKIT_PYTHON")
+            throw FixtureError("no Python with sanic_session: run `python3 -m venv .venv && .venv/bin/pip install -r Tests/Interop/redis/requirements.txt`, or set SESSIONKIT_PYTHON")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
