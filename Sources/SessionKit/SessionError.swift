@@ -20,6 +20,7 @@ public struct SessionError: Error, Sendable, Hashable, CustomStringConvertible {
             case unsupported
             case encodingFailed
             case decodingFailed
+            case invalidSignature
         }
         fileprivate let base: Base
         fileprivate init(_ base: Base) { self.base = base }
@@ -52,6 +53,9 @@ public struct SessionError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let encodingFailed = Code(.encodingFailed)
         /// A stored value could not be decoded into the requested type.
         public static let decodingFailed = Code(.decodingFailed)
+        /// A signed value's signature does not match: tampered, truncated, or signed with
+        /// another secret.
+        public static let invalidSignature = Code(.invalidSignature)
 
         public var description: String { base.rawValue }
     }

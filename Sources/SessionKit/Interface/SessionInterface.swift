@@ -31,6 +31,15 @@ public protocol SessionInterface: Sendable {
     ///
     /// - Parameter cookieValues: the same values that were given to ``open(cookieValues:)``.
     nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String]
+
+    /// True when the session should be committed even if the handler throws (pyramid's
+    /// `set_on_exception`); the middleware then throws a ``SessionHandlerError`` carrying
+    /// the headers. Default `false`.
+    var commitsWhenHandlerThrows: Bool { get }
+}
+
+extension SessionInterface {
+    public var commitsWhenHandlerThrows: Bool { false }
 }
 
 /// Where an interface keeps sessions on the server: a store instance and a key prefix.

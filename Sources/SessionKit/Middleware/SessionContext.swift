@@ -121,7 +121,7 @@ public final class SessionContext: Sendable {
     }
 
     /// Commits every opened session and returns the headers to add.
-    nonisolated(nonsending) func commit() async throws -> [SessionHeader] {
+    nonisolated(nonsending) func commit(onlyWhenHandlerThrew: Bool = false) async throws -> [SessionHeader] {
         let snapshot = states.withLock { $0 }
         var headers: [SessionHeader] = []
         var used = false
@@ -129,6 +129,7 @@ public final class SessionContext: Sendable {
         var firstError: (any Error)?
         for index in 0..<snapshot.count {
             guard case .loaded(let session, let values) = snapshot[index] else { continue }
+            if onlyWhenHandlerThrew && !entries[index].interface.commitsWhenHandlerThrows { continue }
             used = true
             do {
                 for cookie in try await entries[index].interface.commit(session, cookieValues: values) {

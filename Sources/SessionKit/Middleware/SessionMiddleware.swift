@@ -95,7 +95,17 @@ public struct SessionMiddleware: Sendable {
         _ handler: nonisolated(nonsending) (SessionContext) async throws -> Value
     ) async throws -> SessionResult<Value> {
         let context = SessionContext(middleware: self, cookieHeaders: cookieHeaders)
-        let value = try await handler(context)
+        let value: Value
+        do {
+            value = try await handler(context)
+        } catch {
+            // Interfaces that set their cookie even on errors (pyramid's set_on_exception).
+            guard entries.contains(where: \.interface.commitsWhenHandlerThrows),
+                let headers = try? await context.commit(onlyWhenHandlerThrew: true),
+                headers.contains(where: { $0.name == SessionHeader.setCookie })
+            else { throw error }
+            throw SessionHandlerError(error: error, headers: headers)
+        }
         let headers = try await context.commit()
         return SessionResult(value: value, headers: headers)
     }

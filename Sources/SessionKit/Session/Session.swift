@@ -41,6 +41,12 @@ public final class Session: Sendable {
         var isInvalidated = false
         var createdAt: Double
         var accessedAt: Double
+        /// When the session's cookie was last issued (cookie sessions: the `accessed` time
+        /// carried in the cookie).
+        var renewedAt: Double
+        /// Set by an interface that must re-issue the cookie even if nothing changed (a cookie
+        /// signed with an older secret).
+        var needsReissue = false
     }
 
     let state: Mutex<State>
@@ -60,7 +66,9 @@ public final class Session: Sendable {
         clock: SessionClock = .system
     ) {
         self.state = Mutex(
-            State(id: id, storedID: isNew ? nil : id, data: data, isNew: isNew, createdAt: createdAt, accessedAt: accessedAt))
+            State(
+                id: id, storedID: isNew ? nil : id, data: data, isNew: isNew, createdAt: createdAt, accessedAt: accessedAt,
+                renewedAt: accessedAt))
         self.clock = clock
     }
 
@@ -326,7 +334,7 @@ public final class Session: Sendable {
             state.isAccessed = true
             return state.data[Session.csrfKey]?.stringValue
         }) else { return false }
-        return ConstantTime.equals(Array(expected.utf8), Array(supplied.utf8))
+        return ConstantTime.isEqual(expected.utf8, supplied.utf8)
     }
 }
 
@@ -381,15 +389,5 @@ enum SessionValueCoding {
 
     private static func encodingError(_ key: String, _ why: String) -> SessionError {
         SessionError(.encodingFailed, "cannot store the value for \"\(key)\" in the session: \(why); sessions hold JSON-representable values only")
-    }
-}
-
-/// Comparison whose duration does not depend on where the inputs differ.
-enum ConstantTime {
-    static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<a.count { difference |= a[i] ^ b[i] }
-        return difference == 0
     }
 }

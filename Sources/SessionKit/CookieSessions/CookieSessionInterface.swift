@@ -1,0 +1,214 @@
+/// A session interface that keeps the whole session in the cookie, like pyramid's
+/// `BaseCookieSessionFactory`; with a ``SignedSessionSerializer`` it is pyramid's
+/// `SignedCookieSessionFactory` (see ``SignedCookieSessionInterface``).
+///
+/// The cookie holds `serializer.serialize([accessed, created, state])`: `accessed` is when
+/// the cookie was last issued (integer Unix seconds), `created` when the session began
+/// (float), `state` the session's values. Nothing is stored on the server.
+///
+/// - Reading: a cookie that does not decode, fails its signature, is not of that shape, is
+///   past ``CookieSessionConfiguration/timeout`` or ``CookieSessionConfiguration/absoluteLifetime``
+///   gives a fresh empty session, never an error; ``CookieSessionConfiguration/onRejectedCookie``
+///   hears why. A cookie signed with an older secret is accepted and re-issued with the current one.
+/// - Writing: a modified session is re-issued; a session that was only read is re-issued
+///   when ``CookieSessionConfiguration/reissueTime`` has passed since it was last issued; an
+///   emptied or invalidated session has its cookie expired. A cookie longer than browsers
+///   accept (4096 bytes with its attributes; pyramid's 4064-byte value limit) is refused with
+///   a `cookieTooLarge` error before anything is sent.
+public struct CookieSessionInterface: SessionInterface {
+    /// The options, in pyramid's terms.
+    public let options: CookieSessionConfiguration
+    /// The cookie attributes, as every interface exposes them.
+    public let configuration: SessionConfiguration
+    /// The serializer that makes the cookie value.
+    public let serializer: any SessionSerializer
+    /// The clock used for timestamps and expiry.
+    public let clock: SessionClock
+    let signed: SignedSessionSerializer?
+    let cookie: SetCookieTemplate
+
+    /// The largest cookie value accepted, as pyramid enforces it.
+    public static let maximumValueLength = 4064
+    /// The largest `Set-Cookie` value (name, value and attributes) browsers accept.
+    public static let maximumCookieLength = 4096
+    static let maximumCandidates = 4
+
+    /// Creates a cookie session interface.
+    ///
+    /// - Parameters:
+    ///   - serializer: makes the cookie value from the payload. Its output must consist of
+    ///     cookie-safe characters (a ``SignedSessionSerializer``'s does).
+    ///   - options: pyramid's cookie and lifetime options.
+    ///   - clock: the clock for timestamps.
+    /// - Throws: ``SessionError`` (`invalidConfiguration`) for invalid options.
+    public init(serializer: any SessionSerializer, options: CookieSessionConfiguration = .init(), clock: SessionClock = .system) throws {
+        self.configuration = try options.sessionConfiguration()
+        self.options = options
+        self.serializer = serializer
+        self.clock = clock
+        self.signed = serializer as? SignedSessionSerializer
+        self.cookie = SetCookieTemplate(configuration)
+    }
+
+    public var storageNamespace: SessionStorageNamespace? { nil }
+
+    public var commitsWhenHandlerThrows: Bool { options.setOnException }
+
+    func reject(_ reason: CookieRejection.Reason, _ message: String) {
+        options.onRejectedCookie?(CookieRejection(reason: reason, message: message))
+    }
+
+    nonisolated(nonsending) public func open(cookieValues: [String]) async throws -> Session {
+        let now = clock.now()
+        for value in cookieValues.prefix(Self.maximumCandidates) {
+            if let session = decode(value, now: now) { return session }
+        }
+        return Session(id: "", isNew: true, createdAt: now, accessedAt: now, clock: clock)
+    }
+
+    /// Decodes one cookie value into a session, or reports why it cannot be used.
+    func decode(_ value: String, now: Double) -> Session? {
+        let bytes = Array(value.utf8)
+        let payload: SessionValue
+        var rotated = false
+        do {
+            if let signed {
+                let (inner, index) = try signed.unsign(bytes)
+                rotated = index > 0
+                payload = try signed.serializer.deserialize(inner)
+            } else {
+                payload = try serializer.deserialize(bytes)
+            }
+        } catch let error as SessionError {
+            let reason: CookieRejection.Reason =
+                switch error.code {
+                case .invalidSignature: .invalidSignature
+                case .malformedData where signed != nil && !error.message.hasPrefix("invalid JSON"): .malformed
+                default: .malformedPayload
+                }
+            reject(reason, error.message)
+            return nil
+        } catch {
+            reject(.malformedPayload, "\(error)")
+            return nil
+        }
+        guard case .array(let parts) = payload, parts.count == 3, let accessed = parts[0].doubleValue,
+            let created = parts[1].doubleValue, case .object(let state) = parts[2], accessed.isFinite, created.isFinite
+        else {
+            reject(.malformedPayload, "the payload is not [accessed, created, {state}]")
+            return nil
+        }
+        if let timeout = options.timeout, now - accessed > Double(timeout) {
+            reject(.timedOut, "last issued \(Int(now - accessed)) s ago, over the \(timeout) s timeout")
+            return nil
+        }
+        if let limit = options.absoluteLifetime, now - created >= Double(limit) {
+            reject(.lifetimeExceeded, "created \(Int(now - created)) s ago, over the \(limit) s absolute lifetime")
+            return nil
+        }
+        let session = Session(id: "", data: state, isNew: false, createdAt: created, accessedAt: now, clock: clock)
+        session.state.withLock {
+            $0.renewedAt = accessed
+            $0.needsReissue = rotated
+        }
+        return session
+    }
+
+    nonisolated(nonsending) public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
+        let s = session.state.withLock { $0 }
+        let now = clock.now()
+        if s.data.isEmpty {
+            let ended = s.isModified || s.isInvalidated
+            return ended && !cookieValues.isEmpty ? [cookie.deletion] : []
+        }
+        var reissue = s.isModified || s.needsReissue
+        if !reissue, s.isAccessed, !s.isNew, let reissueTime = options.reissueTime {
+            reissue = now - s.renewedAt > Double(reissueTime)
+        }
+        guard reissue else { return [] }
+        return [try render(data: s.data, created: s.createdAt, accessed: Int(now), now: now)]
+    }
+
+    /// The `Set-Cookie` value carrying `data`.
+    func render(data: [String: SessionValue], created: Double, accessed: Int, now: Double) throws -> String {
+        let payload: SessionValue = .array([.int(accessed), .double(created), .object(data)])
+        let bytes = try serializer.serialize(payload)
+        guard bytes.allSatisfy(Self.isCookieOctet) else {
+            throw SessionError(
+                .encodingFailed,
+                "the serializer's output contains characters that are not allowed in a cookie; use a SignedSessionSerializer or another serializer that produces cookie-safe text")
+        }
+        guard bytes.count <= Self.maximumValueLength else {
+            throw SessionError(
+                .cookieTooLarge,
+                "the session cookie would be \(bytes.count) bytes, over the \(Self.maximumValueLength)-byte limit; store less in the session or use a server-side store")
+        }
+        let header = cookie.render(value: String(decoding: bytes, as: UTF8.self), now: now)
+        guard header.utf8.count <= Self.maximumCookieLength else {
+            throw SessionError(
+                .cookieTooLarge,
+                "the session cookie with its attributes would be \(header.utf8.count) bytes, over the browsers' \(Self.maximumCookieLength)-byte limit; store less in the session or use a server-side store")
+        }
+        return header
+    }
+
+    /// RFC 6265 cookie-octet.
+    static func isCookieOctet(_ c: UInt8) -> Bool {
+        c == 0x21 || (0x23...0x2B).contains(c) || (0x2D...0x3A).contains(c) || (0x3C...0x5B).contains(c)
+            || (0x5D...0x7E).contains(c)
+    }
+}
+
+/// Pyramid's `SignedCookieSessionFactory` for SessionKit: the session lives in a cookie
+/// signed with HMAC (SHA-512 by default), readable and writable by a Pyramid application
+/// configured with the same secret and salt.
+///
+/// ```swift
+/// let interface = try SignedCookieSessionInterface(
+///     secrets: [ProcessInfo.processInfo.environment["SESSION_SECRET"]!],
+///     options: CookieSessionConfiguration(secure: true, timeout: 1200, reissueTime: 120))
+/// ```
+public struct SignedCookieSessionInterface: SessionInterface {
+    /// The underlying cookie session interface.
+    public let base: CookieSessionInterface
+
+    /// Creates a signed cookie session interface.
+    ///
+    /// - Parameters:
+    ///   - secrets: the first signs, all verify (rotate by putting a new secret first).
+    ///   - salt: pyramid's `salt`, default `"pyramid.session."`.
+    ///   - hashAlgorithm: pyramid's `hashalg`, default `.sha512`.
+    ///   - serializer: the payload serializer, default ``JSONSessionSerializer`` (pyramid's `JSONSerializer`).
+    ///   - options: pyramid's cookie and lifetime options.
+    ///   - clock: the clock for timestamps.
+    public init(
+        secrets: [String], salt: String = "pyramid.session.",
+        hashAlgorithm: SignedSessionSerializer.HashAlgorithm = .sha512,
+        serializer: any SessionSerializer = JSONSessionSerializer(),
+        options: CookieSessionConfiguration = .init(), clock: SessionClock = .system
+    ) throws {
+        let signed = try SignedSessionSerializer(secrets: secrets, salt: salt, hashAlgorithm: hashAlgorithm, serializer: serializer)
+        base = try CookieSessionInterface(serializer: signed, options: options, clock: clock)
+    }
+
+    /// Creates a signed cookie session interface with one secret.
+    public init(
+        secret: String, salt: String = "pyramid.session.",
+        hashAlgorithm: SignedSessionSerializer.HashAlgorithm = .sha512,
+        options: CookieSessionConfiguration = .init(), clock: SessionClock = .system
+    ) throws {
+        try self.init(secrets: [secret], salt: salt, hashAlgorithm: hashAlgorithm, options: options, clock: clock)
+    }
+
+    public var configuration: SessionConfiguration { base.configuration }
+    public var storageNamespace: SessionStorageNamespace? { nil }
+    public var commitsWhenHandlerThrows: Bool { base.commitsWhenHandlerThrows }
+
+    nonisolated(nonsending) public func open(cookieValues: [String]) async throws -> Session {
+        try await base.open(cookieValues: cookieValues)
+    }
+
+    nonisolated(nonsending) public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
+        try await base.commit(session, cookieValues: cookieValues)
+    }
+}

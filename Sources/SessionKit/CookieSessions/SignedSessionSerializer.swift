@@ -1,0 +1,160 @@
+import SessionKitCrypto
+
+/// Signs another serializer's output with HMAC, as webob's `SignedSerializer` does for
+/// pyramid's `SignedCookieSessionFactory`; the output is cookie-safe text.
+///
+/// Format: `base64url(HMAC(salt + secret, payload) || payload)` with the trailing `=`
+/// removed. Verification checks the MAC over the exact bytes received, in constant time,
+/// before the payload is parsed.
+///
+/// Several secrets may be given for key rotation: the first signs, every one verifies.
+/// Decoding rejects (with a ``SessionError``) anything but the canonical unpadded encoding:
+/// characters outside the base64url alphabet, `=` padding, non-zero trailing bits, a value
+/// shorter than a MAC, and a MAC that matches no secret.
+public struct SignedSessionSerializer: SessionSerializer {
+    /// The HMAC hash function.
+    public enum HashAlgorithm: String, Sendable, Hashable, CaseIterable {
+        /// HMAC-SHA-256 (32-byte MAC).
+        case sha256
+        /// HMAC-SHA-384 (48-byte MAC).
+        case sha384
+        /// HMAC-SHA-512 (64-byte MAC), pyramid's default.
+        case sha512
+
+        /// The MAC length in bytes.
+        public var macByteCount: Int {
+            switch self {
+            case .sha256: 32
+            case .sha384: 48
+            case .sha512: 64
+            }
+        }
+    }
+
+    /// A secret prepared for one algorithm.
+    enum Signer: Sendable {
+        case sha256(HMACKey<SHA256>)
+        case sha384(HMACKey<SHA384>)
+        case sha512(HMACKey<SHA512>)
+
+        init(_ algorithm: HashAlgorithm, key: [UInt8]) {
+            self = key.withUnsafeBytes { raw in
+                switch algorithm {
+                case .sha256: .sha256(HMACKey(keyBytes: raw))
+                case .sha384: .sha384(HMACKey(keyBytes: raw))
+                case .sha512: .sha512(HMACKey(keyBytes: raw))
+                }
+            }
+        }
+
+        /// Appends the MAC of `payload` to `out`.
+        func sign(_ payload: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+            switch self {
+            case .sha256(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.append(contentsOf: $0) }
+            case .sha384(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.append(contentsOf: $0) }
+            case .sha512(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.append(contentsOf: $0) }
+            }
+        }
+
+        func verify(_ mac: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer) -> Bool {
+            switch self {
+            case .sha256(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { ConstantTime.isEqual(mac, $0) }
+            case .sha384(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { ConstantTime.isEqual(mac, $0) }
+            case .sha512(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { ConstantTime.isEqual(mac, $0) }
+            }
+        }
+    }
+
+    /// The serializer whose output is signed.
+    public let serializer: any SessionSerializer
+    /// The HMAC hash function.
+    public let hashAlgorithm: HashAlgorithm
+    /// The salt, prepended to each secret to form the HMAC key.
+    public let salt: String
+    let signers: [Signer]
+
+    /// Creates a signing serializer.
+    ///
+    /// - Parameters:
+    ///   - secrets: one or more secrets; the first signs, all verify (key rotation). Each
+    ///     should be at least as long as the hash's block size (128 bytes for SHA-512 is
+    ///     ideal; 64 random characters is pyramid's advice).
+    ///   - salt: namespace for the secret; pyramid's default is `"pyramid.session."`.
+    ///   - hashAlgorithm: `.sha512` (default), `.sha384` or `.sha256`.
+    ///   - serializer: the payload serializer, ``JSONSessionSerializer`` by default.
+    /// - Throws: ``SessionError`` (`invalidConfiguration`) when no secret or an empty secret is given.
+    public init(
+        secrets: [String], salt: String = "pyramid.session.", hashAlgorithm: HashAlgorithm = .sha512,
+        serializer: any SessionSerializer = JSONSessionSerializer()
+    ) throws {
+        guard !secrets.isEmpty else {
+            throw SessionError(.invalidConfiguration, "a signed serializer needs at least one secret; pass secrets: [yourSecret]")
+        }
+        if secrets.contains(where: \.isEmpty) {
+            throw SessionError(.invalidConfiguration, "a signing secret is empty; use a long random secret (64 characters or more)")
+        }
+        self.serializer = serializer
+        self.hashAlgorithm = hashAlgorithm
+        self.salt = salt
+        // webob: salted_secret = bytes_(salt) + bytes_(secret) (UTF-8 when not Latin-1).
+        self.signers = secrets.map { Signer(hashAlgorithm, key: Self.keyBytes(salt: salt, secret: $0)) }
+    }
+
+    /// webob encodes salt and secret as Latin-1 when it can, and as UTF-8 otherwise.
+    static func keyBytes(salt: String, secret: String) -> [UInt8] {
+        let text = salt + secret
+        if text.unicodeScalars.allSatisfy({ $0.value < 256 }) {
+            return text.unicodeScalars.map { UInt8($0.value) }
+        }
+        return Array(salt.utf8) + Array(secret.utf8)
+    }
+
+    public func serialize(_ value: SessionValue) throws -> [UInt8] {
+        sign(try serializer.serialize(value))
+    }
+
+    public func deserialize(_ bytes: [UInt8]) throws -> SessionValue {
+        try serializer.deserialize(unsign(bytes).payload)
+    }
+
+    /// Signs `payload` and returns the cookie-safe text as bytes.
+    public func sign(_ payload: [UInt8]) -> [UInt8] {
+        var joined: [UInt8] = []
+        joined.reserveCapacity(hashAlgorithm.macByteCount + payload.count)
+        payload.withUnsafeBytes { signers[0].sign($0, into: &joined) }
+        joined.append(contentsOf: payload)
+        return Array(Base64URL.encode(joined).utf8)
+    }
+
+    /// Verifies signed text and returns the payload and the index of the secret that
+    /// verified it (0 is the current secret).
+    ///
+    /// - Throws: ``SessionError`` with code `malformedData` for text that is not canonical
+    ///   unpadded base64url or is too short, `invalidSignature` when no secret verifies it.
+    public func unsign(_ bytes: [UInt8]) throws -> (payload: [UInt8], secretIndex: Int) {
+        guard let decoded = bytes.withUnsafeBytes({ Base64URL.decode(bytes: $0) }) else {
+            throw SessionError(.malformedData, "the signed value is not base64url text")
+        }
+        guard decoded.isCanonical else {
+            throw SessionError(.malformedData, "the signed value is not in canonical form (padding or trailing bits were changed)")
+        }
+        let macCount = hashAlgorithm.macByteCount
+        guard decoded.bytes.count >= macCount else {
+            throw SessionError(.malformedData, "the signed value is \(decoded.bytes.count) bytes, shorter than a \(macCount)-byte signature")
+        }
+        let index: Int? = decoded.bytes.withUnsafeBytes { raw in
+            let mac = UnsafeRawBufferPointer(rebasing: raw[..<macCount])
+            let payload = UnsafeRawBufferPointer(rebasing: raw[macCount...])
+            var found: Int?
+            // Every secret is tried, so the time taken does not reveal which one matched.
+            for (i, signer) in signers.enumerated() where signer.verify(mac, payload) && found == nil {
+                found = i
+            }
+            return found
+        }
+        guard let index else {
+            throw SessionError(.invalidSignature, "the signature does not match: the value was tampered with, truncated, or signed with another secret")
+        }
+        return (Array(decoded.bytes[macCount...]), index)
+    }
+}
