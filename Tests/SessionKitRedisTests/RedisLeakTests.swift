@@ -99,7 +99,7 @@ struct RedisLeakTests {
             try await Self.storm(client: client, proxy: proxy, prefix: prefix, count: count, seed: seed)
         }
         #expect(outcome.mismatched == 0, "\(outcome)")
-        #expect(outcome.completed > count / 4, "\(outcome)")
+        #expect(outcome.completed >= 100, "the storm must complete enough GETs to mean something: \(outcome)")
         #expect(outcome.cancelled > 0, "\(outcome)")
         #expect(outcome.completed + outcome.cancelled + outcome.failed == count)
         // After the storm the client still answers correctly.

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A real redis-server (Debian's package) for tests, on a free loopback port and a Unix socket,
 /// with no persistence.
@@ -17,11 +20,14 @@ public final class RedisServer: Sendable {
         public var users: [(name: String, password: String)]
         /// More `redis-server` arguments, e.g. `["--rename-command", "HELLO", ""]`.
         public var extraArguments: [String]
+        /// Also listen on `::1` when the machine has IPv6 loopback.
+        public var ipv6: Bool
 
-        public init(password: String? = nil, users: [(name: String, password: String)] = [], extraArguments: [String] = []) {
+        public init(password: String? = nil, users: [(name: String, password: String)] = [], extraArguments: [String] = [], ipv6: Bool = false) {
             self.password = password
             self.users = users
             self.extraArguments = extraArguments
+            self.ipv6 = ipv6
         }
     }
 
@@ -32,6 +38,19 @@ public final class RedisServer: Sendable {
     /// The server's scratch directory.
     public let directory: String
     private let process: ServerProcess
+
+    /// Whether this machine has an IPv6 loopback address to bind.
+    public static var hasIPv6Loopback: Bool {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        } == 0
+    }
 
     /// The binary's path, if installed.
     public static var executable: String? { ServerProcess.findExecutable("redis-server") }
@@ -70,6 +89,11 @@ public final class RedisServer: Sendable {
             "--unixsocket", directory + "/redis.sock", "--unixsocketperm", "700",
             "--daemonize", "no", "--protected-mode", "no",
         ]
+        if options.ipv6 {
+            // "-" marks the address optional: the server starts even without IPv6.
+            arguments[3] = "127.0.0.1"
+            arguments.insert("-::1", at: 4)
+        }
         if let password = options.password { arguments += ["--requirepass", password] }
         for user in options.users {
             arguments += ["--user", user.name, "on", ">" + user.password, "~*", "&*", "+@all"]

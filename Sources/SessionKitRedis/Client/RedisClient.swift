@@ -136,6 +136,11 @@ public final class RedisClient: Sendable {
         slots.compactMap { $0.readyConnection()?.writeStatistics }.reduce((0, 0)) { ($0.0 + $1.calls, $0.1 + $1.bytes) }
     }
 
+    /// RESP3 push frames skipped on the open connections (for tests and diagnostics).
+    var pushFramesSkipped: Int {
+        slots.compactMap { $0.readyConnection()?.pushFramesSkipped }.reduce(0, +)
+    }
+
     private func connection(deadline: Deadline) async throws -> RedisConnection {
         let count = slots.count
         let start = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max

@@ -27,6 +27,11 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     }
 
     private let state = Mutex(State())
+    private let closedFlag = Atomic<Bool>(false)
+    private let pushes = Atomic<Int>(0)
+
+    /// How many RESP3 push frames arrived (and were skipped) on this connection.
+    var pushFramesSkipped: Int { pushes.load(ordering: .relaxed) }
     private let parser: Mutex<RESPParser>
     let address: String
     let commandTimeout: Duration
@@ -50,7 +55,7 @@ final class RedisConnection: ConnectionDelegate, Sendable {
         state.withLock { $0.connection = connection }
     }
 
-    var isClosed: Bool { state.withLock { $0.closed != nil } }
+    var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
 
     /// The socket's write statistics (for tests and diagnostics).
     var writeStatistics: (calls: Int, bytes: Int) {
@@ -138,6 +143,7 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     private func failAll(_ reason: SessionError) {
         let waiters = state.withLock { state -> [Waiter] in
             if state.closed == nil { state.closed = state.closeReason ?? reason }
+            closedFlag.store(true, ordering: .releasing)
             let waiters = Array(state.waiters.values)
             state.waiters.removeAll()
             state.queue.removeAll()
@@ -158,7 +164,10 @@ final class RedisConnection: ConnectionDelegate, Sendable {
             try parser.withLock { parser in
                 parser.append(bytes)
                 while let reply = try parser.next() {
-                    if case .push = reply { continue }  // out-of-band; never matched to a command
+                    if case .push = reply {  // out-of-band; never matched to a command
+                        pushes.add(1, ordering: .relaxed)
+                        continue
+                    }
                     replies.append(reply)
                 }
             }
