@@ -1,4 +1,5 @@
 import SessionKitNetworking
+import Synchronization
 import Testing
 
 @Suite("Networking primitives")
@@ -47,10 +48,12 @@ struct NetworkingTests {
             return try await group.next()!
         }
         #expect(fired)
-        let cancelled = loop.schedule(at: .after(.milliseconds(1))) { Issue.record("a cancelled timer fired") }
-        #expect(cancelled.cancel())
-        try await Task.sleep(for: .milliseconds(20))
-        #expect(!cancelled.cancel())
+        let fired2 = Mutex(false)
+        let cancelled = loop.schedule(at: .after(.milliseconds(300))) { fired2.withLock { $0 = true } }
+        #expect(cancelled.cancel(), "cancel() reports that the timer had not fired")
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(!cancelled.cancel(), "a second cancel() has nothing to stop")
+        #expect(!fired2.withLock { $0 }, "a cancelled timer does not fire")
     }
 
     @Test("connecting to a closed port fails with connectionRefused")

@@ -79,10 +79,18 @@ struct RedisLeakTests {
         }
     }
 
-    static func client(through proxy: FaultProxy, broken: Bool) throws -> RedisClient {
+    /// A client through the proxy, with both its connections open before the storm starts.
+    static func client(through proxy: FaultProxy, broken: Bool) async throws -> RedisClient {
         var configuration = try RedisConfiguration(testing: proxy.redisURL).withFastReconnect()
         configuration.commandTimeout = .seconds(10)
-        return try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: broken)
+        let client = try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: broken)
+        try await withDeadline(.seconds(20), "connecting through the proxy") {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { try await client.send(["PING"], idempotent: true) } }
+                try await group.waitForAll()
+            }
+        }
+        return client
     }
 
     @Test("every completed GET returns its own key's value", arguments: [1, 2, 3] as [UInt64])
@@ -93,7 +101,7 @@ struct RedisLeakTests {
         let prefix = "leak:\(UUID().uuidString.prefix(8)):"
         let count = 3000
         try await Self.seed(server, prefix: prefix, count: count)
-        let client = try Self.client(through: proxy, broken: false)
+        let client = try await Self.client(through: proxy, broken: false)
         defer { client.close() }
         let outcome = try await withDeadline(.seconds(60), "leak storm") {
             try await Self.storm(client: client, proxy: proxy, prefix: prefix, count: count, seed: seed)
@@ -118,7 +126,7 @@ struct RedisLeakTests {
         var caught = false
         var outcomes: [Outcome] = []
         for round in 0..<5 where !caught {
-            let client = try Self.client(through: proxy, broken: true)
+            let client = try await Self.client(through: proxy, broken: true)
             defer { client.close() }
             let outcome = try await withDeadline(.seconds(60), "broken-client storm") {
                 try await Self.storm(client: client, proxy: proxy, prefix: prefix, count: count, seed: 100 + UInt64(round))
