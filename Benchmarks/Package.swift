@@ -20,6 +20,10 @@ let package = Package(
             dependencies: [.product(name: "SessionKit", package: "SessionKit")]
         ),
         .executableTarget(
+            name: "CookieBenchmark",
+            dependencies: [.product(name: "SessionKit", package: "SessionKit")]
+        ),
+        .executableTarget(
             name: "CryptoBenchmark",
             dependencies: [
                 .product(name: "SessionKitCrypto", package: "SessionKit"),

@@ -25,37 +25,50 @@ public enum Base64URL {
     /// Encodes bytes as unpadded base64url text.
     @inlinable
     public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        String(unsafeUninitializedCapacity: encodedLength(of: bytes.count)) { encode(bytes, into: $0) }
+    }
+
+    /// Encodes bytes as unpadded base64url text, returned as its ASCII bytes.
+    @inlinable
+    public static func encodeToBytes<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+        [UInt8](unsafeUninitializedCapacity: encodedLength(of: bytes.count)) { out, count in
+            count = encode(bytes, into: out)
+        }
+    }
+
+    /// Writes the encoding of `bytes` to `out`, which must hold ``encodedLength(of:)`` bytes,
+    /// and returns the number written.
+    @inlinable
+    static func encode<Bytes: Collection>(_ bytes: Bytes, into out: UnsafeMutableBufferPointer<UInt8>) -> Int
+    where Bytes.Element == UInt8 {
         let count = bytes.count
-        let length = encodedLength(of: count)
-        return String(unsafeUninitializedCapacity: length) { out in
-            alphabet.withUnsafeBufferPointer { table in
-                var o = 0
-                var iterator = bytes.makeIterator()
-                var remaining = count
-                while remaining >= 3 {
-                    let b0 = UInt32(iterator.next()!), b1 = UInt32(iterator.next()!), b2 = UInt32(iterator.next()!)
-                    let v = b0 << 16 | b1 << 8 | b2
-                    out[o] = table[Int(v >> 18 & 63)]
-                    out[o + 1] = table[Int(v >> 12 & 63)]
-                    out[o + 2] = table[Int(v >> 6 & 63)]
-                    out[o + 3] = table[Int(v & 63)]
-                    o += 4
-                    remaining -= 3
-                }
-                if remaining == 2 {
-                    let v = UInt32(iterator.next()!) << 16 | UInt32(iterator.next()!) << 8
-                    out[o] = table[Int(v >> 18 & 63)]
-                    out[o + 1] = table[Int(v >> 12 & 63)]
-                    out[o + 2] = table[Int(v >> 6 & 63)]
-                    o += 3
-                } else if remaining == 1 {
-                    let v = UInt32(iterator.next()!) << 16
-                    out[o] = table[Int(v >> 18 & 63)]
-                    out[o + 1] = table[Int(v >> 12 & 63)]
-                    o += 2
-                }
-                return o
+        return alphabet.withUnsafeBufferPointer { table in
+            var o = 0
+            var iterator = bytes.makeIterator()
+            var remaining = count
+            while remaining >= 3 {
+                let b0 = UInt32(iterator.next()!), b1 = UInt32(iterator.next()!), b2 = UInt32(iterator.next()!)
+                let v = b0 << 16 | b1 << 8 | b2
+                out[o] = table[Int(v >> 18 & 63)]
+                out[o + 1] = table[Int(v >> 12 & 63)]
+                out[o + 2] = table[Int(v >> 6 & 63)]
+                out[o + 3] = table[Int(v & 63)]
+                o += 4
+                remaining -= 3
             }
+            if remaining == 2 {
+                let v = UInt32(iterator.next()!) << 16 | UInt32(iterator.next()!) << 8
+                out[o] = table[Int(v >> 18 & 63)]
+                out[o + 1] = table[Int(v >> 12 & 63)]
+                out[o + 2] = table[Int(v >> 6 & 63)]
+                o += 3
+            } else if remaining == 1 {
+                let v = UInt32(iterator.next()!) << 16
+                out[o] = table[Int(v >> 18 & 63)]
+                out[o + 1] = table[Int(v >> 12 & 63)]
+                o += 2
+            }
+            return o
         }
     }
 

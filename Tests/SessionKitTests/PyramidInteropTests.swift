@@ -11,7 +11,7 @@ struct PyramidInteropTests {
 
     static let payloads: [SessionValue] = [
         ["user": "ada", "visits": 3],
-        ["name": "Zoë Ñúñez", "city": "東京", "emoji": "😀🎉", "sep": "\u{2028}", "quote": "\"\\/\n\t"],
+        ["name": "Zoë Ñúñez", "city": "東京", "emoji": "😀🎉", "sep": "\u{2028}", "quote": "\"\\/\n\t", "controls": "\u{7F}\u{1F}\u{0}"],
         ["nested": ["a": [1, [2, [3, ["deep": true]]]], "b": ["c": nil]], "list": [["x": 1], ["y": [nil, false]]]],
         ["int": 9_007_199_254_740_993, "neg": -42, "float": 0.1, "tiny": 1e-7, "big": 1.5e300, "whole": 2.0, "zero": 0],
         [:],

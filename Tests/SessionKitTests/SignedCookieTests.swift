@@ -57,8 +57,11 @@ struct SignedCookieTests {
     }
 
     @Test func pythonStyleJSON() throws {
-        let bytes = try JSONSessionSerializer().serialize(["b": [1, 2.5, true, nil], "a": ["é": "😀\n\"\\"], "c": 1e-7, "d": 1e16])
-        #expect(String(decoding: bytes, as: UTF8.self) == #"{"a": {"\u00e9": "\ud83d\ude00\n\"\\"}, "b": [1, 2.5, true, null], "c": 1e-07, "d": 1e+16}"#)
+        let bytes = try JSONSessionSerializer().serialize(["b": [1, 2.5, true, nil], "a": ["é": "😀\n\"\\\u{7F}\u{1F}\u{2028}"], "c": 1e-7, "d": 1e16])
+        #expect(String(decoding: bytes, as: UTF8.self) == #"{"a": {"\u00e9": "\ud83d\ude00\n\"\\\u007f\u001f\u2028"}, "b": [1, 2.5, true, null], "c": 1e-07, "d": 1e+16}"#)
+        // Keys in code-point order, as Python's sort_keys: "B" < "a" < "z" < "é".
+        let keys = try JSONSessionSerializer().serialize(["b": 1, "a": 2, "B": 3, "é": 4, "z": 5])
+        #expect(String(decoding: keys, as: UTF8.self) == #"{"B": 3, "a": 2, "b": 1, "z": 5, "\u00e9": 4}"#)
     }
 
     /// Any single-byte change of a valid cookie is rejected.

@@ -123,7 +123,7 @@ public struct SignedSessionSerializer: SessionSerializer {
         joined.reserveCapacity(hashAlgorithm.macByteCount + payload.count)
         payload.withUnsafeBytes { signers[0].sign($0, into: &joined) }
         joined.append(contentsOf: payload)
-        return Array(Base64URL.encode(joined).utf8)
+        return Base64URL.encodeToBytes(joined)
     }
 
     /// Verifies signed text and returns the payload and the index of the secret that

@@ -1,0 +1,73 @@
+// The `cookie` suite: signed-cookie encode and decode of the same 5-key session (about 250
+// bytes of JSON) with the same secret, SessionKit against pyramid (webob's SignedSerializer,
+// the serializer SignedCookieSessionFactory uses), in one run.
+//
+//   swift run -c release --package-path Benchmarks CookieBenchmark [iterations]
+//
+// pyramid runs in a Python subprocess: $SESSIONKIT_PYTHON, or the repository's .venv (see
+// Tests/Interop/requirements.txt), timing the same number of iterations.
+
+import Foundation
+import SessionKit
+
+let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200_000 : 200_000
+let secret = String(repeating: "s3cr3t-", count: 10)
+let accessed = 1_795_300_000
+let created = 1_795_299_123.456789
+let state: SessionValue = [
+    "user_id": 123_456,
+    "user_name": "Ada Lovelace",
+    "roles": ["admin", "editor", "reviewer"],
+    "cart": [["sku": "BK-1843-AE", "qty": 1, "price": 19.99], ["sku": "PN-0042", "qty": 3, "price": 2.5]],
+    "_csrft_": "0f6c1e9a2b4d8c7e5f3a1b0c9d8e7f6a5b4c3d2e",
+]
+
+let serializer = try SignedSessionSerializer(secrets: [secret])
+let payload: SessionValue = .array([.int(accessed), .double(created), state])
+let json = try JSONSessionSerializer().serialize(state)
+
+func now() -> Double { Date().timeIntervalSince1970 }
+
+// SessionKit: encode = serialize and sign; decode = verify and parse.
+var cookie: [UInt8] = []
+var start = now()
+for _ in 0..<iterations { cookie = try serializer.serialize(payload) }
+let oursEncode = Double(iterations) / (now() - start)
+var checksum = 0
+start = now()
+for _ in 0..<iterations {
+    if case .array(let parts) = try serializer.deserialize(cookie) { checksum &+= parts.count }
+}
+let oursDecode = Double(iterations) / (now() - start)
+precondition(checksum == 3 * iterations)
+
+// pyramid, same payload.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let python = ProcessInfo.processInfo.environment["SESSIONKIT_PYTHON"] ?? root.deletingLastPathComponent().appendingPathComponent(".venv/bin/python").path
+let process = Process()
+process.executableURL = URL(fileURLWithPath: python)
+process.arguments = [
+    root.appendingPathComponent("Scripts/cookie_pyramid.py").path, String(iterations), secret,
+    String(decoding: json, as: UTF8.self), String(accessed), String(created),
+]
+let pipe = Pipe()
+process.standardOutput = pipe
+try process.run()
+let output = pipe.fileHandleForReading.readDataToEndOfFile()
+process.waitUntilExit()
+guard process.terminationStatus == 0,
+    let result = try JSONSerialization.jsonObject(with: output) as? [String: Any],
+    let theirsEncode = result["encode_per_s"] as? Double, let theirsDecode = result["decode_per_s"] as? Double,
+    let theirCookie = result["cookie"] as? String
+else {
+    print("pyramid benchmark failed (python: \(python)); install Tests/Interop/requirements.txt into .venv or set SESSIONKIT_PYTHON")
+    exit(1)
+}
+let same = theirCookie == String(decoding: cookie, as: UTF8.self)
+
+print("signed cookie (HMAC-SHA512), 5-key session, \(json.count) bytes of JSON, cookie \(cookie.count) bytes, \(iterations) iterations")
+print("identical cookie bytes from both: \(same)")
+print("operation | SessionKit /s | pyramid /s | ratio")
+print(String(format: "encode    | %13.0f | %10.0f | %5.2f", oursEncode, theirsEncode, oursEncode / theirsEncode))
+print(String(format: "decode    | %13.0f | %10.0f | %5.2f", oursDecode, theirsDecode, oursDecode / theirsDecode))
+print(String(format: "RESULT cookie encode_ratio=%.2f decode_ratio=%.2f", oursEncode / theirsEncode, oursDecode / theirsDecode))
