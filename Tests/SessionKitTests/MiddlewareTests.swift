@@ -261,6 +261,36 @@ struct MiddlewareTests {
         #expect(result.value.id != value)
     }
 
+    @Test func hostileCookieHeadersCostBoundedWorkAndLoseNothing() async throws {
+        let (middleware, store) = try setup()
+        let browser = TestBrowser()
+        _ = try await browser.request(middleware) { try await $0.session()["user"] = "ada" }
+        let live = try #require(browser.cookies["session"])
+        store.resetCalls()
+        let hostile: [[String]] = [
+            [String(repeating: "x", count: 100_000)],  // one huge header of garbage
+            [String(repeating: "a=b;", count: 10_000) + "session=\(live)"],  // our cookie after the pair limit
+            ["pad=" + String(repeating: "p", count: 20_000) + "; session=\(live)"],  // after the byte limit
+            Array(repeating: "session=\u{0}\u{FF}garbage", count: 1000),  // many malformed values
+            ["session=" + String(repeating: "A", count: 1_000_000)],  // an oversized value
+        ]
+        for headers in hostile {
+            let result = try await middleware.handle(cookieHeaders: headers) { context in
+                let session = try await context.session()
+                return (session.isNew, session["user"])
+            }
+            #expect(result.value.0 && result.value.1 == nil)
+        }
+        #expect(store.calls.isEmpty, "nothing reached the store: \(store.calls)")
+        // The real session is untouched and still works.
+        #expect(try await browser.request(middleware) { try await $0.session()["user"] }.value == "ada")
+        // Many well-formed but unknown IDs: at most four store lookups.
+        store.resetCalls()
+        let unknown = try (0..<50).map { _ in "session=" + (try SessionID.generate()) }.joined(separator: "; ")
+        _ = try await middleware.handle(cookieHeaders: [unknown]) { try await $0.session() }
+        #expect(store.calls.count == 4)
+    }
+
     @Test func unknownWellFormedIDsAreNotAdopted() async throws {
         let (middleware, store) = try setup()
         let planted = try SessionID.generate()
