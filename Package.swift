@@ -9,12 +9,14 @@ let package = Package(
         .library(name: "SessionKit", targets: ["SessionKit"]),
         .library(name: "SessionKitCrypto", targets: ["SessionKitCrypto"]),
         .library(name: "SessionKitRedis", targets: ["SessionKitRedis"]),
+        .library(name: "SessionKitMemcached", targets: ["SessionKitMemcached"]),
     ],
     targets: [
         .target(name: "SessionKitCrypto"),
         .target(name: "SessionKit", dependencies: ["SessionKitCrypto"]),
         .target(name: "SessionKitNetworking"),
         .target(name: "SessionKitRedis", dependencies: ["SessionKit", "SessionKitNetworking"]),
+        .target(name: "SessionKitMemcached", dependencies: ["SessionKit", "SessionKitNetworking", "SessionKitCrypto"]),
         .target(name: "SessionKitTestSupport", dependencies: ["SessionKit"], path: "Tests/SessionKitTestSupport"),
         .testTarget(name: "SessionKitCryptoTests", dependencies: ["SessionKitCrypto"]),
         .executableTarget(
@@ -22,6 +24,9 @@ let package = Package(
         .testTarget(
             name: "SessionKitTests", dependencies: ["SessionKit", "SessionKitTestSupport", "SessionKitFilesystemWriter"]),
         .testTarget(name: "SessionKitRedisTests", dependencies: ["SessionKitRedis", "SessionKitNetworking", "SessionKitTestSupport"]),
+        .testTarget(
+            name: "SessionKitMemcachedTests",
+            dependencies: ["SessionKitMemcached", "SessionKitNetworking", "SessionKitCrypto", "SessionKitTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -20,6 +20,14 @@ let package = Package(
             dependencies: [.product(name: "SessionKit", package: "SessionKit")]
         ),
         .executableTarget(
+            name: "RedisBenchmark",
+            dependencies: [.product(name: "SessionKitRedis", package: "SessionKit")]
+        ),
+        .executableTarget(
+            name: "MemcachedBenchmark",
+            dependencies: [.product(name: "SessionKitMemcached", package: "SessionKit")]
+        ),
+        .executableTarget(
             name: "CookieBenchmark",
             dependencies: [.product(name: "SessionKit", package: "SessionKit")]
         ),

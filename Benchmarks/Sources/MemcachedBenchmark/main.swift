@@ -1,0 +1,1 @@
+print("memcached benchmark: not written yet")
