@@ -134,8 +134,9 @@ struct RedisClientTests {
     func failFast() async throws {
         let port = try ServerProcess.freePort()
         var configuration = try RedisConfiguration(testing: "redis://127.0.0.1:\(port)")
-        configuration.reconnectDelay = .milliseconds(300)
-        configuration.maxReconnectDelay = .seconds(1)
+        // A backoff long enough that the second call surely falls inside it, even on a loaded machine.
+        configuration.reconnectDelay = .seconds(3)
+        configuration.maxReconnectDelay = .seconds(3)
         let client = try RedisClient(configuration: configuration)
         defer { client.close() }
         let first = await #expect(throws: SessionError.self) { try await client.send("PING") }
@@ -148,7 +149,7 @@ struct RedisClientTests {
         // Start a server on that port; the client comes back after the backoff.
         let server = try await RedisServer.start(port: port)
         defer { server.stop() }
-        try await withDeadline(.seconds(10), "recovery") {
+        try await withDeadline(.seconds(20), "recovery") {
             while true {
                 if (try? await client.send("PING")) == .simpleString("PONG") { return }
                 try await Task.sleep(for: .milliseconds(50))

@@ -17,7 +17,7 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     }
 
     private struct State {
-        var queue = FIFO()
+        var queue = RequestQueue()
         var waiters: [UInt64: Waiter] = [:]
         var nextID: UInt64 = 0
         var closed: SessionError?
@@ -200,39 +200,5 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     func connection(_ connection: Connection, didCloseWith error: NetworkError?) {
         let detail = error.map { " (\($0.message))" } ?? ""
         failAll(SessionError(.storeUnavailable, "the connection to Redis at \(address) was lost\(detail) before the reply arrived; the command may or may not have run. The client reconnects on the next call"))
-    }
-}
-
-/// A first-in, first-out queue of request IDs.
-struct FIFO: Sendable {
-    private var storage: [UInt64] = []
-    private var head = 0
-
-    var count: Int { storage.count - head }
-
-    mutating func append(_ id: UInt64) { storage.append(id) }
-
-    mutating func popFirst() -> UInt64? {
-        guard head < storage.count else { return nil }
-        let id = storage[head]
-        head += 1
-        if head == storage.count {
-            storage.removeAll(keepingCapacity: storage.capacity <= 65536)
-            head = 0
-        } else if head >= 4096 && head * 2 >= storage.count {
-            storage.removeFirst(head)
-            head = 0
-        }
-        return id
-    }
-
-    /// Removes `id` wherever it is (used only by the test-only broken mode).
-    mutating func remove(_ id: UInt64) {
-        if let index = storage[head...].firstIndex(of: id) { storage.remove(at: index) }
-    }
-
-    mutating func removeAll() {
-        storage.removeAll()
-        head = 0
     }
 }
