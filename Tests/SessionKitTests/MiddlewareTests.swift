@@ -291,6 +291,26 @@ struct MiddlewareTests {
         #expect(store.calls.count == 4)
     }
 
+    @Test func hashedIDsAtRest() async throws {
+        var config = SessionConfiguration.default
+        config.hashIDsAtRest = true
+        let (middleware, store) = try setup(config)
+        let browser = TestBrowser()
+        _ = try await browser.request(middleware) { try await $0.session()["user"] = "ada" }
+        let id = try #require(browser.cookies["session"])
+        let saved = try #require(store.calls.first { $0.hasPrefix("save ") })
+        #expect(!saved.contains(id), "the store never sees the ID: \(saved)")
+        #expect(try await store.base.load(key: "session:\(id)") == nil)
+        let interface = try StoreSessionInterface(store: store, configuration: config)
+        #expect(try await store.base.load(key: interface.key(for: id)) != nil)
+        #expect(interface.key(for: id).utf8.count == "session:".utf8.count + 43)
+        // Everything else works as usual: reads, regeneration deletes the old hashed key.
+        #expect(try await browser.request(middleware) { try await $0.session()["user"] }.value == "ada")
+        _ = try await browser.request(middleware) { try await $0.session().regenerateID() }
+        #expect(try await store.base.load(key: interface.key(for: id)) == nil)
+        #expect(try await browser.request(middleware) { try await $0.session()["user"] }.value == "ada")
+    }
+
     @Test func unknownWellFormedIDsAreNotAdopted() async throws {
         let (middleware, store) = try setup()
         let planted = try SessionID.generate()

@@ -69,6 +69,11 @@ public struct SessionConfiguration: Sendable, Hashable {
     /// new session instead of being replaced by a fresh one. Default `false`: adopting
     /// unknown IDs lets an attacker choose a victim's session ID (session fixation).
     public var adoptUnknownIDs: Bool
+    /// When `true`, server-side stores keep sessions under `prefix + base64url(SHA-256(id))`
+    /// instead of `prefix + id`, so a leaked copy of the store (a backup, a `KEYS *`) holds no
+    /// usable session IDs. Default `false` (sanic_session's layout, which Python services
+    /// sharing the store expect).
+    public var hashIDsAtRest: Bool
 
     /// Creates and validates a configuration.
     ///
@@ -87,7 +92,8 @@ public struct SessionConfiguration: Sendable, Hashable {
         partitioned: Bool = false,
         absoluteLifetime: Int? = nil,
         rolling: Bool = true,
-        adoptUnknownIDs: Bool = false
+        adoptUnknownIDs: Bool = false,
+        hashIDsAtRest: Bool = false
     ) throws {
         self.domain = domain
         self.expiry = expiry
@@ -103,6 +109,7 @@ public struct SessionConfiguration: Sendable, Hashable {
         self.absoluteLifetime = absoluteLifetime
         self.rolling = rolling
         self.adoptUnknownIDs = adoptUnknownIDs
+        self.hashIDsAtRest = hashIDsAtRest
         try validate()
     }
 

@@ -1,3 +1,5 @@
+import SessionKitCrypto
+
 /// A session interface that keeps sessions in a server-side ``SessionStore``; the cookie
 /// carries only the session ID.
 ///
@@ -42,7 +44,8 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
         SessionStorageNamespace(store: store, prefix: configuration.prefix)
     }
 
-    /// The store key of a session ID: `prefix + id`.
+    /// The store key of a session ID: `prefix + id`, or `prefix + base64url(SHA-256(id))`
+    /// with ``SessionConfiguration/hashIDsAtRest``.
     public func key(for id: String) -> String {
         core.key(for: id)
     }
@@ -80,7 +83,10 @@ final class StoreSessionCore: Sendable {
     }
 
     func key(for id: String) -> String {
-        prefix + id
+        if configuration.hashIDsAtRest {
+            return prefix + Base64URL.encode(SHA256.hash(data: id.utf8))
+        }
+        return prefix + id
     }
 
     nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
