@@ -118,6 +118,32 @@ struct RedisSessionInterfaceTests {
         interface.store.client.close()
     }
 
+    @Test("with hashIDsAtRest, Redis holds prefix + hash(id), never the ID from the cookie")
+    func hashedIDsAtRest() async throws {
+        let server = try await SharedRedis.get()
+        let prefix = "hashed:\(UUID().uuidString.prefix(8)):"
+        let configuration = try SessionConfiguration(expiry: 600, prefix: prefix, hashIDsAtRest: true)
+        let interface = try RedisSessionInterface(store: RedisSessionStore(testing: server.url), configuration: configuration)
+        defer { interface.store.client.close() }
+        let middleware = try SessionMiddleware(interface)
+        let browser = TestBrowser()
+        _ = try await browser.request(middleware) { context in
+            try await context.session()["user"] = "hidden"
+        }
+        let id = try #require(browser.cookies["session"])
+        let client = interface.store.client
+        #expect(try await client.send("EXISTS", RedisArgument(prefix + id)) == .integer(0), "the raw ID is not a key")
+        let keys = try await client.send("KEYS", RedisArgument(prefix + "*"))
+        guard case .array(let found) = keys else { Issue.record("KEYS answered \(keys)"); return }
+        #expect(found.count == 1)
+        #expect(found.first?.string == interface.key(for: id))
+        #expect(found.first?.string?.contains(id) == false)
+        let seen = try await browser.request(middleware) { context in
+            try await context.session()["user"]?.stringValue
+        }
+        #expect(seen.value == "hidden")
+    }
+
     @Test("when Redis is down the request fails; no empty session overwrites the stored one")
     func downDoesNotOverwrite() async throws {
         let server = try await RedisServer.start()

@@ -11,7 +11,6 @@
 // `RESULT redis ratio=<ratio>`.
 
 import Foundation
-import SessionKit
 import SessionKitRedis
 
 #if canImport(Glibc)
