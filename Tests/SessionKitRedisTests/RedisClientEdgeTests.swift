@@ -90,6 +90,30 @@ struct RedisClientEdgeTests {
         #expect(after <= before + 8, "open descriptors went from \(before) to \(after)")
     }
 
+    @Test("READONLY from a replica: reconnect and retry, then a clear storeUnavailable; reads work")
+    func readOnlyReplica() async throws {
+        let primary = try await SharedRedis.get()
+        let replica = try await RedisServer.start(.init(extraArguments: ["--replicaof", "127.0.0.1", "\(primary.port)"]))
+        defer { replica.stop() }
+        var configuration = try RedisConfiguration(testing: replica.url)
+        configuration.maxRetries = 2
+        configuration.connectionCount = 1
+        let client = try RedisClient(configuration: configuration)
+        defer { client.close() }
+        let before = try await client.send("INFO", "stats").string ?? ""
+        let error = await #expect(throws: SessionError.self) { try await client.send("SET", "on-replica", "x") }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("read-only replica") == true, "\(error?.message ?? "")")
+        // Each READONLY closed the connection: the replica saw the reconnects.
+        let after = try await client.send("INFO", "stats").string ?? ""
+        func connections(_ info: String) -> Int {
+            info.split(separator: "\r\n").first { $0.hasPrefix("total_connections_received:") }
+                .flatMap { Int($0.split(separator: ":")[1]) } ?? 0
+        }
+        #expect(connections(after) - connections(before) >= 2, "before: \(connections(before)), after: \(connections(after))")
+        #expect(try await client.send("PING") == .simpleString("PONG"))
+    }
+
     @Test("IPv6 loopback", .enabled(if: RedisServer.hasIPv6Loopback, "this machine has no IPv6 loopback"))
     func ipv6() async throws {
         let server = try await RedisServer.start(.init(ipv6: true))

@@ -69,6 +69,9 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     func close(reason: SessionError) {
         let connection = state.withLock { state -> Connection? in
             if state.closeReason == nil { state.closeReason = reason }
+            // Closed from now on: new commands go to a fresh connection, not this closing one.
+            if state.closed == nil { state.closed = reason }
+            closedFlag.store(true, ordering: .releasing)
             return state.connection
         }
         if let connection {
