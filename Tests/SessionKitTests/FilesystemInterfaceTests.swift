@@ -28,14 +28,14 @@ struct FilesystemInterfaceTests {
         let file = dir.sub("sessionkit_session:\(id).session")
         #expect(dir.mode(file) == 0o600)
         let contents = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(contents.hasPrefix("sessionkit-fs/1 ttl=2592000\n{"), "the configuration's expiry is the file's TTL")
+        #expect(contents.hasPrefix("sessionkit-fs/1 ttl=2592000 len="), "the configuration's expiry is the file's TTL")
         #expect(contents.contains("\"visits\":3"))
         #expect(try await interface.list() == [id])
 
         // Logging out (emptying the session) deletes the file and the cookie.
         _ = try await browser.request(middleware) { context in try await context.session().invalidate() }
         #expect(browser.cookies["session"] == nil)
-        #expect(dir.names().isEmpty)
+        #expect(dir.sessionFiles().isEmpty)
     }
 
     @Test func expiryFromTheConfigurationAndRollingRefresh() async throws {
@@ -57,7 +57,7 @@ struct FilesystemInterfaceTests {
         #expect(expired.value.isNew)
         #expect(expired.value.id != id)
         #expect(try await interface.prune().expiredSessions == 1)
-        #expect(dir.names().isEmpty)
+        #expect(dir.sessionFiles().isEmpty)
     }
 
     @Test(arguments: [true, false])
@@ -75,7 +75,7 @@ struct FilesystemInterfaceTests {
         } else {
             #expect(id == unknown, "secure_cookie's renew_missing=False adopts it")
         }
-        #expect(dir.names() == ["sessionkit_session:\(id).session"])
+        #expect(dir.sessionFiles() == ["sessionkit_session:\(id).session"])
     }
 
     @Test func renewMissingDefaultsToTheConfiguration() throws {
@@ -94,11 +94,11 @@ struct FilesystemInterfaceTests {
         for _ in 0..<5 {
             _ = try await TestBrowser().request(middleware) { try await $0.session()["x"] = 1 }
         }
-        #expect(dir.names().count == 5)
+        #expect(dir.sessionFiles().count == 5)
         let pruning = Task { await interface.prunePeriodically(every: .milliseconds(20)) }
         time.advance(by: 61)
-        for _ in 0..<500 where !dir.names().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(dir.names().isEmpty)
+        for _ in 0..<500 where !dir.sessionFiles().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(dir.sessionFiles().isEmpty)
         pruning.cancel()
         await pruning.value
     }

@@ -13,6 +13,7 @@ struct FilesystemStoreTests {
     static let fastDirectory = try! FilesystemTestDirectory()
     static let durable = try! FilesystemSessionStore(directory: durableDirectory.sub("sessions"))
     static let fast = try! FilesystemSessionStore(directory: fastDirectory.sub("sessions"), durability: .fast)
+    static let synchronous = try! FilesystemSessionStore(directory: fastDirectory.sub("synchronous"), durability: .synchronous)
 
     static let id = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -26,6 +27,11 @@ struct FilesystemStoreTests {
     @Test(arguments: StoreConformance.checks)
     func conformanceInFastMode(_ check: StoreConformanceCheck) async throws {
         try await check.run(Self.fast)
+    }
+
+    @Test(arguments: StoreConformance.checks)
+    func conformanceInSynchronousMode(_ check: StoreConformanceCheck) async throws {
+        try await check.run(Self.synchronous)
     }
 
     // MARK: Format and permissions
@@ -43,9 +49,14 @@ struct FilesystemStoreTests {
         #expect(dir.names(in: sessions) == ["sessionkit_session:\(Self.id).session"], "no temporary file is left behind")
         #expect(dir.mode(file) == 0o600, "session files are readable by their owner only")
         let contents = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(contents == "sessionkit-fs/1 ttl=3600\n{\"user\":\"ada\"}")
+        let sum = Array(#"{"user":"ada"}"#.utf8).withUnsafeBytes { FilesystemEntryFormat.checksum($0) }
+        #expect(contents == "sessionkit-fs/1 ttl=3600 len=14 sum=\(String(format: "%016llx", sum)) key=\(key)\n{\"user\":\"ada\"}")
         try await store.save(key: key, value: Array("{}".utf8), ttl: nil)
-        #expect(try String(contentsOfFile: file, encoding: .utf8) == "sessionkit-fs/1 ttl=never\n{}")
+        let permanent = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(permanent.hasPrefix("sessionkit-fs/1 ttl=never len=2 sum="))
+        #expect(permanent.hasSuffix(" key=\(key)\n{}"))
+        #expect(dir.sessionFiles(in: sessions) == ["sessionkit_session:\(Self.id).session"])
+        #expect(dir.mode(file) == 0o600)
     }
 
     @Test func modeIsExactWhateverTheUmask() async throws {
@@ -221,16 +232,58 @@ struct FilesystemStoreTests {
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
-    @Test func headerParsing() {
-        func parse(_ text: String) -> (Int?, Int)? {
-            Array(text.utf8).withUnsafeBytes { FilesystemEntryFormat.parseHeader($0) }.map { ($0.ttl, $0.length) }
+    @Test func headerParsing() throws {
+        let value = Array(#"{"a":1}"#.utf8)
+        let file = FilesystemEntryFormat.encode(ttl: 60, value: value, key: Array("session:k".utf8))
+        let header = try #require(file.withUnsafeBytes { FilesystemEntryFormat.parseHeader($0) })
+        #expect(header.ttl == 60)
+        #expect(header.length == value.count)
+        #expect(header.key == Array("session:k".utf8))
+        #expect(header.checksum == value.withUnsafeBytes { FilesystemEntryFormat.checksum($0) })
+        #expect(Array(file[header.size...]) == value)
+        let never = FilesystemEntryFormat.encode(ttl: nil, value: [], key: Array("k".utf8))
+        #expect(never.withUnsafeBytes { FilesystemEntryFormat.parseHeader($0) }?.ttl == .some(nil))
+        let good = "sessionkit-fs/1 ttl=60 len=2 sum=0123456789abcdef key=k\n{}"
+        #expect(Array(good.utf8).withUnsafeBytes { FilesystemEntryFormat.parseHeader($0) } != nil)
+        for bad in [
+            "", "sessionkit-fs/1 ttl=60\n", "sessionkit-fs/1 ttl= len=2 sum=0123456789abcdef key=k\n",
+            "sessionkit-fs/1 ttl=6x len=2 sum=0123456789abcdef key=k\n", "sessionkit-fs/2 ttl=60 len=2 sum=0123456789abcdef key=k\n",
+            "sessionkit-fs/1 ttl=-5 len=2 sum=0123456789abcdef key=k\n", "sessionkit-fs/1 ttl=60 len=2 sum=0123456789abcdeg key=k\n",
+            "sessionkit-fs/1 ttl=60 len=2 sum=0123456789abcde key=k\n", "sessionkit-fs/1 ttl=60 len=2 sum=0123456789abcdef key=k",
+            "sessionkit-fs/1 ttl=1234567890123456789 len=2 sum=0123456789abcdef key=k\n",
+        ] {
+            #expect(Array(bad.utf8).withUnsafeBytes { FilesystemEntryFormat.parseHeader($0) } == nil, "\(bad.debugDescription)")
         }
-        #expect(parse("sessionkit-fs/1 ttl=60\n{}")! == (60, 23))
-        #expect(parse("sessionkit-fs/1 ttl=never\n")! == (nil, 26))
-        for bad in ["", "sessionkit-fs/1 ttl=\n", "sessionkit-fs/1 ttl=6x\n", "sessionkit-fs/1 ttl=60", "sessionkit-fs/2 ttl=60\n",
-            "sessionkit-fs/1 ttl=-5\n", "sessionkit-fs/1 ttl=1234567890123456789\n"]
-        {
-            #expect(parse(bad) == nil, "\(bad.debugDescription)")
+    }
+
+    @Test func checksumTellsTornValuesApart() {
+        var generator = SystemRandomNumberGenerator()
+        for length in [0, 1, 7, 8, 9, 200, 4096] {
+            var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let sum = bytes.withUnsafeBytes { FilesystemEntryFormat.checksum($0) }
+            #expect(sum == bytes.withUnsafeBytes { FilesystemEntryFormat.checksum($0) })
+            guard length > 0 else { continue }
+            bytes[Int.random(in: 0..<length, using: &generator)] ^= 0x10
+            #expect(sum != bytes.withUnsafeBytes { FilesystemEntryFormat.checksum($0) })
+            #expect(sum != bytes.dropLast().withUnsafeBytes { FilesystemEntryFormat.checksum($0) })
+        }
+    }
+
+    @Test func aFileBeingRewrittenIsReadAgainNotReturned() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path)
+        try await store.save(key: "a", value: Array("AAAA".utf8), ttl: 60)
+        let path = try store.path(forKey: "a")
+        // A file of another key, a torn value, a wrong length: never returned as the session.
+        let other = FilesystemEntryFormat.encode(ttl: 60, value: Array("BBBB".utf8), key: Array("b".utf8))
+        var torn = FilesystemEntryFormat.encode(ttl: 60, value: Array("AAAA".utf8), key: Array("a".utf8))
+        torn[torn.count - 1] = UInt8(ascii: "B")
+        let short = Array(FilesystemEntryFormat.encode(ttl: 60, value: Array("AAAA".utf8), key: Array("a".utf8)).dropLast())
+        for contents in [other, torn, short] {
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(contents)))
+            #expect(try await store.load(key: "a") == nil)
+            #expect(try await store.touch(key: "a", ttl: 60) == false)
+            #expect(try await store.list().isEmpty)
         }
     }
 
@@ -291,7 +344,7 @@ struct FilesystemStoreTests {
         time.advance(by: 1_000_000)
         #expect(try await store.load(key: "p") == nil)
         #expect(try await store.load(key: "e") == [2])
-        #expect(try String(contentsOfFile: try store.path(forKey: "e"), encoding: .utf8) == "sessionkit-fs/1 ttl=never\n\u{2}")
+        #expect(try String(contentsOfFile: try store.path(forKey: "e"), encoding: .utf8).hasPrefix("sessionkit-fs/1 ttl=never len=1 "))
     }
 
     @Test func listReturnsLiveKeysOrIDs() async throws {
@@ -341,14 +394,14 @@ struct FilesystemStoreTests {
         let name = try store.fileName(forKey: "k")
         // Expired when prune looked, refreshed (by another process) before it re-checked.
         time.advance(by: 11)
-        #expect(try store.inspect(name: name, now: time.now) == .expired)
+        #expect(try store.inspect(name: name, key: Array("k".utf8), now: time.now) == .expired)
         time.advance(by: -2)
-        #expect(try store.removeIfExpired(name: name, now: time.now) == false)
+        #expect(try store.removeIfExpired(name: name, key: Array("k".utf8), now: time.now) == false)
         #expect(try await store.load(key: "k") == [1])
         #expect(dir.names() == ["sessionkit_k.session"])
         // Still expired at the second look: removed.
         time.advance(by: 2)
-        #expect(try store.removeIfExpired(name: name, now: time.now) == true)
+        #expect(try store.removeIfExpired(name: name, key: Array("k".utf8), now: time.now) == true)
         #expect(dir.names().isEmpty)
     }
 
@@ -375,7 +428,7 @@ struct FilesystemStoreTests {
         try await store.save(key: key, value: old, ttl: 600)
         // What a writer that died after writing its temporary file, before the rename, leaves.
         let temporary = dir.sub(".skfs-0123456789abcdef.tmp")
-        let partial = FilesystemEntryFormat.encode(ttl: 600, value: WriterValue.make(writer: 2, round: 2)).prefix(5000)
+        let partial = FilesystemEntryFormat.encode(ttl: 600, value: WriterValue.make(writer: 2, round: 2), key: Array(key.utf8)).prefix(5000)
         _ = FileManager.default.createFile(atPath: temporary, contents: Data(partial), attributes: [.posixPermissions: 0o600])
 
         #expect(try await store.load(key: key) == old, "readers see the old session")
@@ -397,7 +450,7 @@ struct FilesystemStoreTests {
         #expect(error?.message.contains("maximumValueBytes") == true)
         #expect(try await store.load(key: "k") == [UInt8](repeating: 1, count: 1000))
         // A file grown behind the store's back is refused, not read into memory.
-        let big = FilesystemEntryFormat.encode(ttl: nil, value: [UInt8](repeating: 3, count: 5000))
+        let big = FilesystemEntryFormat.encode(ttl: nil, value: [UInt8](repeating: 3, count: 5000), key: Array("big".utf8))
         _ = FileManager.default.createFile(atPath: try store.path(forKey: "big"), contents: Data(big))
         let tooBig = await #expect(throws: SessionError.self) { try await store.load(key: "big") }
         #expect(tooBig?.code == .valueTooLarge)

@@ -25,6 +25,12 @@ final class FilesystemTestDirectory: Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory ?? path)) ?? []).sorted()
     }
 
+    /// The session files in the directory: its names without the store's dot files
+    /// (temporary and spare files).
+    func sessionFiles(in directory: String? = nil) -> [String] {
+        names(in: directory).filter { !$0.hasPrefix(".") }
+    }
+
     /// The permission bits of a path, without following a final link.
     func mode(_ path: String) -> Int {
         var info = stat()

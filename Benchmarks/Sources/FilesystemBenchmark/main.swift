@@ -1,1 +1,181 @@
-print("filesystem benchmark: not written yet")
+// The `filesystem` suite: FilesystemSessionStore load+save throughput, side by side with
+// Werkzeug secure_cookie's FilesystemSessionStore (get+save) and with a plain
+// write+fsync+rename loop, the disk's limit for durable writes. All on the same disk.
+//
+//   swift run -c release --package-path Benchmarks FilesystemBenchmark [seconds-per-run]
+//
+// secure_cookie runs from a virtual environment (default /tmp/skvenv, or $SKVENV):
+//   python3 -m venv /tmp/skvenv && /tmp/skvenv/bin/pip install secure-cookie
+//
+// The last line is
+//   RESULT filesystem ratio=<ours fast / secure_cookie> durable_vs_disk=<ours durable / plain loop>
+// where `ratio` compares one task with one Python thread, and `durable_vs_disk` compares
+// ours durable with the plain loop at 16 concurrent writers (the lower of the 1- and
+// 16-writer ratios is printed too).
+
+import Foundation
+import SessionKit
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let secondsPerRun = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 3 : 3
+let sessions = 1000
+
+@Sendable func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// A session of about 200 bytes, as the Python side stores (user, visits, theme, CSRF token, cart).
+func sessionValue(user: Int, visits: Int) -> [UInt8] {
+    Array(
+        "{\"_created\":1700000000,\"user\":\"user\(user)\",\"visits\":\(visits),\"theme\":\"dark\",\"csrf\":\"\(String(repeating: "q", count: 43))\",\"cart\":[1,2,3],\"flash\":[],\"lang\":\"en-GB\",\"tz\":\"Europe/London\"}"
+            .utf8)
+}
+
+/// Runs `tasks` concurrent loops for `secondsPerRun` and returns operations per second.
+func measure(tasks: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
+    let deadline = now() + secondsPerRun
+    let start = now()
+    let total = try await withThrowingTaskGroup(of: Int.self) { group in
+        for t in 0..<tasks {
+            group.addTask {
+                var done = 0
+                var i = t
+                while now() < deadline {
+                    for _ in 0..<8 {
+                        try await body(i)
+                        i &+= tasks
+                        done += 1
+                    }
+                }
+                return done
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    return Double(total) / (now() - start)
+}
+
+/// The disk's limit: `threads` threads each writing 200 bytes to a new file, fsync, rename
+/// over a final name, in a loop; no directory fsync. Returns renames per second.
+func plainLoop(directory: String, threads: Int) -> Double {
+    let payload = sessionValue(user: 1, visits: 1)
+    let deadline = now() + secondsPerRun
+    let total = Mutex(0)
+    let group = DispatchGroup()
+    let start = now()
+    for t in 0..<threads {
+        group.enter()
+        let thread = Thread {
+            var done = 0
+            var i = t
+            while now() < deadline {
+                let temporary = "\(directory)/.tmp-\(t)"
+                let final = "\(directory)/plain-\(i % sessions)"
+                let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+                precondition(fd >= 0, "open \(temporary): errno \(errno)")
+                payload.withUnsafeBytes { precondition(write(fd, $0.baseAddress, $0.count) == $0.count) }
+                precondition(fsync(fd) == 0)
+                close(fd)
+                precondition(rename(temporary, final) == 0)
+                done += 1
+                i += threads
+            }
+            total.withLock { $0 += done }
+            group.leave()
+        }
+        thread.start()
+    }
+    group.wait()
+    return Double(total.withLock { $0 }) / (now() - start)
+}
+
+/// Runs the secure_cookie script and returns its get+save operations per second.
+func secureCookie(directory: String, threads: Int) throws -> Double {
+    let venv = ProcessInfo.processInfo.environment["SKVENV"] ?? "/tmp/skvenv"
+    let python = venv + "/bin/python"
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+        throw BenchmarkError("no Python at \(python); run: python3 -m venv \(venv) && \(venv)/bin/pip install secure-cookie")
+    }
+    var scripts = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { scripts.deleteLastPathComponent() }
+    let script = scripts.appendingPathComponent("Scripts/filesystem_secure_cookie.py").path
+    let process = Process()
+    let pipe = Pipe()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [script, directory, String(secondsPerRun), String(threads)]
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+        let line = output.split(separator: "\n").first(where: { $0.hasPrefix("ops_per_second=") }),
+        let rate = Double(line.dropFirst("ops_per_second=".count))
+    else {
+        throw BenchmarkError("the secure_cookie script failed (status \(process.terminationStatus)): \(output); is secure-cookie installed in \(venv)?")
+    }
+    return rate
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+// MARK: Run
+
+let base = FileManager.default.temporaryDirectory.appendingPathComponent("skfs-bench-\(getpid())").path
+try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+defer { try? FileManager.default.removeItem(atPath: base) }
+print("SessionKit filesystem store vs secure_cookie vs write+fsync+rename, \(sessions) sessions of ~200 bytes, \(secondsPerRun) s per run, in \(base)")
+
+let ids = try (0..<sessions).map { _ in "session:" + (try SessionID.generate()) }
+var ours: [String: Double] = [:]
+for durability in [FilesystemSessionStore.Durability.durable, .fast] {
+    let name = durability == .durable ? "durable" : "fast"
+    let store = try FilesystemSessionStore(directory: base + "/ours-" + name, durability: durability)
+    for (u, key) in ids.enumerated() { try await store.save(key: key, value: sessionValue(user: u, visits: 0), ttl: 3600) }
+    for tasks in [1, 16] {
+        ours["\(name)/\(tasks)"] = try await measure(tasks: tasks) { i in
+            let u = i % sessions
+            guard try await store.load(key: ids[u]) != nil else { throw BenchmarkError("session \(u) vanished") }
+            try await store.save(key: ids[u], value: sessionValue(user: u, visits: i), ttl: 3600)
+        }
+    }
+}
+
+var plain: [Int: Double] = [:]
+try FileManager.default.createDirectory(atPath: base + "/plain", withIntermediateDirectories: false)
+for threads in [1, 16] { plain[threads] = plainLoop(directory: base + "/plain", threads: threads) }
+
+var python: [Int: Double] = [:]
+for threads in [1, 16] {
+    let directory = base + "/secure_cookie-\(threads)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+    python[threads] = try secureCookie(directory: directory, threads: threads)
+}
+
+func cell(_ value: Double?) -> String {
+    guard let value else { return "-" }
+    return String(format: "%.0f", value).padding(toLength: 9, withPad: " ", startingAt: 0)
+}
+
+print("")
+print("concurrency | ours durable | ours fast | secure_cookie get+save | write+fsync+rename | durable/disk | fast/secure_cookie")
+for n in [1, 16] {
+    let durable = ours["durable/\(n)"]!, fast = ours["fast/\(n)"]!
+    print(
+        "\(String(n).padding(toLength: 11, withPad: " ", startingAt: 0)) | \(cell(durable))    | \(cell(fast)) | \(cell(python[n]))              | \(cell(plain[n]))          | \(String(format: "%.2f", durable / plain[n]!))         | \(String(format: "%.2f", fast / python[n]!))"
+    )
+}
+print("(ops/s; one op = load + save of one session; secure_cookie with \"16\" runs 16 Python threads under the GIL)")
+let ratio = ours["fast/1"]! / python[1]!
+let durableVsDisk = ours["durable/16"]! / plain[16]!
+let durableVsDiskOne = ours["durable/1"]! / plain[1]!
+print("durable_vs_disk at 1 writer: \(String(format: "%.2f", durableVsDiskOne)); at 16: \(String(format: "%.2f", durableVsDisk))")
+print("RESULT filesystem ratio=\(String(format: "%.2f", ratio)) durable_vs_disk=\(String(format: "%.2f", durableVsDisk))")

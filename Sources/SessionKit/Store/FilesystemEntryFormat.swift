@@ -1,27 +1,48 @@
 /// The layout of a session file: one header line, then the value's bytes unchanged.
 ///
 /// ```
-/// sessionkit-fs/1 ttl=3600\n{"_created":1700000000,"user":"ada"}
-/// sessionkit-fs/1 ttl=never\n{...}
+/// sessionkit-fs/1 ttl=3600 len=36 sum=5f0e4c2a9b1d7e63 key=session:<id>\n{"_created":1700000000,"user":"ada"}
+/// sessionkit-fs/1 ttl=never len=2 sum=... key=...\n{}
 /// ```
 ///
-/// The entry expires at the file's modification time plus `ttl` seconds; `never` does not
-/// expire. The value may hold any bytes (newlines included): only the first line is parsed.
+/// - `ttl`: the entry expires at the file's modification time plus this many seconds;
+///   `never` does not expire.
+/// - `len`, `sum`: the value's length and a 64-bit checksum of it (not cryptographic), and
+///   `key`: the key the file was written for. The store reuses the inodes of replaced files
+///   for later writes, so a reader that opened a file just before it was replaced may find it
+///   being rewritten; these fields let it notice and read again.
+///
+/// The value may hold any bytes (newlines included): only the first line is parsed.
 enum FilesystemEntryFormat {
     static let magic: [UInt8] = Array("sessionkit-fs/1 ttl=".utf8)
     static let never: [UInt8] = Array("never".utf8)
-    /// The longest header a reader looks for.
-    static let maximumHeaderLength = 48
+    /// The longest header a reader looks for (the key is at most 200 bytes).
+    static let maximumHeaderLength = 320
 
-    static func header(ttl: Int?) -> [UInt8] {
+    struct Header: Equatable {
+        var ttl: Int?
+        var length: Int
+        var checksum: UInt64
+        var key: [UInt8]
+        /// The header's size in bytes, newline included.
+        var size: Int
+    }
+
+    static func header(ttl: Int?, value: [UInt8], key: [UInt8]) -> [UInt8] {
         var bytes = magic
         if let ttl { bytes += Array(String(ttl).utf8) } else { bytes += never }
+        bytes += Array(" len=\(value.count) sum=".utf8)
+        let sum = value.withUnsafeBytes { checksum($0) }
+        let hex = String(sum, radix: 16)
+        bytes += Array((String(repeating: "0", count: 16 - hex.count) + hex).utf8)
+        bytes += Array(" key=".utf8)
+        bytes += key
         bytes.append(UInt8(ascii: "\n"))
         return bytes
     }
 
-    static func encode(ttl: Int?, value: [UInt8]) -> [UInt8] {
-        let head = header(ttl: ttl)
+    static func encode(ttl: Int?, value: [UInt8], key: [UInt8]) -> [UInt8] {
+        let head = header(ttl: ttl, value: value, key: key)
         var bytes = [UInt8]()
         bytes.reserveCapacity(head.count + value.count)
         bytes += head
@@ -29,27 +50,60 @@ enum FilesystemEntryFormat {
         return bytes
     }
 
-    /// Parses the header at the start of `bytes`.
-    ///
-    /// - Returns: the TTL (`nil` for `never`) and the header's length including its newline,
-    ///   or `nil` when the bytes do not start with a valid header.
-    static func parseHeader(_ bytes: UnsafeRawBufferPointer) -> (ttl: Int?, length: Int)? {
-        guard bytes.count > magic.count else { return nil }
-        for i in 0..<magic.count where bytes[i] != magic[i] { return nil }
-        var i = magic.count
+    /// Parses the header at the start of `bytes`; `nil` when they do not start with one.
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer) -> Header? {
         let end = min(bytes.count, maximumHeaderLength)
-        guard let newline = (i..<end).first(where: { bytes[$0] == UInt8(ascii: "\n") }) else { return nil }
-        let field = bytes[i..<newline]
-        if field.elementsEqual(never) { return (nil, newline + 1) }
-        guard !field.isEmpty, field.count <= 18 else { return nil }
-        var ttl = 0
-        while i < newline {
-            let c = bytes[i]
-            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
-            ttl = ttl * 10 + Int(c - UInt8(ascii: "0"))
-            i += 1
+        guard end > magic.count else { return nil }
+        for i in 0..<magic.count where bytes[i] != magic[i] { return nil }
+        guard let newline = (magic.count..<end).first(where: { bytes[$0] == UInt8(ascii: "\n") }) else { return nil }
+        var i = magic.count
+
+        func field(until terminator: UInt8) -> Range<Int>? {
+            let start = i
+            while i < newline && bytes[i] != terminator { i += 1 }
+            guard i < newline || terminator == UInt8(ascii: "\n") else { return nil }
+            return start..<i
         }
-        return (ttl, newline + 1)
+        func expect(_ text: String) -> Bool {
+            for c in text.utf8 {
+                guard i < newline, bytes[i] == c else { return false }
+                i += 1
+            }
+            return true
+        }
+        func decimal(_ range: Range<Int>) -> Int? {
+            guard !range.isEmpty, range.count <= 18 else { return nil }
+            var n = 0
+            for j in range {
+                guard bytes[j] >= UInt8(ascii: "0"), bytes[j] <= UInt8(ascii: "9") else { return nil }
+                n = n * 10 + Int(bytes[j] - UInt8(ascii: "0"))
+            }
+            return n
+        }
+
+        guard let ttlField = field(until: UInt8(ascii: " ")) else { return nil }
+        let ttl: Int?
+        if bytes[ttlField].elementsEqual(never) {
+            ttl = nil
+        } else {
+            guard let n = decimal(ttlField) else { return nil }
+            ttl = n
+        }
+        guard expect(" len="), let lengthField = field(until: UInt8(ascii: " ")), let length = decimal(lengthField) else { return nil }
+        guard expect(" sum="), let sumField = field(until: UInt8(ascii: " ")), sumField.count == 16 else { return nil }
+        var sum: UInt64 = 0
+        for j in sumField {
+            let c = bytes[j]
+            let digit: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            sum = sum << 4 | UInt64(digit)
+        }
+        guard expect(" key="), let keyField = field(until: UInt8(ascii: "\n")) else { return nil }
+        return Header(ttl: ttl, length: length, checksum: sum, key: Array(bytes[keyField]), size: newline + 1)
     }
 
     /// True when an entry with `ttl`, last refreshed at `modified`, has expired at `now`.
@@ -57,5 +111,30 @@ enum FilesystemEntryFormat {
     static func isExpired(ttl: Int?, modified: Double, now: Double) -> Bool {
         guard let ttl else { return false }
         return modified + Double(ttl) <= now
+    }
+
+    /// A fast 64-bit checksum for telling a whole value from a torn one (not a MAC).
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(bytes.count)
+        var i = 0
+        while i + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            h = (h ^ word) &* k
+            h ^= h >> 29
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count {
+            tail |= UInt64(bytes[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* k
+        h ^= h >> 32
+        h = h &* k
+        h ^= h >> 29
+        return h
     }
 }

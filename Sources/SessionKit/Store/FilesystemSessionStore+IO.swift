@@ -97,14 +97,17 @@ extension FilesystemSessionStore {
         return String(decoding: key, as: UTF8.self)
     }
 
-    static func temporaryName() -> [CChar] {
-        var name = temporaryPrefix
-        var random = UInt64.random(in: .min ... .max)
+    /// A fresh temporary file name: the store's random seed mixed with a counter, so names
+    /// differ within the process without a system call and across processes by chance.
+    func temporaryName() -> [CChar] {
+        var name = Self.temporaryPrefix
+        let count = temporaryCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        var random = (temporarySeed &+ count &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(UInt32(bitPattern: getpid()))
         for _ in 0..<16 {
             name.append(Array("0123456789abcdef".utf8)[Int(random & 0xF)])
             random >>= 4
         }
-        name += temporarySuffix
+        name += Self.temporarySuffix
         return name.map { CChar(bitPattern: $0) } + [0]
     }
 
@@ -167,7 +170,7 @@ extension FilesystemSessionStore {
 
     // MARK: Opening the directory
 
-    static func openDirectory(_ path: String) throws(SessionError) -> Int32 {
+    static func openDirectory(_ path: String, syncParent: Bool) throws(SessionError) -> Int32 {
         var created = false
         if mkdir(path, 0o700) == 0 {
             created = true
@@ -190,7 +193,10 @@ extension FilesystemSessionStore {
                 throw SessionError(.storeUnavailable, "cannot open the session directory \(path): \(describe(code)); create it with mode 0700, owned by the user running the server (uid \(geteuid()))")
             }
         }
-        if created { _ = fchmod(fd, 0o700) }
+        if created {
+            _ = fchmod(fd, 0o700)
+            if syncParent { syncParentDirectory(of: path) }
+        }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let code = errno
@@ -208,6 +214,36 @@ extension FilesystemSessionStore {
             throw SessionError(.invalidConfiguration, "the session directory \(path) is writable by \(permissions & 0o002 != 0 ? "every user" : "its group") (mode 0\(String(permissions, radix: 8))), so others could plant, replace or remove sessions; run chmod 700 \(path) or choose a private directory")
         }
         return fd
+    }
+
+    /// Makes a new directory's entry durable in its parent.
+    private static func syncParentDirectory(of path: String) {
+        var parent = path
+        while parent.count > 1 && parent.hasSuffix("/") { parent.removeLast() }
+        if let slash = parent.lastIndex(of: "/") {
+            parent = slash == parent.startIndex ? "/" : String(parent[..<slash])
+        } else {
+            parent = "."
+        }
+        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = fsync(fd)
+            close(fd)
+        }
+    }
+
+    /// The process's umask, read from /proc (reading it with umask(2) would change it for a
+    /// moment under other threads); nil where that is not available.
+    static func currentUmask() -> Int? {
+        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &bytes, bytes.count)
+        guard n > 0 else { return nil }
+        let text = String(decoding: bytes[..<n], as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") }) else { return nil }
+        return Int(line.dropFirst("Umask:".count).trimmingPrefix { $0 == " " || $0 == "\t" }, radix: 8)
     }
 
     private static func makeParents(of path: String) throws(SessionError) {
@@ -283,41 +319,36 @@ extension FilesystemSessionStore {
         return bytes
     }
 
-    /// Reads a live entry's value, optionally refreshing its time to live.
-    func readLive(name: [CChar], now: Double, touchTTL: Int?) throws(SessionError) -> [UInt8]? {
-        guard let (fd, info) = try openEntry(name, action: "read") else { return nil }
-        defer { close(fd) }
-        let size = Int(info.st_size)
-        guard size <= maximumValueBytes + FilesystemEntryFormat.maximumHeaderLength else {
-            throw SessionError(.valueTooLarge, "the session file \(displayPath(name)) is \(size) bytes, over the store's limit of \(maximumValueBytes); delete it or raise maximumValueBytes")
-        }
-        let bytes = try readBytes(fd, count: size, offset: 0, name: name)
-        guard let (ttl, headerLength) = bytes.withUnsafeBytes({ FilesystemEntryFormat.parseHeader($0) }) else {
-            return nil  // not a SessionKit file: left alone, as if absent
-        }
-        if FilesystemEntryFormat.isExpired(ttl: ttl, modified: Self.modificationTime(info), now: now) { return nil }
-        let value = Array(bytes[headerLength...])
-        if let touchTTL {
-            try refresh(fd, name: name, storedTTL: ttl, newTTL: touchTTL, now: now, info: info) { value }
-        }
-        return value
-    }
+    /// How many times a reader opens a file again when it finds it being rewritten.
+    static let readAttempts = 8
 
-    /// Refreshes a live entry's time to live without changing its value.
-    func touchLive(name: [CChar], now: Double, ttl: Int?) throws(SessionError) -> Bool {
-        guard let (fd, info) = try openEntry(name, action: "refresh") else { return false }
-        defer { close(fd) }
-        let head = try readBytes(fd, count: min(Int(info.st_size), FilesystemEntryFormat.maximumHeaderLength), offset: 0, name: name)
-        guard let (storedTTL, headerLength) = head.withUnsafeBytes({ FilesystemEntryFormat.parseHeader($0) }) else { return false }
-        if FilesystemEntryFormat.isExpired(ttl: storedTTL, modified: Self.modificationTime(info), now: now) { return false }
-        try refresh(fd, name: name, storedTTL: storedTTL, newTTL: ttl, now: now, info: info) { () throws(SessionError) in
+    /// Reads a live entry's value, optionally refreshing its time to live (`touch`).
+    ///
+    /// A file whose header does not match its name's key, its length or its checksum was
+    /// opened just before it was replaced and is being reused for another write: it is opened
+    /// again by name. A file that never reads whole is treated as absent and left in place.
+    func readLive(name: [CChar], key: [UInt8], now: Double, touch: Bool, ttl: Int?) throws(SessionError) -> [UInt8]? {
+        for _ in 0..<Self.readAttempts {
+            guard let (fd, info) = try openEntry(name, action: "read") else { return nil }
+            defer { close(fd) }
             let size = Int(info.st_size)
             guard size <= maximumValueBytes + FilesystemEntryFormat.maximumHeaderLength else {
-                throw SessionError(.valueTooLarge, "the session file \(displayPath(name)) is \(size) bytes, over the store's limit of \(maximumValueBytes)")
+                throw SessionError(.valueTooLarge, "the session file \(displayPath(name)) is \(size) bytes, over the store's limit of \(maximumValueBytes); delete it or raise maximumValueBytes")
             }
-            return try readBytes(fd, count: size - headerLength, offset: headerLength, name: name)
+            let bytes = try readBytes(fd, count: size, offset: 0, name: name)
+            let header = bytes.withUnsafeBytes { raw -> FilesystemEntryFormat.Header? in
+                guard let header = FilesystemEntryFormat.parseHeader(raw), header.key == key else { return nil }
+                let body = UnsafeRawBufferPointer(rebasing: raw[header.size...])
+                guard header.length == body.count, FilesystemEntryFormat.checksum(body) == header.checksum else { return nil }
+                return header
+            }
+            guard let header else { continue }
+            if FilesystemEntryFormat.isExpired(ttl: header.ttl, modified: Self.modificationTime(info), now: now) { return nil }
+            let value = Array(bytes[header.size...])
+            if touch { try refresh(fd, name: name, key: key, storedTTL: header.ttl, newTTL: ttl, now: now, value: value) }
+            return value
         }
-        return true
+        return nil
     }
 
     /// Gives an entry a new expiry of `now + newTTL`.
@@ -327,8 +358,7 @@ extension FilesystemSessionStore {
     /// that was read: a save that replaced it meanwhile is not undone. Between a TTL and no
     /// TTL the header changes and the file is rewritten.
     func refresh(
-        _ fd: Int32, name: [CChar], storedTTL: Int?, newTTL: Int?, now: Double, info: stat,
-        value: () throws(SessionError) -> [UInt8]
+        _ fd: Int32, name: [CChar], key: [UInt8], storedTTL: Int?, newTTL: Int?, now: Double, value: [UInt8]
     ) throws(SessionError) {
         switch (storedTTL, newTTL) {
         case (let stored?, let new?):
@@ -336,7 +366,7 @@ extension FilesystemSessionStore {
         case (nil, nil):
             try setModificationTime(fd, now, name: name)
         default:
-            try writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: newTTL, value: try value()), modified: now)
+            try writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: newTTL, value: value, key: key), modified: now)
         }
     }
 
@@ -351,70 +381,141 @@ extension FilesystemSessionStore {
     }
 
     /// Looks at an entry's header and times without reading its value.
-    func inspect(name: [CChar], now: Double) throws(SessionError) -> FilesystemEntryState {
-        let fd = openat(directoryDescriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT { return .missing }
-            if code == ELOOP { return .foreign }
-            throw failure("inspect", displayPath(name), code)
+    func inspect(name: [CChar], key: [UInt8], now: Double) throws(SessionError) -> FilesystemEntryState {
+        for _ in 0..<Self.readAttempts {
+            let fd = openat(directoryDescriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+            guard fd >= 0 else {
+                let code = errno
+                if code == ENOENT { return .missing }
+                if code == ELOOP { return .foreign }
+                throw failure("inspect", displayPath(name), code)
+            }
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .foreign }
+            let head = try readBytes(fd, count: min(Int(info.st_size), FilesystemEntryFormat.maximumHeaderLength), offset: 0, name: name)
+            guard let header = head.withUnsafeBytes({ FilesystemEntryFormat.parseHeader($0) }), header.key == key else { continue }
+            return FilesystemEntryFormat.isExpired(ttl: header.ttl, modified: Self.modificationTime(info), now: now) ? .expired : .live
         }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .foreign }
-        let head = try readBytes(fd, count: min(Int(info.st_size), FilesystemEntryFormat.maximumHeaderLength), offset: 0, name: name)
-        guard let (ttl, _) = head.withUnsafeBytes({ FilesystemEntryFormat.parseHeader($0) }) else { return .foreign }
-        return FilesystemEntryFormat.isExpired(ttl: ttl, modified: Self.modificationTime(info), now: now) ? .expired : .live
+        return .foreign
     }
 
     // MARK: Writing
 
-    /// Replaces the file `name` with `contents` in one step: temporary file, write, sync,
-    /// rename, directory sync. On failure the temporary file is removed and the old file
-    /// stays as it was.
+    /// `renameat2`, looked up at run time (glibc 2.28+, Linux 3.15+), for `RENAME_EXCHANGE`.
+    typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?, UInt32) -> Int32
+    static let renameat2: RenameAt2? = {
+        #if os(Linux)
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: RenameAt2.self)
+        #else
+        return nil
+        #endif
+    }()
+    static let renameExchange: UInt32 = 2  // RENAME_EXCHANGE
+    /// The most spare files kept for reuse.
+    static let maximumSpares = 64
+
+    /// Replaces the file `name` with `contents` in one step and returns when done.
+    ///
+    /// The contents go to a spare file of this store (a temporary name), which is synced
+    /// (unless ``Durability/fast``) and then exchanged with the session's file by
+    /// `renameat2(RENAME_EXCHANGE)`: the session's name now holds the new file, and the spare
+    /// name the old one, whose inode the next write reuses. Creating and freeing an inode per
+    /// save, as a plain write-and-rename does, is what makes that slow on ext4, whose inode
+    /// allocator scans past recently deleted inodes. Where exchanging is not possible (the
+    /// session has no file yet, or the file system cannot) a plain rename installs the spare.
+    /// On failure the spare is removed and the session's file stays as it was.
     func writeAtomically(name: [CChar], contents: [UInt8], modified: Double) throws(SessionError) {
-        let temporary = Self.temporaryName()
-        let fd = openat(directoryDescriptor, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
-        guard fd >= 0 else {
-            throw failure("save", "\(displayPath(name)) (creating its temporary file \(displayPath(temporary)))", errno, unchanged: true)
-        }
-        var failed: SessionError?
-        func fail(_ step: String, _ code: Int32) {
-            if failed == nil { failed = failure("save", "\(displayPath(name)) (\(step) \(displayPath(temporary)))", code, unchanged: true) }
-        }
-        if fchmod(fd, mode_t(mode)) != 0 { fail("setting the mode of", errno) }
-        if failed == nil {
-            contents.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n >= 0 {
-                        done += n
-                    } else if errno != EINTR {
-                        fail("writing", errno)
-                        return
+        var attempt = 0
+        while true {
+            attempt += 1
+            let spare = spares.withLock { $0.popLast() } ?? temporaryName()
+            let fd = openat(directoryDescriptor, spare, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, mode_t(mode))
+            guard fd >= 0 else {
+                throw failure("save", "\(displayPath(name)) (opening its temporary file \(displayPath(spare)))", errno, unchanged: true)
+            }
+            var failed: SessionError?
+            func fail(_ step: String, _ code: Int32) {
+                if failed == nil { failed = failure("save", "\(displayPath(name)) (\(step) \(displayPath(spare)))", code, unchanged: true) }
+            }
+            var info = stat()
+            if fstat(fd, &info) != 0 {
+                fail("inspecting", errno)
+            } else if info.st_mode & S_IFMT != S_IFREG {
+                fail("using", EINVAL)
+            } else if Int(info.st_mode) & 0o7777 != mode, fchmod(fd, mode_t(mode)) != 0 {
+                fail("setting the mode of", errno)
+            }
+            if failed == nil {
+                contents.withUnsafeBytes { raw in
+                    var done = 0
+                    while done < raw.count {
+                        let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(done))
+                        if n >= 0 {
+                            done += n
+                        } else if errno != EINTR {
+                            fail("writing", errno)
+                            return
+                        }
                     }
                 }
             }
-        }
-        if failed == nil {
-            var times = [Self.timespec(modified), Self.timespec(modified)]
-            if futimens(fd, &times) != 0 { fail("setting the times of", errno) }
-        }
-        if failed == nil && durability == .durable && fsync(fd) != 0 { fail("syncing", errno) }
-        if close(fd) != 0 { fail("closing", errno) }
-        if let failed {
-            unlinkat(directoryDescriptor, temporary, 0)
-            throw failed
-        }
-        if renameat(directoryDescriptor, temporary, directoryDescriptor, name) != 0 {
-            let code = errno
-            unlinkat(directoryDescriptor, temporary, 0)
-            throw failure("save", "\(displayPath(name)) (renaming \(displayPath(temporary)) over it)", code, unchanged: true)
-        }
-        if durability == .durable {
-            let code = directorySync.sync(directoryDescriptor)
-            if code != 0 { throw failure("sync the directory after saving", displayPath(name), code) }
+            if failed == nil && Int(info.st_size) > contents.count && ftruncate(fd, off_t(contents.count)) != 0 {
+                fail("truncating", errno)
+            }
+            // The write set the modification time to the real time; an injected clock that
+            // differs from it by more than a second gets its own time written.
+            if failed == nil && abs(SessionClock.system.now() - modified) > 1 {
+                var times = [Self.timespec(modified), Self.timespec(modified)]
+                if futimens(fd, &times) != 0 { fail("setting the times of", errno) }
+            }
+            if failed == nil && durability.syncsFiles && fsync(fd) != 0 { fail("syncing", errno) }
+            if close(fd) != 0 { fail("closing", errno) }
+            if let failed {
+                unlinkat(directoryDescriptor, spare, 0)
+                throw failed
+            }
+
+            if exchangeAvailable.load(ordering: .relaxed), let exchange = Self.renameat2,
+                exchange(directoryDescriptor, spare, directoryDescriptor, name, Self.renameExchange) == 0
+            {
+                // Keep what came back for reuse, if it is a plain file (a link or a directory
+                // planted under the session's name is simply removed).
+                var old = stat()
+                let reusable = fstatat(directoryDescriptor, spare, &old, AT_SYMLINK_NOFOLLOW) == 0 && old.st_mode & S_IFMT == S_IFREG
+                let kept = reusable && spares.withLock { list -> Bool in
+                    guard list.count < Self.maximumSpares else { return false }
+                    list.append(spare)
+                    return true
+                }
+                if !kept {
+                    let isDirectory = old.st_mode & S_IFMT == S_IFDIR
+                    unlinkat(directoryDescriptor, spare, isDirectory ? AT_REMOVEDIR : 0)
+                }
+            } else {
+                if exchangeAvailable.load(ordering: .relaxed) && Self.renameat2 != nil {
+                    let code = errno
+                    if code == EINVAL || code == ENOSYS || code == EOPNOTSUPP || code == EXDEV {
+                        exchangeAvailable.store(false, ordering: .relaxed)  // this file system cannot exchange
+                    } else if code != ENOENT {
+                        unlinkat(directoryDescriptor, spare, 0)
+                        throw failure("save", "\(displayPath(name)) (exchanging \(displayPath(spare)) with it)", code, unchanged: true)
+                    }
+                }
+                // No session file yet (or no exchange here): install the spare by renaming it.
+                if renameat(directoryDescriptor, spare, directoryDescriptor, name) != 0 {
+                    let code = errno
+                    if code == ENOENT && attempt < 3 { continue }  // the spare was pruned meanwhile: write again
+                    unlinkat(directoryDescriptor, spare, 0)
+                    throw failure("save", "\(displayPath(name)) (renaming \(displayPath(spare)) over it)", code, unchanged: true)
+                }
+            }
+            if durability.syncsDirectory {
+                let code = directorySync.sync(directoryDescriptor)
+                if code != 0 { throw failure("sync the directory after saving", displayPath(name), code) }
+            }
+            return
         }
     }
 
@@ -424,7 +525,7 @@ extension FilesystemSessionStore {
             if code == ENOENT { return }
             throw failure("delete", displayPath(name), code)
         }
-        if durability == .durable {
+        if durability.syncsDirectory {
             let code = directorySync.sync(directoryDescriptor)
             if code != 0 { throw failure("sync the directory after deleting", displayPath(name), code) }
         }
@@ -465,14 +566,14 @@ extension FilesystemSessionStore {
     /// The file is first renamed to a private name, so that nobody can refresh it by name,
     /// and inspected again: still expired, it is deleted; otherwise it is linked back under
     /// its name, unless a newer save already took that name.
-    func removeIfExpired(name: [CChar], now: Double) throws(SessionError) -> Bool {
-        let parked = Self.temporaryName()
+    func removeIfExpired(name: [CChar], key: [UInt8], now: Double) throws(SessionError) -> Bool {
+        let parked = temporaryName()
         if renameat(directoryDescriptor, name, directoryDescriptor, parked) != 0 {
             let code = errno
             if code == ENOENT { return false }
             throw failure("prune", displayPath(name), code)
         }
-        if try inspect(name: parked, now: now) == .expired {
+        if try inspect(name: parked, key: key, now: now) == .expired {
             unlinkat(directoryDescriptor, parked, 0)
             return true
         }

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A session store that keeps one file per session in a directory: Werkzeug secure_cookie's
 /// `FilesystemSessionStore`, made safe for production.
@@ -17,30 +18,44 @@ import Darwin
 ///   modification time plus the TTL has passed; ``touch(key:ttl:)`` only moves the
 ///   modification time, so refreshing a session rewrites nothing.
 /// - Writes are atomic: a temporary file in the same directory is written, synced
-///   (``Durability/durable``), renamed over the session's file, and the directory is synced.
-///   Readers see the old file or the new one, never a torn one; a crash leaves one of them.
+///   (``Durability/durable``, the default) and renamed over the session's file; with
+///   ``Durability/synchronous`` the directory is synced too. Readers see the old file or the
+///   new one, never a torn one; a crash leaves one of them.
 /// - Files are opened without following symbolic links, relative to a descriptor of the
 ///   directory held since ``init(directory:filenameTemplate:mode:durability:maximumValueBytes:ioThreads:clock:)``;
 ///   a directory that is a symbolic link, belongs to another user, or is writable by group
 ///   or others is refused.
 /// - Expired sessions are never returned; ``prune(staleTemporaryFileAge:)`` deletes their
 ///   files and temporary files left by crashed writers.
-/// - Blocking system calls run on a small pool of dedicated threads, never on Swift's
-///   cooperative threads.
+/// - `fsync` and directory scans run on a small pool of dedicated threads, never on Swift's
+///   cooperative threads; reads and page-cache writes run on the caller's thread, at most
+///   half the processors' worth at once, the rest on the dedicated threads.
 ///
 /// Several processes may share one directory. See `Docs/filesystem.md` for the format,
 /// pruning from a scheduled job and measured throughput.
 public final class FilesystemSessionStore: SessionStore {
     /// How hard a save works to survive a crash of the machine.
+    ///
+    /// Every level is atomic: a save replaces the file by a rename, so readers and a crash of
+    /// the process see the old session or the new one, never a torn file.
     public enum Durability: Sendable, Hashable {
-        /// The file is synced before it is renamed into place, and the directory after
-        /// (directory syncs of concurrent saves are shared). A save that returned survives a
-        /// power loss. The default.
+        /// The temporary file is synced (`fsync`) before it is renamed into place, so that
+        /// after a crash of the machine the session file holds the old session or the new
+        /// one, never a torn or empty file. The rename itself reaches the disk with the file
+        /// system's next commit (ext4: within 5 seconds, or sooner with any other sync), so a
+        /// power loss may undo the last few seconds of saves. SQLite's `synchronous=NORMAL`
+        /// in WAL mode makes the same trade. The default.
         case durable
+        /// Like ``durable``, and the directory is synced after every rename and delete
+        /// (concurrent saves share one directory sync): a save that returned survives a power
+        /// loss. Costs a second disk flush per save when saves do not overlap.
+        case synchronous
         /// No `fsync`: as fast as the page cache allows, as secure_cookie does. A crash of
-        /// the process still leaves the old or the new session, but a crash of the machine
-        /// can lose recent saves.
+        /// the machine can leave recent session files empty or lose them.
         case fast
+
+        var syncsFiles: Bool { self != .fast }
+        var syncsDirectory: Bool { self == .synchronous }
     }
 
     /// What ``prune(staleTemporaryFileAge:)`` removed.
@@ -90,6 +105,22 @@ public final class FilesystemSessionStore: SessionStore {
     let templateSuffix: [UInt8]
     let pool: FilesystemIOPool
     let directorySync = FilesystemDirectorySync()
+    /// Bits the process's umask clears from new files' modes, or nil when unknown; when no
+    /// bit of ``mode`` is cleared the store skips an `fchmod` per save.
+    let umaskBits: Int?
+    /// Page-cache operations running on the caller's (cooperative) thread right now.
+    let inlineOperations = Atomic<Int>(0)
+    /// The most page-cache operations allowed to run on cooperative threads at once; more
+    /// wait for the I/O threads. Half the processors, so the cooperative pool always has
+    /// threads that are not in a system call.
+    let inlineLimit: Int
+    /// Numbers temporary files; with the random `temporarySeed` it makes names unique.
+    let temporaryCounter = Atomic<UInt64>(0)
+    let temporarySeed = UInt64.random(in: .min ... .max)
+    /// Spare files (temporary names holding a replaced session's inode) ready for reuse.
+    let spares = Mutex<[[CChar]]>([])
+    /// False once the file system refused `RENAME_EXCHANGE`.
+    let exchangeAvailable = Atomic<Bool>(FilesystemSessionStore.renameat2 != nil)
 
     /// Opens (and creates when missing) a session directory.
     ///
@@ -100,11 +131,12 @@ public final class FilesystemSessionStore: SessionStore {
     ///     no `/`, no other `%`, and no leading `.` (dot files are the store's temporary files).
     ///   - mode: the permission bits of session files; must include owner read and write and
     ///     must not grant write to group or others. Default `0o600`.
-    ///   - durability: ``Durability/durable`` (default) or ``Durability/fast``.
+    ///   - durability: ``Durability/durable`` (default), ``Durability/synchronous`` or
+    ///     ``Durability/fast``.
     ///   - maximumValueBytes: the largest session accepted (default 1 MiB).
-    ///   - ioThreads: the most threads doing file I/O at once (default 16); concurrent
-    ///     `fsync` calls share the disk's journal commits, so more threads than cores pay off
-    ///     in ``Durability/durable`` mode.
+    ///   - ioThreads: the most dedicated threads doing file I/O at once (default 16);
+    ///     concurrent `fsync` calls share the disk's journal commits, so more threads than
+    ///     cores pay off when saves are synced.
     ///   - clock: the clock that times expiry.
     /// - Throws: ``SessionError`` with code `invalidConfiguration` for a bad option or an
     ///   unsafe directory (a symbolic link, another user's, writable by group or others), or
@@ -142,11 +174,14 @@ public final class FilesystemSessionStore: SessionStore {
         self.durability = durability
         self.maximumValueBytes = maximumValueBytes
         self.clock = clock
-        self.directoryDescriptor = try Self.openDirectory(path)
+        self.directoryDescriptor = try Self.openDirectory(path, syncParent: durability.syncsFiles)
         self.pool = FilesystemIOPool(maximumThreads: ioThreads)
+        self.umaskBits = Self.currentUmask()
+        self.inlineLimit = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) / 2)
     }
 
     deinit {
+        for spare in spares.withLock({ $0 }) { unlinkat(directoryDescriptor, spare, 0) }
         close(directoryDescriptor)
         pool.shutdown()
     }
@@ -156,13 +191,13 @@ public final class FilesystemSessionStore: SessionStore {
     public func load(key: String) async throws -> [UInt8]? {
         let name = try fileName(forKey: key)
         let now = clock.now()
-        return try await pool.run { () throws(SessionError) in try self.readLive(name: name, now: now, touchTTL: nil) }
+        return try await perform(syncs: false) { () throws(SessionError) in try self.readLive(name: name, key: Array(key.utf8), now: now, touch: false, ttl: nil) }
     }
 
     public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
         let name = try fileName(forKey: key)
         let now = clock.now()
-        return try await pool.run { () throws(SessionError) in try self.readLive(name: name, now: now, touchTTL: .some(ttl)) }
+        return try await perform(syncs: false) { () throws(SessionError) in try self.readLive(name: name, key: Array(key.utf8), now: now, touch: true, ttl: ttl) }
     }
 
     public func save(key: String, value: [UInt8], ttl: Int?) async throws {
@@ -173,20 +208,38 @@ public final class FilesystemSessionStore: SessionStore {
                 "the session for key \"\(key)\" is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
         }
         let now = clock.now()
-        try await pool.run { () throws(SessionError) in
-            try self.writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: ttl, value: value), modified: now)
+        try await perform(syncs: durability.syncsFiles) { () throws(SessionError) in
+            try self.writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: ttl, value: value, key: Array(key.utf8)), modified: now)
         }
     }
 
     public func delete(key: String) async throws {
         let name = try fileName(forKey: key)
-        try await pool.run { () throws(SessionError) in try self.remove(name: name) }
+        try await perform(syncs: durability.syncsDirectory) { () throws(SessionError) in try self.remove(name: name) }
     }
 
     public func touch(key: String, ttl: Int?) async throws -> Bool {
         let name = try fileName(forKey: key)
         let now = clock.now()
-        return try await pool.run { () throws(SessionError) in try self.touchLive(name: name, now: now, ttl: ttl) }
+        return try await perform(syncs: false) { () throws(SessionError) in
+            try self.readLive(name: name, key: Array(key.utf8), now: now, touch: true, ttl: ttl) != nil
+        }
+    }
+
+    /// Runs `body`, which makes blocking system calls, without starving Swift's cooperative
+    /// threads: calls that sync to disk (or scan the directory) go to the I/O threads; calls
+    /// that only reach the page cache run right here, unless ``inlineLimit`` of them already
+    /// do, in which case they go to the I/O threads too.
+    @inline(__always)
+    func perform<T>(syncs: Bool, _ body: @escaping @Sendable () throws(SessionError) -> T) async throws(SessionError) -> T {
+        if !syncs {
+            if inlineOperations.wrappingAdd(1, ordering: .acquiring).newValue <= inlineLimit {
+                defer { inlineOperations.wrappingSubtract(1, ordering: .releasing) }
+                return try body()
+            }
+            inlineOperations.wrappingSubtract(1, ordering: .relaxed)
+        }
+        return try await pool.run(body)
     }
 
     // MARK: Beyond the protocol
@@ -219,7 +272,10 @@ public final class FilesystemSessionStore: SessionStore {
                     guard key.hasPrefix(prefix) else { return }
                     stripped = String(key.dropFirst(prefix.count))
                 }
-                if case .live = try self.inspect(name: name, now: now) { keys.append(stripped) }
+                // Listed when a load would return it: a regular file, whole and not expired.
+                let keyBytes = Array(key.utf8)
+                guard case .live = try self.inspect(name: name, key: keyBytes, now: now) else { return }
+                if try self.readLive(name: name, key: keyBytes, now: now, touch: false, ttl: nil) != nil { keys.append(stripped) }
             }
             return keys.sorted()
         }
@@ -248,8 +304,8 @@ public final class FilesystemSessionStore: SessionStore {
                     }
                     return
                 }
-                guard self.key(fromFileName: name) != nil else { return }
-                if case .expired = try self.inspect(name: name, now: now), try self.removeIfExpired(name: name, now: now) {
+                guard let key = self.key(fromFileName: name).map({ Array($0.utf8) }) else { return }
+                if case .expired = try self.inspect(name: name, key: key, now: now), try self.removeIfExpired(name: name, key: key, now: now) {
                     report.expiredSessions += 1
                 }
             }
