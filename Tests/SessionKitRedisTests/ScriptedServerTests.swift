@@ -1,0 +1,147 @@
+import Foundation
+import SessionKit
+@testable import SessionKitRedis
+import SessionKitTestSupport
+import Synchronization
+import Testing
+
+@Suite("Redis client against a scripted server")
+struct ScriptedServerTests {
+    static func client(_ server: ScriptedServer, _ edit: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisClient {
+        var configuration = try RedisConfiguration(testing: server.url)
+        configuration.connectionCount = 1
+        configuration.reconnectDelay = .milliseconds(5)
+        configuration.maxReconnectDelay = .milliseconds(20)
+        edit(&configuration)
+        return try RedisClient(configuration: configuration)
+    }
+
+    @Test("LOADING is retried with backoff until the server is ready")
+    func loadingIsRetried() async throws {
+        let gets = Mutex(0)
+        let server = try ScriptedServer { command, _ in
+            switch command.first {
+            case "HELLO": return ScriptedServer.hello
+            case "GET":
+                let n = gets.withLock { $0 += 1; return $0 }
+                return n <= 2 ? [UInt8](resp: "-LOADING Redis is loading the dataset in memory\r\n") : [UInt8](resp: "$2\r\nok\r\n")
+            default: return [UInt8](resp: "+OK\r\n")
+            }
+        }
+        defer { server.stop() }
+        let client = try Self.client(server)
+        defer { client.close() }
+        #expect(try await client.send("GET", "k") == .bulkString(Array("ok".utf8)))
+        #expect(gets.withLock { $0 } == 3)
+    }
+
+    @Test("LOADING that never ends becomes storeUnavailable after maxRetries")
+    func loadingForever() async throws {
+        let server = try ScriptedServer { command, _ in
+            command.first == "HELLO" ? ScriptedServer.hello : [UInt8](resp: "-LOADING still loading\r\n")
+        }
+        defer { server.stop() }
+        let client = try Self.client(server) { $0.maxRetries = 2 }
+        defer { client.close() }
+        let error = await #expect(throws: SessionError.self) { try await client.send("GET", "k") }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("LOADING") == true)
+        #expect(server.commands.filter { $0.first == "GET" }.count == 3)
+    }
+
+    @Test("NOPROTO falls back to RESP2: AUTH user pass, CLIENT SETNAME, SELECT")
+    func noproto() async throws {
+        let server = try ScriptedServer { command, _ in
+            switch command.first {
+            case "HELLO": return [UInt8](resp: "-NOPROTO unsupported protocol version\r\n")
+            case "AUTH", "SELECT", "CLIENT": return [UInt8](resp: "+OK\r\n")
+            case "PING": return [UInt8](resp: "+PONG\r\n")
+            default: return [UInt8](resp: "-ERR unexpected\r\n")
+            }
+        }
+        defer { server.stop() }
+        let client = try Self.client(server) {
+            $0.username = "app"
+            $0.password = "pw"
+            $0.database = 2
+        }
+        defer { client.close() }
+        #expect(try await client.send("PING") == .simpleString("PONG"))
+        #expect(server.commands == [
+            ["HELLO", "3", "AUTH", "app", "pw", "SETNAME", "SessionKit"],
+            ["AUTH", "app", "pw"],
+            ["CLIENT", "SETNAME", "SessionKit"],
+            ["SELECT", "2"],
+            ["PING"],
+        ])
+    }
+
+    @Test("a malformed reply fails the command with protocolError; the client reconnects", arguments: [
+        "?garbage\r\n", "$-5\r\n", ":12x\r\n", "*1\r\n$3\r\nabcd\r\n", "$9999999999999\r\n",
+        String(repeating: "*1\r\n", count: 200),
+    ])
+    func malformedReply(_ reply: String) async throws {
+        let server = try ScriptedServer { command, connection in
+            switch command.first {
+            case "HELLO": return ScriptedServer.hello
+            case "GET": return connection == 1 ? [UInt8](resp: reply) : [UInt8](resp: "$4\r\nfine\r\n")
+            default: return [UInt8](resp: "+OK\r\n")
+            }
+        }
+        defer { server.stop() }
+        let client = try Self.client(server)
+        defer { client.close() }
+        try await withDeadline(.seconds(20), "malformed reply") {
+            let error = await #expect(throws: SessionError.self) { try await client.send("GET", "k") }
+            #expect(error?.code == .protocolError || error?.code == .unsupported, "\(String(describing: error))")
+            var value: RESPValue?
+            for _ in 0..<50 {
+                if let reply = try? await client.send("GET", "k") { value = reply; break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(value == .bulkString(Array("fine".utf8)))
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test("an unsolicited extra reply closes the connection instead of shifting replies")
+    func unsolicitedReply() async throws {
+        let server = try ScriptedServer { command, connection in
+            switch command.first {
+            case "HELLO": return ScriptedServer.hello
+            case "ECHO": return [UInt8](resp: "$\(command[1].utf8.count)\r\n\(command[1])\r\n") + (connection == 1 && command[1] == "first" ? [UInt8](resp: "+INJECTED\r\n") : [])
+            default: return [UInt8](resp: "+OK\r\n")
+            }
+        }
+        defer { server.stop() }
+        let client = try Self.client(server)
+        defer { client.close() }
+        try await withDeadline(.seconds(20), "unsolicited reply") {
+            let first = try await client.send("ECHO", "first")
+            #expect(first.string == "first")
+            // The injected reply must never be taken as the answer to a later command.
+            for i in 0..<20 {
+                if let reply = try? await client.send("ECHO", RedisArgument("next-\(i)")) {
+                    #expect(reply.string == "next-\(i)")
+                }
+            }
+            #expect(server.connections >= 2, "the connection that carried the extra reply was dropped")
+        }
+    }
+
+    @Test("a server closing the connection mid-handshake is storeUnavailable, then fail-fast")
+    func closesDuringHandshake() async throws {
+        let server = try ScriptedServer { _, _ in nil }
+        defer { server.stop() }
+        let client = try Self.client(server) {
+            $0.reconnectDelay = .seconds(5)
+            $0.maxReconnectDelay = .seconds(5)
+        }
+        defer { client.close() }
+        let first = await #expect(throws: SessionError.self) { try await client.send("PING") }
+        #expect(first?.code == .storeUnavailable)
+        let second = await #expect(throws: SessionError.self) { try await client.send("PING") }
+        #expect(second?.message.contains("Failing fast") == true)
+        #expect(server.connections == 1)
+    }
+}
