@@ -18,10 +18,14 @@ final class ScriptedServer: Sendable {
     let port: Int
     private let listenFD: Int32
     private let script: Script
+    private let heartbeat: Bool
     private let state = Mutex<(stopped: Bool, commands: [[String]], connections: Int)>((false, [], 0))
 
-    init(_ script: @escaping Script) throws {
+    /// - Parameter heartbeat: send a RESP3 push frame every 20 ms, so the client sees traffic
+    ///   (and no stall) while its commands go unanswered.
+    init(heartbeat: Bool = false, _ script: @escaping Script) throws {
         self.script = script
+        self.heartbeat = heartbeat
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -69,7 +73,13 @@ final class ScriptedServer: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !state.withLock({ $0.stopped }) {
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-            guard poll(&fds, 1, 50) > 0 else { continue }
+            guard poll(&fds, 1, 20) > 0 else {
+                if heartbeat {
+                    let push = [UInt8](resp: ">1\r\n+tick\r\n")
+                    if push.withUnsafeBytes({ send(fd, $0.baseAddress!, push.count, Int32(MSG_NOSIGNAL)) }) <= 0 { return }
+                }
+                continue
+            }
             let count = read(fd, &buffer, buffer.count)
             guard count > 0 else { return }
             parser.append(buffer[0..<count])

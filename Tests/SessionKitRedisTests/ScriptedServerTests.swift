@@ -3,6 +3,7 @@ import SessionKit
 @testable import SessionKitRedis
 import SessionKitTestSupport
 import Synchronization
+import SessionKitNetworking
 import Testing
 
 @Suite("Redis client against a scripted server")
@@ -127,6 +128,36 @@ struct ScriptedServerTests {
             }
             #expect(server.connections >= 2, "the connection that carried the extra reply was dropped")
         }
+    }
+
+    @Test("out-of-order deadlines on one connection: each command times out at its own deadline, never before")
+    func mixedDeadlines() async throws {
+        // A server that answers nothing but keeps sending push frames, so no stall is detected.
+        let server = try ScriptedServer(heartbeat: true) { _, _ in [] }
+        defer { server.stop() }
+        let connection = RedisConnection(address: "scripted", loop: .shared, limits: .init(), commandTimeout: .seconds(1), maxPending: 100, freesCancelledSlots: false)
+        try await connection.open(endpoint: .tcp(host: "127.0.0.1", port: server.port), timeout: .seconds(10))
+        defer { connection.close(reason: SessionError(.storeUnavailable, "test over")) }
+        let delays: [Int] = [400, 100, 250, 50, 300]
+        try await withDeadline(.seconds(20), "mixed deadlines") {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for delay in delays {
+                    group.addTask {
+                        let deadline = Deadline.after(.milliseconds(delay))
+                        do {
+                            _ = try await connection.send(["GET", RedisArgument("k\(delay)")], deadline: deadline)
+                            Issue.record("a command to a silent server returned")
+                        } catch let error as SessionError {
+                            #expect(error.code == .timeout, "\(error)")
+                            #expect(Deadline.now() >= deadline, "the \(delay) ms deadline fired early")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(!connection.isClosed, "timeouts alone do not close a connection that shows signs of life")
+        #expect(connection.pushFramesSkipped > 0)
     }
 
     @Test("a server closing the connection mid-handshake is storeUnavailable, then fail-fast")

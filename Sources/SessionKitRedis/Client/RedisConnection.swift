@@ -9,10 +9,12 @@ import Synchronization
 /// slot in `queue`, and a slot leaves the queue only when its reply is parsed (or when the
 /// connection dies). A cancelled or timed-out caller is resumed at once, but its slot stays and
 /// its reply is read and dropped.
+///
+/// Deadlines: the pending commands' deadlines sit in a queue ordered by deadline, and one event
+/// loop timer per connection fires for the earliest; no timer is allocated per command.
 final class RedisConnection: ConnectionDelegate, Sendable {
     private struct Waiter {
         let continuation: CheckedContinuation<RESPValue, any Error>
-        var timer: EventLoop.Timer?
         let readEpoch: UInt64
     }
 
@@ -24,6 +26,9 @@ final class RedisConnection: ConnectionDelegate, Sendable {
         var closeReason: SessionError?
         var readEpoch: UInt64 = 0
         var connection: Connection?
+        var deadlines = DeadlineQueue()
+        /// The deadline the armed loop timer fires at, if one is armed.
+        var timerDeadline: UInt64?
     }
 
     private let state = Mutex(State())
@@ -103,8 +108,9 @@ final class RedisConnection: ConnectionDelegate, Sendable {
                         return state.closeReason ?? SessionError(.storeUnavailable, "the connection to Redis at \(address) is closed; the client reconnects on the next call")
                     }
                     state.queue.append(id)
-                    let timer = loop.schedule(at: deadline) { [weak self] in self?.expire(id) }
-                    state.waiters[id] = Waiter(continuation: continuation, timer: timer, readEpoch: state.readEpoch)
+                    state.waiters[id] = Waiter(continuation: continuation, readEpoch: state.readEpoch)
+                    state.deadlines.insert(deadline: deadline.uptimeNanoseconds, id: id)
+                    armTimer(&state)
                     return nil
                 }
                 if let failure { continuation.resume(throwing: failure) }
@@ -122,22 +128,39 @@ final class RedisConnection: ConnectionDelegate, Sendable {
             return waiter
         }
         guard let waiter else { return }
-        waiter.timer?.cancel()
         waiter.continuation.resume(throwing: error)
     }
 
-    /// A command's deadline passed. If nothing at all was read since it was sent, the server is
-    /// stalled: the connection is closed so that the client reconnects instead of piling up more
-    /// commands behind it.
-    private func expire(_ id: UInt64) {
-        let (waiter, stalled) = state.withLock { state -> (Waiter?, Bool) in
-            guard let waiter = state.waiters.removeValue(forKey: id) else { return (nil, false) }
-            if freesCancelledSlots { state.queue.remove(id) }
-            return (waiter, waiter.readEpoch == state.readEpoch)
+    /// Makes sure a loop timer fires at the earliest pending deadline. Called with the lock held.
+    private func armTimer(_ state: inout State) {
+        guard let earliest = state.deadlines.first?.deadline else { return }
+        if let armed = state.timerDeadline, armed <= earliest { return }
+        state.timerDeadline = earliest
+        loop.schedule(at: Deadline(uptimeNanoseconds: earliest)) { [weak self] in self?.deadlinesPassed() }
+    }
+
+    /// The earliest deadline passed: fail every command whose deadline has passed (keeping their
+    /// slots). If nothing at all was read since such a command was sent, the server is stalled:
+    /// the connection is closed so that the client reconnects instead of piling up more commands.
+    private func deadlinesPassed() {
+        let now = Deadline.now().uptimeNanoseconds
+        let (expired, stalled) = state.withLock { state -> ([Waiter], Bool) in
+            if let armed = state.timerDeadline, armed <= now { state.timerDeadline = nil }
+            var expired: [Waiter] = []
+            var stalled = false
+            while let first = state.deadlines.first, first.deadline <= now {
+                state.deadlines.removeFirst()
+                guard let waiter = state.waiters.removeValue(forKey: first.id) else { continue }
+                if freesCancelledSlots { state.queue.remove(first.id) }
+                if waiter.readEpoch == state.readEpoch { stalled = true }
+                expired.append(waiter)
+            }
+            if state.closed == nil { armTimer(&state) }
+            return (expired, stalled)
         }
-        guard let waiter else { return }
+        guard !expired.isEmpty else { return }
         let timeout = SessionError(.timeout, "Redis at \(address) did not answer within the command timeout (\(Int(commandTimeout.milliseconds)) ms); the server may be overloaded, blocked by a slow command, or unreachable. Raise commandTimeout if this is expected")
-        waiter.continuation.resume(throwing: timeout)
+        for waiter in expired { waiter.continuation.resume(throwing: timeout) }
         if stalled {
             close(reason: SessionError(.storeUnavailable, "Redis at \(address) sent nothing for a whole command timeout, so the connection was closed as stalled; the client reconnects on the next call"))
         }
@@ -150,11 +173,11 @@ final class RedisConnection: ConnectionDelegate, Sendable {
             let waiters = Array(state.waiters.values)
             state.waiters.removeAll()
             state.queue.removeAll()
+            state.deadlines.removeAll()
             return waiters
         }
         let error = state.withLock { $0.closed } ?? reason
         for waiter in waiters {
-            waiter.timer?.cancel()
             waiter.continuation.resume(throwing: error)
         }
     }
@@ -189,10 +212,13 @@ final class RedisConnection: ConnectionDelegate, Sendable {
                     ready.append((waiter, reply))
                 }
             }
+            // Drop the deadlines of commands that are done; the rest stay ordered.
+            while let first = state.deadlines.first, state.waiters[first.id] == nil {
+                state.deadlines.removeFirst()
+            }
             return false
         }
         for (waiter, reply) in ready {
-            waiter.timer?.cancel()
             waiter.continuation.resume(returning: reply)
         }
         if unsolicited {
