@@ -9,11 +9,13 @@ import Glibc
 
 @Suite("FilesystemSessionStore")
 struct FilesystemStoreTests {
-    static let durableDirectory = try! FilesystemTestDirectory()
-    static let fastDirectory = try! FilesystemTestDirectory()
-    static let durable = try! FilesystemSessionStore(directory: durableDirectory.sub("sessions"))
-    static let fast = try! FilesystemSessionStore(directory: fastDirectory.sub("sessions"), durability: .fast)
-    static let synchronous = try! FilesystemSessionStore(directory: fastDirectory.sub("synchronous"), durability: .synchronous)
+    static let directory = try! FilesystemTestDirectory()
+
+    /// A store of its own for each check, so that one check's 1,280 concurrent saves do not
+    /// queue in front of another's one-second TTL.
+    static func store(_ durability: FilesystemSessionStore.Durability, for check: StoreConformanceCheck) throws -> FilesystemSessionStore {
+        try FilesystemSessionStore(directory: directory.sub("\(durability)-\(check.name)"), durability: durability)
+    }
 
     static let id = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -21,17 +23,17 @@ struct FilesystemStoreTests {
 
     @Test(arguments: StoreConformance.checks)
     func conformance(_ check: StoreConformanceCheck) async throws {
-        try await check.run(Self.durable)
+        try await check.run(try Self.store(.durable, for: check))
     }
 
     @Test(arguments: StoreConformance.checks)
     func conformanceInFastMode(_ check: StoreConformanceCheck) async throws {
-        try await check.run(Self.fast)
+        try await check.run(try Self.store(.fast, for: check))
     }
 
     @Test(arguments: StoreConformance.checks)
     func conformanceInSynchronousMode(_ check: StoreConformanceCheck) async throws {
-        try await check.run(Self.synchronous)
+        try await check.run(try Self.store(.synchronous, for: check))
     }
 
     // MARK: Format and permissions

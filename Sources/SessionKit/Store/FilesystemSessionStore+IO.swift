@@ -232,20 +232,6 @@ extension FilesystemSessionStore {
         }
     }
 
-    /// The process's umask, read from /proc (reading it with umask(2) would change it for a
-    /// moment under other threads); nil where that is not available.
-    static func currentUmask() -> Int? {
-        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        let n = read(fd, &bytes, bytes.count)
-        guard n > 0 else { return nil }
-        let text = String(decoding: bytes[..<n], as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") }) else { return nil }
-        return Int(line.dropFirst("Umask:".count).trimmingPrefix { $0 == " " || $0 == "\t" }, radix: 8)
-    }
-
     private static func makeParents(of path: String) throws(SessionError) {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).dropLast()
         var current = path.hasPrefix("/") ? "" : "."
@@ -366,7 +352,7 @@ extension FilesystemSessionStore {
         case (nil, nil):
             try setModificationTime(fd, now, name: name)
         default:
-            try writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: newTTL, value: value, key: key), modified: now)
+            try writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: newTTL, value: value, key: key))
         }
     }
 
@@ -426,7 +412,7 @@ extension FilesystemSessionStore {
     /// allocator scans past recently deleted inodes. Where exchanging is not possible (the
     /// session has no file yet, or the file system cannot) a plain rename installs the spare.
     /// On failure the spare is removed and the session's file stays as it was.
-    func writeAtomically(name: [CChar], contents: [UInt8], modified: Double) throws(SessionError) {
+    func writeAtomically(name: [CChar], contents: [UInt8]) throws(SessionError) {
         var attempt = 0
         while true {
             attempt += 1
@@ -464,13 +450,22 @@ extension FilesystemSessionStore {
             if failed == nil && Int(info.st_size) > contents.count && ftruncate(fd, off_t(contents.count)) != 0 {
                 fail("truncating", errno)
             }
-            // The write set the modification time to the real time; an injected clock that
-            // differs from it by more than a second gets its own time written.
-            if failed == nil && abs(SessionClock.system.now() - modified) > 1 {
-                var times = [Self.timespec(modified), Self.timespec(modified)]
+            // The write set the modification time, where the TTL starts, to the real time; an
+            // injected clock that differs from it by more than a second gets its own time.
+            let clockTime = clock.now()
+            if failed == nil && abs(SessionClock.system.now() - clockTime) > 1 {
+                var times = [Self.timespec(clockTime), Self.timespec(clockTime)]
                 if futimens(fd, &times) != 0 { fail("setting the times of", errno) }
             }
-            if failed == nil && durability.syncsFiles && fsync(fd) != 0 { fail("syncing", errno) }
+            if failed == nil && durability.syncsFiles {
+                let started = SessionClock.system.now()
+                if fsync(fd) != 0 {
+                    fail("syncing", errno)
+                } else if SessionClock.system.now() - started > 1 && abs(started - clockTime) <= 1 {
+                    // A sync that took seconds (a busy disk) would eat into a short TTL: start it now.
+                    _ = futimens(fd, nil)
+                }
+            }
             if close(fd) != 0 { fail("closing", errno) }
             if let failed {
                 unlinkat(directoryDescriptor, spare, 0)

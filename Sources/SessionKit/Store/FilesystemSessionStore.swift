@@ -105,9 +105,6 @@ public final class FilesystemSessionStore: SessionStore {
     let templateSuffix: [UInt8]
     let pool: FilesystemIOPool
     let directorySync = FilesystemDirectorySync()
-    /// Bits the process's umask clears from new files' modes, or nil when unknown; when no
-    /// bit of ``mode`` is cleared the store skips an `fchmod` per save.
-    let umaskBits: Int?
     /// Page-cache operations running on the caller's (cooperative) thread right now.
     let inlineOperations = Atomic<Int>(0)
     /// The most page-cache operations allowed to run on cooperative threads at once; more
@@ -176,7 +173,6 @@ public final class FilesystemSessionStore: SessionStore {
         self.clock = clock
         self.directoryDescriptor = try Self.openDirectory(path, syncParent: durability.syncsFiles)
         self.pool = FilesystemIOPool(maximumThreads: ioThreads)
-        self.umaskBits = Self.currentUmask()
         self.inlineLimit = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) / 2)
     }
 
@@ -207,9 +203,8 @@ public final class FilesystemSessionStore: SessionStore {
                 .valueTooLarge,
                 "the session for key \"\(key)\" is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
         }
-        let now = clock.now()
         try await perform(syncs: durability.syncsFiles) { () throws(SessionError) in
-            try self.writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: ttl, value: value, key: Array(key.utf8)), modified: now)
+            try self.writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: ttl, value: value, key: Array(key.utf8)))
         }
     }
 
