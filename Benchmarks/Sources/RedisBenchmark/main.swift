@@ -3,7 +3,7 @@
 // `redis-benchmark -c 50 -t get,set` (the C reference, unpipelined) on the same server and
 // value size.
 //
-//   swift run -c release --package-path Benchmarks RedisBenchmark [seconds] [value-bytes]
+//   swift run -c release --package-path Benchmarks RedisBenchmark [seconds] [value-bytes] [rounds]
 //
 // It starts its own redis-server on a free port (or uses REDIS_URL / REDIS_BENCHMARK_PORT when
 // set). Commands are counted on both sides: SessionKit's commands/s (a load+save is two) over
@@ -17,8 +17,9 @@ import SessionKitRedis
 import Glibc
 #endif
 
-let seconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 5 : 5
+let seconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 3 : 3
 let valueSize = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 300 : 300
+let rounds = CommandLine.arguments.count > 3 ? max(1, Int(CommandLine.arguments[3]) ?? 3) : 3
 let concurrency = 50
 let keysPerTask = 200
 
@@ -195,20 +196,34 @@ func runRedisBenchmark(requests: Int) throws -> [String: ReferenceRow] {
     return rows
 }
 
-print("redis suite: \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, redis-server on \(host):\(port)")
+print("redis suite: \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, \(rounds) alternating rounds, redis-server on \(host):\(port)")
 _ = try await runSessionKit(duration: min(1, seconds / 2))  // warm-up
-
-let sessionKit = try await runSessionKit(duration: seconds)
-// Redis commands/s as the server counted them (a load+save is two: GETEX or GET, then SET).
-let skCommands = sessionKit.commandsPerSecond
-// Size redis-benchmark's run to take about as long as SessionKit's.
-let reference = try runRedisBenchmark(requests: max(10_000, Int(skCommands * seconds / 2)))
-let get = reference["GET"]!, set = reference["SET"]!
-let referenceMean = (get.requestsPerSecond + set.requestsPerSecond) / 2
 
 func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
 func rate(_ value: Double) -> String { String(format: "%.0f", value) }
 
+// Alternate the two sides so that both see the same machine; on a shared machine, each side's
+// best round is the one least disturbed by other work.
+var bestSessionKit: (perSecond: Double, latencies: [Double], commandsPerSecond: Double)?
+var bestReference: (get: ReferenceRow, set: ReferenceRow)?
+for round in 1...rounds {
+    let sessionKit = try await runSessionKit(duration: seconds)
+    let reference = try runRedisBenchmark(requests: max(10_000, Int(sessionKit.commandsPerSecond * seconds / 2)))
+    let get = reference["GET"]!, set = reference["SET"]!
+    print("round \(round): SessionKit \(rate(sessionKit.commandsPerSecond)) commands/s; redis-benchmark GET \(rate(get.requestsPerSecond))/s, SET \(rate(set.requestsPerSecond))/s")
+    if sessionKit.commandsPerSecond > bestSessionKit?.commandsPerSecond ?? 0 { bestSessionKit = sessionKit }
+    let mean = (get.requestsPerSecond + set.requestsPerSecond) / 2
+    if mean > ((bestReference?.get.requestsPerSecond ?? 0) + (bestReference?.set.requestsPerSecond ?? 0)) / 2 {
+        bestReference = (get, set)
+    }
+}
+let sessionKit = bestSessionKit!
+let (get, set) = bestReference!
+let skCommands = sessionKit.commandsPerSecond
+let referenceMean = (get.requestsPerSecond + set.requestsPerSecond) / 2
+
+print("")
+print("Best round of each side:")
 print("")
 print("| client | what | ops/s | Redis commands/s | p50 ms | p99 ms |")
 print("|---|---|---:|---:|---:|---:|")
@@ -217,7 +232,7 @@ print("| redis-benchmark (C, unpipelined) | GET | \(rate(get.requestsPerSecond))
 print("| redis-benchmark (C, unpipelined) | SET | \(rate(set.requestsPerSecond)) | \(rate(set.requestsPerSecond)) | \(String(format: "%.3f", set.p50)) | \(String(format: "%.3f", set.p99)) |")
 print("")
 print("SessionKit latency is per load+save round trip (two commands); redis-benchmark's is per command.")
-print("SessionKit commands/s counted by the server (INFO stats): \(rate(skCommands)); 2 x round trips/s: \(rate(sessionKit.perSecond * 2)).")
+print("SessionKit commands/s are counted by the server (INFO stats total_commands_processed); 2 x round trips/s: \(rate(sessionKit.perSecond * 2)).")
 let ratio = skCommands / referenceMean
 store.client.close()
 print("RESULT redis ratio=\(String(format: "%.2f", ratio))")
