@@ -1,0 +1,368 @@
+import SessionKit
+import SessionKitNetworking
+import Synchronization
+
+/// A memcached client that multiplexes many concurrent commands over a few connections per
+/// server and spreads keys over several servers with a libmemcached-compatible ketama ring.
+///
+/// Commands issued at the same time go out in one write (auto-pipelining) and replies are
+/// matched in order. Every command has a deadline (``MemcachedConfiguration/commandTimeout``).
+/// A cancelled command returns at once with `CancellationError` while its reply is still read
+/// and dropped, so a reply can never reach the wrong caller. A lost connection is re-established
+/// on demand with jittered exponential backoff; while a server stays unreachable its calls fail
+/// at once with `storeUnavailable`, and after ``MemcachedConfiguration/serverFailureLimit``
+/// failed attempts it is taken off the ring until ``MemcachedConfiguration/deadServerRetryInterval``
+/// has passed.
+///
+/// Keys are validated (``MemcachedKey``) and values checked against
+/// ``MemcachedConfiguration/maxItemSize`` before anything is sent. Time-to-live arguments are
+/// seconds (`nil` never expires) and go through ``MemcachedExpiration``, so TTLs over 30 days
+/// are sent as absolute times.
+///
+/// ```swift
+/// let memcached = try MemcachedClient(url: "memcached://127.0.0.1:11211")
+/// try await memcached.set("greeting", value: Array("hello".utf8), ttl: 60)
+/// let item = try await memcached.get("greeting")          // item?.value == "hello"
+/// if let current = try await memcached.gets("counter") {
+///     let result = try await memcached.compareAndSwap("counter", value: next, ttl: 60, cas: current.cas!)
+/// }
+/// ```
+public final class MemcachedClient: Sendable {
+    /// The outcome of ``compareAndSwap(_:value:flags:ttl:cas:)``.
+    public enum CompareAndSwapResult: Sendable, Hashable {
+        /// The value was stored.
+        case stored
+        /// Someone else changed the item since `gets`: reload and try again.
+        case exists
+        /// The item no longer exists.
+        case notFound
+    }
+
+    /// Bytes memcached needs per item beyond the key and the value (item header, CAS, flags,
+    /// CRLF); the client refuses values for which key + value + this exceed ``MemcachedConfiguration/maxItemSize``.
+    public static let itemOverhead = 64
+
+    /// The configuration the client was created with.
+    public let configuration: MemcachedConfiguration
+    let loop: EventLoop
+    let nodes: [MemcachedServerNode]
+    private let ring: Mutex<RingState>
+    private let closed = Atomic<Bool>(false)
+
+    struct RingState {
+        var ring: KetamaRing
+        /// Node indices, in the ring's server order.
+        var live: [Int]
+        /// Ejected nodes and when they may be tried again.
+        var ejected: [Int: Deadline] = [:]
+    }
+
+    /// Creates a client. No connection is made until the first command.
+    ///
+    /// - Throws: ``SessionError`` `.invalidConfiguration` when a setting is out of range.
+    public convenience init(configuration: MemcachedConfiguration) throws {
+        try self.init(configuration: configuration, loop: .shared, freesCancelledSlots: false)
+    }
+
+    /// Creates a client from a server list (see ``MemcachedConfiguration/init(url:)``).
+    public convenience init(url: String) throws {
+        try self.init(configuration: MemcachedConfiguration(url: url))
+    }
+
+    /// - Parameter freesCancelledSlots: test-only: reproduce the 2023 redis-py bug (a cancelled
+    ///   request's reply slot is freed), so that tests can prove they catch it. Never set outside tests.
+    init(configuration: MemcachedConfiguration, loop: EventLoop, freesCancelledSlots: Bool) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.loop = loop
+        let failures = FailureSink()
+        self.nodes = configuration.servers.enumerated().map { index, server in
+            MemcachedServerNode(server: server, index: index, configuration: configuration, loop: loop,
+                                freesCancelledSlots: freesCancelledSlots, onFailure: { count in failures.report(index, count) })
+        }
+        let all = Array(configuration.servers.indices)
+        self.ring = Mutex(RingState(ring: KetamaRing(names: configuration.servers.map(\.ketamaName)), live: all))
+        failures.client.withLock { $0 = WeakClient(client: self) }
+    }
+
+    deinit {
+        for node in nodes { node.shutDown() }
+    }
+
+    /// Closes every connection. Commands in flight fail; later calls fail with `storeUnavailable`.
+    public func close() {
+        closed.store(true, ordering: .releasing)
+        for node in nodes { node.shutDown() }
+    }
+
+    // MARK: Retrieval
+
+    /// `get`: the item stored under `key`, or `nil`.
+    public func get(_ key: String) async throws -> MemcachedItem? {
+        try await single(.get(keys: [key]), key: key)
+    }
+
+    /// `gets`: the item with its CAS token, for ``compareAndSwap(_:value:flags:ttl:cas:)``.
+    public func gets(_ key: String) async throws -> MemcachedItem? {
+        try await single(.gets(keys: [key]), key: key)
+    }
+
+    /// `gat`: the item, with its time to live reset to `ttl` seconds (`nil`: never expires).
+    public func getAndTouch(_ key: String, ttl: Int?) async throws -> MemcachedItem? {
+        try await single(.gat(exptime: MemcachedExpiration.exptime(ttl: ttl), keys: [key]), key: key)
+    }
+
+    /// `gats`: like ``getAndTouch(_:ttl:)``, with the CAS token.
+    public func getsAndTouch(_ key: String, ttl: Int?) async throws -> MemcachedItem? {
+        try await single(.gats(exptime: MemcachedExpiration.exptime(ttl: ttl), keys: [key]), key: key)
+    }
+
+    /// `get` of several keys at once: one command per server, sent concurrently.
+    ///
+    /// - Returns: the items found, by key.
+    public func get(_ keys: [String]) async throws -> [String: MemcachedItem] {
+        let validated = try keys.map { key throws(SessionError) in try MemcachedKey.validate(key) }
+        var byNode: [Int: ([String], [[UInt8]])] = [:]
+        for (key, bytes) in zip(keys, validated) {
+            let node = try route(bytes).index
+            if byNode[node]?.0.contains(key) == true { continue }
+            byNode[node, default: ([], [])].0.append(key)
+            byNode[node, default: ([], [])].1.append(bytes)
+        }
+        return try await withThrowingTaskGroup(of: [MemcachedItem].self) { group in
+            for (_, (keys, bytes)) in byNode {
+                group.addTask {
+                    let reply = try await self.execute(.get(keys: keys), keys: bytes, expecting: .items(bytes), idempotent: true)
+                    return try self.items(reply, command: "get")
+                }
+            }
+            var result: [String: MemcachedItem] = [:]
+            for try await items in group {
+                for item in items { result[item.key] = item }
+            }
+            return result
+        }
+    }
+
+    // MARK: Storage
+
+    /// `set`: stores `value` under `key`, replacing any previous value.
+    ///
+    /// - Parameters:
+    ///   - flags: 32 bits stored with the item and returned by gets.
+    ///   - ttl: seconds to live; `nil` never expires; zero or less expires at once.
+    /// - Throws: `valueTooLarge` before anything is sent when the item would exceed
+    ///   ``MemcachedConfiguration/maxItemSize``; `invalidKey`; `serverError` for error replies.
+    public func set(_ key: String, value: [UInt8], flags: UInt32 = 0, ttl: Int?) async throws {
+        let reply = try await store(.set(key: key, flags: flags, exptime: MemcachedExpiration.exptime(ttl: ttl), value: value), key: key, value: value, idempotent: true)
+        guard case .stored = reply else { throw unexpected(reply, command: "set") }
+    }
+
+    /// `add`: stores `value` only when `key` is absent. Returns whether it was stored.
+    public func add(_ key: String, value: [UInt8], flags: UInt32 = 0, ttl: Int?) async throws -> Bool {
+        let reply = try await store(.add(key: key, flags: flags, exptime: MemcachedExpiration.exptime(ttl: ttl), value: value), key: key, value: value, idempotent: false)
+        switch reply {
+        case .stored: return true
+        case .notStored: return false
+        default: throw unexpected(reply, command: "add")
+        }
+    }
+
+    /// `cas`: stores `value` only if the item is unchanged since the ``gets(_:)`` that
+    /// returned `cas`.
+    public func compareAndSwap(_ key: String, value: [UInt8], flags: UInt32 = 0, ttl: Int?, cas: UInt64) async throws -> CompareAndSwapResult {
+        let reply = try await store(.cas(key: key, flags: flags, exptime: MemcachedExpiration.exptime(ttl: ttl), value: value, cas: cas), key: key, value: value, idempotent: false)
+        switch reply {
+        case .stored: return .stored
+        case .exists: return .exists
+        case .notFound: return .notFound
+        default: throw unexpected(reply, command: "cas")
+        }
+    }
+
+    /// `delete`: removes `key`. Returns whether it existed.
+    @discardableResult
+    public func delete(_ key: String) async throws -> Bool {
+        let bytes = try MemcachedKey.validate(key)
+        let reply = try await execute(.delete(key: key), keys: [bytes], expecting: .line, idempotent: true)
+        switch reply {
+        case .deleted: return true
+        case .notFound: return false
+        default: throw unexpected(reply, command: "delete")
+        }
+    }
+
+    /// `touch`: sets a new time to live (`nil`: never expires). Returns whether the key existed.
+    public func touch(_ key: String, ttl: Int?) async throws -> Bool {
+        let bytes = try MemcachedKey.validate(key)
+        let reply = try await execute(.touch(key: key, exptime: MemcachedExpiration.exptime(ttl: ttl)), keys: [bytes], expecting: .line, idempotent: true)
+        switch reply {
+        case .touched: return true
+        case .notFound: return false
+        default: throw unexpected(reply, command: "touch")
+        }
+    }
+
+    /// Sends any command and returns its reply as is (error replies included), routed by its
+    /// first key, or to the first live server for commands without keys.
+    public func send(_ command: MemcachedCommand) async throws -> MemcachedReply {
+        let keys = try command.keys.map { key throws(SessionError) in try MemcachedKey.validate(key) }
+        let expectation: ReplyExpectation
+        switch command {
+        case .get, .gets, .gat, .gats: expectation = .items(keys)
+        case .metaGet, .metaSet, .metaDelete, .metaNoop: expectation = .meta
+        default: expectation = .line
+        }
+        if case .metaSet(_, let value, _) = command { try checkSize(key: keys[0], value: value) }
+        switch command {
+        case .set(_, _, _, let value), .add(_, _, _, let value), .replace(_, _, _, let value), .cas(_, _, _, let value, _):
+            try checkSize(key: keys[0], value: value)
+        default: break
+        }
+        return try await execute(command, keys: keys, expecting: expectation, idempotent: false)
+    }
+
+    /// The server's version string (`version`), asking the server at `index` in the list.
+    public func version(serverAt index: Int = 0) async throws -> String {
+        guard nodes.indices.contains(index) else {
+            throw SessionError(.invalidConfiguration, "there is no server at index \(index); the client has \(nodes.count)")
+        }
+        let reply = try await execute(.version, keys: [], expecting: .line, idempotent: true, node: nodes[index])
+        guard case .version(let text) = reply else { throw unexpected(reply, command: "version") }
+        return text
+    }
+
+    /// The server that holds `key` now (ejected servers excluded).
+    public func server(for key: String) throws -> MemcachedConfiguration.Server {
+        try route(MemcachedKey.validate(key)).server
+    }
+
+    /// The servers currently taken off the ring after repeated failures.
+    public var ejectedServers: [MemcachedConfiguration.Server] {
+        ring.withLock { state in state.ejected.keys.sorted().map { nodes[$0].server } }
+    }
+
+    // MARK: Internals
+
+    private func single(_ command: MemcachedCommand, key: String) async throws -> MemcachedItem? {
+        let bytes = try MemcachedKey.validate(key)
+        let reply = try await execute(command, keys: [bytes], expecting: .items([bytes]), idempotent: true)
+        return try items(reply, command: command.name).first
+    }
+
+    private func store(_ command: MemcachedCommand, key: String, value: [UInt8], idempotent: Bool) async throws -> MemcachedReply {
+        let bytes = try MemcachedKey.validate(key)
+        try checkSize(key: bytes, value: value)
+        return try await execute(command, keys: [bytes], expecting: .line, idempotent: idempotent)
+    }
+
+    /// Throws `valueTooLarge` when the item would not fit in the server's item size.
+    func checkSize(key: [UInt8], value: [UInt8]) throws(SessionError) {
+        let limit = configuration.maxItemSize - key.count - Self.itemOverhead
+        guard value.count <= limit else {
+            throw SessionError(.valueTooLarge, "the value is \(value.count) bytes; with its key and memcached's per-item overhead it exceeds maxItemSize (\(configuration.maxItemSize) bytes, at most \(max(limit, 0)) bytes of value for this key), so it was not sent: memcached would refuse it and delete the key's current value. Store less, or raise memcached's -I and maxItemSize together")
+        }
+    }
+
+    private func items(_ reply: MemcachedReply, command: String) throws -> [MemcachedItem] {
+        guard case .values(let items) = reply else { throw unexpected(reply, command: command) }
+        return items
+    }
+
+    func unexpected(_ reply: MemcachedReply, command: String) -> SessionError {
+        switch reply {
+        case .serverError(let message):
+            if message.contains("too large") {
+                return SessionError(.valueTooLarge, "memcached refused \(command): SERVER_ERROR \(message); the server's item size (-I) is smaller than the client's maxItemSize: lower maxItemSize to match it")
+            }
+            if message.contains("out of memory") {
+                return SessionError(.storeFailure, "memcached is out of memory and refused \(command) (SERVER_ERROR \(message)); give it more memory (-m)")
+            }
+            return SessionError(.serverError, "memcached refused \(command): SERVER_ERROR \(message)")
+        case .clientError(let message):
+            return SessionError(.serverError, "memcached refused \(command) as malformed: CLIENT_ERROR \(message)")
+        case .error(let message):
+            return SessionError(.serverError, "memcached does not know the command \(command) (ERROR \(message)); is the server memcached 1.6 or later?")
+        default:
+            return SessionError(.protocolError, "memcached answered \(command) with \(reply), which makes no sense for that command")
+        }
+    }
+
+    /// The node that owns `key`, readmitting ejected servers whose retry time has come.
+    func route(_ key: [UInt8]) throws(SessionError) -> MemcachedServerNode {
+        if nodes.count == 1 { return nodes[0] }
+        let index: Int? = ring.withLock { state in
+            if !state.ejected.isEmpty {
+                let now = Deadline.now()
+                let due = state.ejected.filter { $0.value <= now }.map(\.key)
+                if !due.isEmpty {
+                    for node in due { state.ejected[node] = nil }
+                    rebuild(&state)
+                }
+            }
+            return state.ring.server(for: key).map { state.live[$0] }
+        }
+        guard let index else {
+            throw SessionError(.storeUnavailable, "every memcached server (\(configuration.servers.map(\.description).joined(separator: ", "))) failed and was taken off the ring; they are retried every \(Int(configuration.deadServerRetryInterval.milliseconds)) ms. Check that memcached is running")
+        }
+        return nodes[index]
+    }
+
+    private func rebuild(_ state: inout RingState) {
+        state.live = nodes.indices.filter { state.ejected[$0] == nil }
+        state.ring = KetamaRing(names: state.live.map { configuration.servers[$0].ketamaName })
+    }
+
+    /// A server's connection attempt failed for the `count`th time in a row.
+    func noteFailure(node index: Int, count: Int) {
+        guard configuration.ejectsDeadServers, nodes.count > 1, count >= configuration.serverFailureLimit else { return }
+        ring.withLock { state in
+            guard state.ejected[index] == nil else { return }
+            state.ejected[index] = .after(configuration.deadServerRetryInterval)
+            rebuild(&state)
+        }
+    }
+
+    /// Runs a command with the retry policy: once more when the connection was lost and the
+    /// command is idempotent, or when its server was just taken off the ring.
+    func execute(_ command: MemcachedCommand, keys: [[UInt8]], expecting expectation: ReplyExpectation, idempotent: Bool,
+                 node fixed: MemcachedServerNode? = nil) async throws -> MemcachedReply {
+        guard !closed.load(ordering: .acquiring) else {
+            throw SessionError(.storeUnavailable, "this MemcachedClient was closed; create a new one")
+        }
+        let deadline = Deadline.after(configuration.commandTimeout)
+        var retried = false
+        while true {
+            let node = try fixed ?? route(keys.first ?? [])
+            do {
+                let connection = try await node.connection(deadline: deadline)
+                return try await connection.send(expecting: expectation, deadline: deadline) { buffer in
+                    MemcachedEncoder.encodeValidated(command, keys: keys, into: &buffer)
+                }
+            } catch let error as SessionError where error.code == .storeUnavailable && !retried && !deadline.hasPassed {
+                retried = true
+                let moved = fixed == nil && (try? route(keys.first ?? []))?.index != node.index
+                if moved || idempotent { continue }
+                throw error
+            }
+        }
+    }
+
+    /// The open connections' write statistics, summed (for tests and diagnostics).
+    var writeStatistics: (calls: Int, bytes: Int) {
+        nodes.flatMap(\.openConnections).map(\.writeStatistics).reduce((0, 0)) { ($0.0 + $1.calls, $0.1 + $1.bytes) }
+    }
+}
+
+/// Lets connection slots report failures to the client without a reference cycle.
+private final class FailureSink: Sendable {
+    let client = Mutex<WeakClient?>(nil)
+
+    func report(_ node: Int, _ count: Int) {
+        client.withLock { $0?.client }?.noteFailure(node: node, count: count)
+    }
+}
+
+private struct WeakClient: @unchecked Sendable {
+    weak var client: MemcachedClient?
+}

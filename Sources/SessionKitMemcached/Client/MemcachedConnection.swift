@@ -1,0 +1,263 @@
+import SessionKit
+import SessionKitNetworking
+import Synchronization
+
+/// What a request expects back, so that a reply of the wrong shape (a sign that the stream
+/// is out of step) closes the connection instead of reaching a caller.
+enum ReplyExpectation: Sendable {
+    /// A get-style reply whose items may only carry these keys, in this order.
+    case items([[UInt8]])
+    /// A one-line reply (STORED, DELETED, TOUCHED...).
+    case line
+    /// A meta reply.
+    case meta
+
+    func accepts(_ reply: MemcachedReply) -> Bool {
+        if reply.isError { return true }
+        switch (self, reply) {
+        case (.items(let keys), .values(let items)):
+            // memcached answers in request order, leaving out misses.
+            var next = 0
+            for item in items {
+                let bytes = Array(item.key.utf8)
+                guard let found = keys[next...].firstIndex(of: bytes) else { return false }
+                next = found + 1
+            }
+            return true
+        case (.line, .values), (.line, .meta), (.items, _), (.meta, .values): return false
+        case (.meta, .meta): return true
+        case (.meta, _): return false
+        case (.line, _): return true
+        }
+    }
+}
+
+/// One multiplexed connection to a memcached server: commands from many tasks are appended to
+/// one outbound buffer (auto-pipelining) and their replies matched first-in, first-out.
+///
+/// The invariant that keeps replies with their callers: every command written gets exactly one
+/// slot in `queue`, and a slot leaves the queue only when its reply is parsed or the connection
+/// dies. A cancelled or timed-out caller is resumed at once, but its slot stays and its reply is
+/// read and dropped. Each reply is also checked against the shape and keys its request expects;
+/// a mismatch closes the connection.
+final class MemcachedConnection: ConnectionDelegate, Sendable {
+    private struct Waiter {
+        let continuation: CheckedContinuation<MemcachedReply, any Error>
+        var timer: EventLoop.Timer?
+        let readEpoch: UInt64
+    }
+
+    private struct Pending {
+        let id: UInt64
+        let expectation: ReplyExpectation
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var head = 0
+        var waiters: [UInt64: Waiter] = [:]
+        var nextID: UInt64 = 0
+        var closed: SessionError?
+        var closeReason: SessionError?
+        var readEpoch: UInt64 = 0
+        var connection: Connection?
+
+        var pendingCount: Int { queue.count - head }
+
+        mutating func popFirst() -> Pending? {
+            guard head < queue.count else { return nil }
+            let first = queue[head]
+            head += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: queue.capacity <= 65536)
+                head = 0
+            } else if head >= 4096 && head * 2 >= queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+            return first
+        }
+    }
+
+    private let state = Mutex(State())
+    private let closedFlag = Atomic<Bool>(false)
+    private let parser: Mutex<MemcachedParser>
+    let address: String
+    let commandTimeout: Duration
+    let maxPending: Int
+    /// Test-only fault: free a cancelled request's slot and skip reply checks, the 2023 redis-py
+    /// bug. Never set in production.
+    let freesCancelledSlots: Bool
+    let loop: EventLoop
+
+    init(address: String, loop: EventLoop, limits: MemcachedParser.Limits, commandTimeout: Duration, maxPending: Int, freesCancelledSlots: Bool) {
+        self.address = address
+        self.loop = loop
+        self.parser = Mutex(MemcachedParser(limits: limits))
+        self.commandTimeout = commandTimeout
+        self.maxPending = maxPending
+        self.freesCancelledSlots = freesCancelledSlots
+    }
+
+    /// Connects the socket.
+    func open(endpoint: Endpoint, timeout: Duration) async throws {
+        let connection = try await Connection.connect(to: endpoint, on: loop, timeout: timeout, delegate: self)
+        state.withLock { $0.connection = connection }
+    }
+
+    var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
+
+    /// The socket's write statistics (for tests and diagnostics).
+    var writeStatistics: (calls: Int, bytes: Int) {
+        state.withLock { $0.connection }?.writeStatistics ?? (0, 0)
+    }
+
+    /// Commands waiting for replies, cancelled ones included.
+    var pendingCount: Int { state.withLock { $0.pendingCount } }
+
+    /// Closes the connection; commands in flight fail with `reason`.
+    func close(reason: SessionError) {
+        let connection = state.withLock { state -> Connection? in
+            if state.closeReason == nil { state.closeReason = reason }
+            return state.connection
+        }
+        if let connection {
+            connection.close()
+        } else {
+            failAll(reason)
+        }
+    }
+
+    /// Writes one command (appended by `encode`) and waits for its reply.
+    func send(expecting expectation: ReplyExpectation, deadline: Deadline, encode: (inout [UInt8]) -> Void) async throws -> MemcachedReply {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<MemcachedReply, any Error>) in
+                let failure: (any Error)? = state.withLock { state -> (any Error)? in
+                    if let closed = state.closed { return closed }
+                    if Task.isCancelled { return CancellationError() }
+                    guard let connection = state.connection else {
+                        return SessionError(.storeUnavailable, "the connection to memcached at \(address) is not open yet")
+                    }
+                    guard state.pendingCount < maxPending else {
+                        return SessionError(.storeUnavailable, "memcached at \(address) has \(state.pendingCount) commands waiting for replies, the configured maximum; the server is too slow for this load (raise maxPendingCommandsPerConnection or connectionsPerServer, or reduce the load)")
+                    }
+                    // The write and the queue slot are taken under one lock, so the queue order
+                    // is the order of the bytes on the wire.
+                    guard connection.write(encode) else {
+                        return state.closeReason ?? SessionError(.storeUnavailable, "the connection to memcached at \(address) is closed; the client reconnects on the next call")
+                    }
+                    state.queue.append(Pending(id: id, expectation: expectation))
+                    let timer = loop.schedule(at: deadline) { [weak self] in self?.expire(id) }
+                    state.waiters[id] = Waiter(continuation: continuation, timer: timer, readEpoch: state.readEpoch)
+                    return nil
+                }
+                if let failure { continuation.resume(throwing: failure) }
+            }
+        } onCancel: {
+            self.abandon(id, with: CancellationError())
+        }
+    }
+
+    /// Resumes a waiting caller with `error` but keeps its slot: its reply is read and dropped.
+    private func abandon(_ id: UInt64, with error: any Error) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
+            if freesCancelledSlots, let index = state.queue[state.head...].firstIndex(where: { $0.id == id }) {
+                state.queue.remove(at: index)
+            }
+            return waiter
+        }
+        guard let waiter else { return }
+        waiter.timer?.cancel()
+        waiter.continuation.resume(throwing: error)
+    }
+
+    /// A command's deadline passed. If nothing at all was read since it was sent, the server is
+    /// stalled: the connection is closed so that the client reconnects.
+    private func expire(_ id: UInt64) {
+        let (waiter, stalled) = state.withLock { state -> (Waiter?, Bool) in
+            guard let waiter = state.waiters.removeValue(forKey: id) else { return (nil, false) }
+            if freesCancelledSlots, let index = state.queue[state.head...].firstIndex(where: { $0.id == id }) {
+                state.queue.remove(at: index)
+            }
+            return (waiter, waiter.readEpoch == state.readEpoch)
+        }
+        guard let waiter else { return }
+        waiter.continuation.resume(throwing: SessionError(.timeout, "memcached at \(address) did not answer within the command timeout (\(Int(commandTimeout.milliseconds)) ms); the server may be overloaded or unreachable. Raise commandTimeout if this is expected"))
+        if stalled {
+            close(reason: SessionError(.storeUnavailable, "memcached at \(address) sent nothing for a whole command timeout, so the connection was closed as stalled; the client reconnects on the next call"))
+        }
+    }
+
+    private func failAll(_ reason: SessionError) {
+        let (waiters, error) = state.withLock { state -> ([Waiter], SessionError) in
+            if state.closed == nil { state.closed = state.closeReason ?? reason }
+            closedFlag.store(true, ordering: .releasing)
+            let waiters = Array(state.waiters.values)
+            state.waiters.removeAll()
+            state.queue.removeAll()
+            state.head = 0
+            return (waiters, state.closed ?? reason)
+        }
+        for waiter in waiters {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(throwing: error)
+        }
+    }
+
+    // MARK: ConnectionDelegate (event loop thread)
+
+    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        var replies: [MemcachedReply] = []
+        var parseError: SessionError?
+        parser.withLock { parser in
+            parser.append(bytes)
+            do {
+                while let reply = try parser.next() { replies.append(reply) }
+            } catch {
+                parseError = (error as? SessionError) ?? SessionError(.protocolError, "memcached at \(address) sent an unreadable reply: \(error)")
+            }
+        }
+        var ready: [(Waiter, MemcachedReply)] = []
+        ready.reserveCapacity(replies.count)
+        var desync: SessionError?
+        var mismatched: Waiter?
+        state.withLock { state in
+            state.readEpoch &+= 1
+            for reply in replies {
+                guard let pending = state.popFirst() else {
+                    desync = SessionError(.protocolError, "memcached at \(address) sent a reply nobody asked for; the connection was closed to stay in step")
+                    return
+                }
+                if !freesCancelledSlots && !pending.expectation.accepts(reply) {
+                    desync = SessionError(.protocolError, "memcached at \(address) sent a reply that does not match its request (wrong kind or key); the connection was closed so that no reply can reach the wrong caller")
+                    mismatched = state.waiters.removeValue(forKey: pending.id)
+                    return
+                }
+                if let waiter = state.waiters.removeValue(forKey: pending.id) {
+                    ready.append((waiter, reply))
+                }
+            }
+        }
+        if let desync, let mismatched {
+            mismatched.timer?.cancel()
+            mismatched.continuation.resume(throwing: desync)
+        }
+        for (waiter, reply) in ready {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(returning: reply)
+        }
+        if let failure = desync ?? parseError {
+            close(reason: failure)
+        }
+    }
+
+    func connection(_ connection: Connection, didCloseWith error: NetworkError?) {
+        let detail = error.map { " (\($0.message))" } ?? ""
+        failAll(SessionError(.storeUnavailable, "the connection to memcached at \(address) was lost\(detail) before the reply arrived; the command may or may not have run. The client reconnects on the next call"))
+    }
+}

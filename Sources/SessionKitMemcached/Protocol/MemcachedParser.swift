@@ -1,0 +1,297 @@
+import SessionKit
+
+/// An incremental parser for memcached replies (text and meta protocol).
+///
+/// Feed it bytes as they arrive with ``append(_:)``, then call ``next()`` until it returns
+/// `nil` ("need more bytes"). A reply is consumed only once it is complete, so a reply split at
+/// any byte parses the same as one that arrived whole. Malformed input throws a
+/// ``SessionError`` with code `protocolError`; after that the stream is out of step and the
+/// connection must be closed.
+///
+/// Sizes are bounded: a line longer than ``Limits/maximumLineLength``, a value longer than
+/// ``Limits/maximumValueLength`` or a reply with more than ``Limits/maximumItemsPerReply``
+/// items throws, and nothing is ever allocated from a length the server sent before the bytes
+/// themselves have arrived.
+public struct MemcachedParser: Sendable {
+    /// Bounds on what a reply may contain.
+    public struct Limits: Sendable, Hashable {
+        /// The longest reply line without its CRLF. Default 8 KiB.
+        public var maximumLineLength: Int
+        /// The largest value in one item. Default 1 MiB, memcached's default item size.
+        public var maximumValueLength: Int
+        /// The most items in one `get` reply. Default 10,000.
+        public var maximumItemsPerReply: Int
+
+        /// Creates limits.
+        public init(maximumLineLength: Int = 8192, maximumValueLength: Int = 1024 * 1024, maximumItemsPerReply: Int = 10_000) {
+            self.maximumLineLength = maximumLineLength
+            self.maximumValueLength = maximumValueLength
+            self.maximumItemsPerReply = maximumItemsPerReply
+        }
+    }
+
+    /// The limits in force.
+    public let limits: Limits
+    private var buffer: [UInt8] = []
+    private var start = 0
+
+    /// Creates a parser.
+    public init(limits: Limits = Limits()) {
+        self.limits = limits
+    }
+
+    /// The number of bytes received but not yet consumed as replies.
+    public var bufferedCount: Int { buffer.count - start }
+
+    /// Adds received bytes.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Adds received bytes.
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    private mutating func compact() {
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            start = 0
+        } else if start > 0 && (start >= 1 << 16 || start * 2 >= buffer.count) {
+            buffer.removeSubrange(0..<start)
+            start = 0
+        }
+    }
+
+    /// Returns the next complete reply, or `nil` when more bytes are needed.
+    ///
+    /// - Throws: ``SessionError`` `.protocolError` for malformed or oversized replies.
+    public mutating func next() throws(SessionError) -> MemcachedReply? {
+        var cursor = start
+        guard let reply = try parseReply(at: &cursor) else { return nil }
+        start = cursor
+        return reply
+    }
+
+    // MARK: Parsing
+
+    private static let cr: UInt8 = 0x0D, lf: UInt8 = 0x0A, space: UInt8 = 0x20
+
+    /// The range of the line at `position` (without CRLF) and where the next line starts.
+    private func line(at position: Int) throws(SessionError) -> (Range<Int>, next: Int)? {
+        let end = buffer.count
+        let limit = min(end, position + limits.maximumLineLength + 2)
+        var index = position
+        while index < limit {
+            let byte = buffer[index]
+            if byte == Self.lf {
+                guard index > position, buffer[index - 1] == Self.cr else {
+                    throw SessionError(.protocolError, "memcached sent a line ending in a bare LF, which its protocol never does; the connection is out of step and will be closed")
+                }
+                return (position..<(index - 1), index + 1)
+            }
+            if byte < 0x20 && byte != Self.cr || byte == 0x7F {
+                throw SessionError(.protocolError, "memcached sent a reply line containing the control byte 0x\(MemcachedKey.hex(byte)); the connection will be closed")
+            }
+            if byte == Self.cr && index + 1 < end && buffer[index + 1] != Self.lf {
+                throw SessionError(.protocolError, "memcached sent a CR not followed by LF inside a reply line; the connection will be closed")
+            }
+            index += 1
+        }
+        if end - position >= limits.maximumLineLength + 2 {
+            throw SessionError(.protocolError, "memcached sent a reply line longer than \(limits.maximumLineLength) bytes; the connection will be closed (raise MemcachedParser.Limits.maximumLineLength only if the server really sends such lines)")
+        }
+        return nil
+    }
+
+    private func tokens(_ range: Range<Int>) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var index = range.lowerBound
+        while index < range.upperBound {
+            while index < range.upperBound && buffer[index] == Self.space { index += 1 }
+            let tokenStart = index
+            while index < range.upperBound && buffer[index] != Self.space { index += 1 }
+            if tokenStart < index { result.append(tokenStart..<index) }
+        }
+        return result
+    }
+
+    private func equals(_ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        return literal.withUTF8Buffer { text in
+            var i = 0
+            for index in range {
+                if buffer[index] != text[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+
+    private func text(_ range: Range<Int>) -> String {
+        String(decoding: buffer[range], as: UTF8.self)
+    }
+
+    /// Parses an unsigned decimal number of at most `maximum`; nil when malformed or too big.
+    private func number(_ range: Range<Int>, maximum: UInt64) -> UInt64? {
+        guard !range.isEmpty, range.count <= 20 else { return nil }
+        var value: UInt64 = 0
+        for index in range {
+            let byte = buffer[index]
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - 0x30))
+            if o1 || o2 { return nil }
+            value = sum
+        }
+        return value <= maximum ? value : nil
+    }
+
+    private func malformed(_ what: String, _ range: Range<Int>) -> SessionError {
+        let shown = MemcachedKey.describe(buffer[range].prefix(80))
+        return SessionError(.protocolError, "memcached sent a malformed \(what): \(shown); the connection is out of step and will be closed")
+    }
+
+    /// The rest of a line after its first token, as text (error messages, VERSION).
+    private func rest(_ tokens: [Range<Int>], _ line: Range<Int>) -> String {
+        guard tokens.count > 1 else { return "" }
+        return text(tokens[1].lowerBound..<line.upperBound)
+    }
+
+    /// Reads a data block of `length` bytes plus CRLF at `position`.
+    private func dataBlock(at position: Int, length: Int) throws(SessionError) -> ([UInt8], next: Int)? {
+        let (end, overflow) = position.addingReportingOverflow(length)
+        guard !overflow else { throw SessionError(.protocolError, "memcached announced an impossible value length") }
+        guard buffer.count >= end + 2 else { return nil }
+        guard buffer[end] == Self.cr, buffer[end + 1] == Self.lf else {
+            throw SessionError(.protocolError, "memcached sent a value whose data block is not followed by CRLF at the announced length (\(length) bytes); the connection is out of step and will be closed")
+        }
+        return (Array(buffer[position..<end]), end + 2)
+    }
+
+    private func parseReply(at cursor: inout Int) throws(SessionError) -> MemcachedReply? {
+        guard let (range, next) = try line(at: cursor) else { return nil }
+        let parts = tokens(range)
+        guard let first = parts.first else {
+            throw SessionError(.protocolError, "memcached sent an empty reply line; the connection is out of step and will be closed")
+        }
+        if equals(first, "VALUE") || equals(first, "END") {
+            var position = cursor
+            return try parseValues(at: &position).map { reply in
+                cursor = position
+                return reply
+            }
+        }
+        if let error = errorReply(first, parts, range) {
+            cursor = next
+            return error
+        }
+        let single: MemcachedReply?
+        switch range.count {
+        case _ where equals(first, "STORED"): single = .stored
+        case _ where equals(first, "NOT_STORED"): single = .notStored
+        case _ where equals(first, "EXISTS"): single = .exists
+        case _ where equals(first, "NOT_FOUND"): single = .notFound
+        case _ where equals(first, "DELETED"): single = .deleted
+        case _ where equals(first, "TOUCHED"): single = .touched
+        case _ where equals(first, "OK"): single = .ok
+        default: single = nil
+        }
+        if let single {
+            guard parts.count == 1 else { throw malformed("reply line", range) }
+            cursor = next
+            return single
+        }
+        if equals(first, "VERSION") {
+            guard parts.count >= 2 else { throw malformed("VERSION line", range) }
+            cursor = next
+            return .version(rest(parts, range))
+        }
+        if buffer[first.lowerBound] >= 0x30 && buffer[first.lowerBound] <= 0x39 {
+            guard parts.count == 1, let value = number(first, maximum: .max) else { throw malformed("number reply", range) }
+            cursor = next
+            return .number(value)
+        }
+        if first.count == 2, let status = MemcachedMetaReply.Status(rawValue: text(first)) {
+            return try parseMeta(status, parts: parts, line: range, next: next, cursor: &cursor)
+        }
+        throw malformed("reply line (unknown reply)", range)
+    }
+
+    private func errorReply(_ first: Range<Int>, _ parts: [Range<Int>], _ line: Range<Int>) -> MemcachedReply? {
+        if equals(first, "ERROR") { return .error(rest(parts, line)) }
+        if equals(first, "CLIENT_ERROR") { return .clientError(rest(parts, line)) }
+        if equals(first, "SERVER_ERROR") { return .serverError(rest(parts, line)) }
+        return nil
+    }
+
+    /// `VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\n` ... `END\r\n`. An error line in place
+    /// of the next VALUE or END ends the reply as that error (memcached does this when it fails
+    /// part-way through a multi-key get).
+    private func parseValues(at cursor: inout Int) throws(SessionError) -> MemcachedReply? {
+        var items: [MemcachedItem] = []
+        var position = cursor
+        while true {
+            guard let (range, next) = try line(at: position) else { return nil }
+            let parts = tokens(range)
+            guard let first = parts.first else { throw malformed("empty line inside a get reply", range) }
+            if equals(first, "END") {
+                guard parts.count == 1 else { throw malformed("END line", range) }
+                cursor = next
+                return .values(items)
+            }
+            if let error = errorReply(first, parts, range) {
+                cursor = next
+                return error
+            }
+            guard equals(first, "VALUE"), parts.count == 4 || parts.count == 5 else {
+                throw malformed("line inside a get reply (expected VALUE or END)", range)
+            }
+            let key = parts[1]
+            guard MemcachedKey.isValid(bytes: buffer[key]) else { throw malformed("key in a VALUE line", range) }
+            guard let flags = number(parts[2], maximum: UInt64(UInt32.max)) else { throw malformed("flags in a VALUE line", range) }
+            guard let length = number(parts[3], maximum: UInt64(Int32.max)) else { throw malformed("length in a VALUE line", range) }
+            guard Int(length) <= limits.maximumValueLength else {
+                throw SessionError(.protocolError, "memcached announced a \(length)-byte value, over the client's limit of \(limits.maximumValueLength) bytes (maxItemSize); the connection will be closed. Raise maxItemSize to match the server's -I setting if such values are expected")
+            }
+            var cas: UInt64?
+            if parts.count == 5 {
+                guard let token = number(parts[4], maximum: .max) else { throw malformed("CAS token in a VALUE line", range) }
+                cas = token
+            }
+            guard items.count < limits.maximumItemsPerReply else {
+                throw SessionError(.protocolError, "memcached sent more than \(limits.maximumItemsPerReply) items in one reply; the connection will be closed")
+            }
+            guard let (data, after) = try dataBlock(at: next, length: Int(length)) else { return nil }
+            items.append(MemcachedItem(key: text(key), value: data, flags: UInt32(flags), cas: cas))
+            position = after
+        }
+    }
+
+    private func parseMeta(_ status: MemcachedMetaReply.Status, parts: [Range<Int>], line: Range<Int>, next: Int, cursor: inout Int) throws(SessionError) -> MemcachedReply? {
+        var flagTokens = parts.dropFirst()
+        var value: [UInt8]?
+        var after = next
+        if status == .value {
+            guard let sizeToken = flagTokens.first, let length = number(sizeToken, maximum: UInt64(Int32.max)) else {
+                throw malformed("VA line", line)
+            }
+            guard Int(length) <= limits.maximumValueLength else {
+                throw SessionError(.protocolError, "memcached announced a \(length)-byte value, over the client's limit of \(limits.maximumValueLength) bytes (maxItemSize); the connection will be closed")
+            }
+            flagTokens = flagTokens.dropFirst()
+            guard let (data, end) = try dataBlock(at: next, length: Int(length)) else { return nil }
+            value = data
+            after = end
+        }
+        if status == .end || status == .noop, !flagTokens.isEmpty { throw malformed("\(status.rawValue) line", line) }
+        for token in flagTokens {
+            let byte = buffer[token.lowerBound]
+            guard (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) else { throw malformed("meta flag", line) }
+        }
+        cursor = after
+        return .meta(MemcachedMetaReply(status: status, flags: flagTokens.map(text), value: value))
+    }
+}

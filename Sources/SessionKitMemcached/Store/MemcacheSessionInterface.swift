@@ -1,0 +1,21 @@
+import SessionKit
+
+/// The store-backed session interface over memcached: sanic_session's `MemcacheSessionInterface`.
+///
+/// ```swift
+/// let sessions = try SessionMiddleware(MemcacheSessionInterface(url: "memcached://127.0.0.1:11211"))
+/// ```
+public typealias MemcacheSessionInterface = StoreSessionInterface<MemcachedSessionStore>
+
+extension StoreSessionInterface where Store == MemcachedSessionStore {
+    /// Creates an interface with its own ``MemcachedSessionStore`` on the servers at `url`.
+    ///
+    /// - Parameters:
+    ///   - url: `memcached://host:port[,host:port...]` or `unix:///path/to.sock`.
+    ///   - configuration: the cookie and lifetime options.
+    ///   - clock: the clock for creation times and cookie dates.
+    /// - Throws: ``SessionError`` for an invalid server list or configuration.
+    public init(url: String, configuration: SessionConfiguration = .default, clock: SessionClock = .system) throws {
+        try self.init(store: MemcachedSessionStore(url: url), configuration: configuration, clock: clock)
+    }
+}

@@ -1,0 +1,88 @@
+import SessionKit
+
+/// A ``SessionStore`` on memcached, in sanic_session's layout: each session is one item,
+/// key `prefix + sessionID`, value the session's JSON bytes, flags 0, the session's lifetime
+/// as the item's `exptime`.
+///
+/// - ``save(key:value:ttl:)``: `set key 0 <exptime>`; permanent sessions (`ttl == nil`) get
+///   exptime 0 and never expire; TTLs over 30 days are sent as absolute Unix times.
+/// - ``load(key:)``: `get`; ``delete(key:)``: `delete`.
+/// - ``touch(key:ttl:)``: `touch`; ``loadAndTouch(key:ttl:)``: `gat` (one round trip).
+/// - ``loadForUpdate(key:)`` / ``save(key:value:ttl:ifUnchangedSince:)``: `gets` / `cas`, for
+///   optimistic concurrency.
+///
+/// Keys are validated and values checked against the item size before anything is sent: an
+/// oversized value throws `valueTooLarge` and the stored session stays as it was (memcached
+/// itself would delete it).
+///
+/// ```swift
+/// let store = try MemcachedSessionStore(url: "memcached://cache1:11211,cache2:11211")
+/// ```
+public final class MemcachedSessionStore: SessionStore {
+    /// The client the store sends its commands through.
+    public let client: MemcachedClient
+
+    /// Creates a store on an existing client (which may be shared with other code).
+    public init(client: MemcachedClient) {
+        self.client = client
+    }
+
+    /// Creates a store and its client from a server list (see ``MemcachedConfiguration/init(url:)``).
+    public convenience init(url: String) throws {
+        try self.init(client: MemcachedClient(url: url))
+    }
+
+    /// Creates a store and its client from a configuration.
+    public convenience init(configuration: MemcachedConfiguration) throws {
+        try self.init(client: MemcachedClient(configuration: configuration))
+    }
+
+    public func load(key: String) async throws -> [UInt8]? {
+        try await client.get(key)?.value
+    }
+
+    public func save(key: String, value: [UInt8], ttl: Int?) async throws {
+        if let ttl, ttl <= 0 {
+            // Already expired: the entry must not outlive its TTL.
+            try await client.delete(key)
+            return
+        }
+        try await client.set(key, value: value, flags: 0, ttl: ttl)
+    }
+
+    public func delete(key: String) async throws {
+        try await client.delete(key)
+    }
+
+    public func touch(key: String, ttl: Int?) async throws -> Bool {
+        if let ttl, ttl <= 0 {
+            return try await client.delete(key)
+        }
+        return try await client.touch(key, ttl: ttl)
+    }
+
+    public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
+        if ttl <= 0 {
+            guard let value = try await client.get(key)?.value else { return nil }
+            try await client.delete(key)
+            return value
+        }
+        return try await client.getAndTouch(key, ttl: ttl)?.value
+    }
+
+    /// Loads a session with the CAS token that ``save(key:value:ttl:ifUnchangedSince:)`` needs.
+    ///
+    /// - Returns: the value and its token, or `nil` when there is no entry.
+    public func loadForUpdate(key: String) async throws -> (value: [UInt8], token: UInt64)? {
+        guard let item = try await client.gets(key), let cas = item.cas else { return nil }
+        return (item.value, cas)
+    }
+
+    /// Saves only if the entry is unchanged since ``loadForUpdate(key:)`` returned `token`.
+    ///
+    /// - Returns: `true` when saved; `false` when another writer changed or deleted the entry
+    ///   in between (reload, merge, try again).
+    public func save(key: String, value: [UInt8], ttl: Int?, ifUnchangedSince token: UInt64) async throws -> Bool {
+        try await client.compareAndSwap(key, value: value, flags: 0, ttl: ttl.map { max($0, 1) }, cas: token) == .stored
+    }
+}

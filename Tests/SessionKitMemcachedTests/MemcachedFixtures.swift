@@ -1,0 +1,83 @@
+import Foundation
+import SessionKit
+@testable import SessionKitMemcached
+import SessionKitTestSupport
+import Testing
+
+/// One memcached shared by the tests that need no special configuration.
+enum SharedMemcached {
+    private static let server = Task { try await MemcachedServer.start() }
+
+    static func get() async throws -> MemcachedServer {
+        try await server.value
+    }
+}
+
+extension MemcachedConfiguration {
+    /// A configuration from `url` with deadlines generous enough for a loaded CI machine or a
+    /// sanitizer build; tests never assert on timing, only on outcomes.
+    init(testing url: String) throws {
+        try self.init(url: url)
+        connectTimeout = .seconds(10)
+        commandTimeout = .seconds(10)
+    }
+
+    /// Fast reconnects and retries for fault tests.
+    func withFastReconnect() -> MemcachedConfiguration {
+        var copy = self
+        copy.reconnectDelay = .milliseconds(10)
+        copy.maxReconnectDelay = .milliseconds(100)
+        copy.deadServerRetryInterval = .milliseconds(300)
+        return copy
+    }
+}
+
+extension MemcachedClient {
+    /// A client for tests (see ``MemcachedConfiguration/init(testing:)``).
+    convenience init(testing url: String) throws {
+        try self.init(configuration: MemcachedConfiguration(testing: url))
+    }
+}
+
+extension MemcachedSessionStore {
+    /// A store for tests (see ``MemcachedConfiguration/init(testing:)``).
+    convenience init(testing url: String) throws {
+        try self.init(configuration: MemcachedConfiguration(testing: url))
+    }
+}
+
+/// Runs `body` with a deadline: a hung operation fails the test instead of hanging the run.
+func withDeadline<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw FixtureError("\(what) did not finish within \(limit)")
+        }
+        return value
+    }
+}
+
+/// Polls `condition` until it holds or `limit` passes (a bounded wait, not a timing assertion).
+func eventually(_ what: String, within limit: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async throws {
+    let clock = ContinuousClock()
+    let end = clock.now.advanced(by: limit)
+    while clock.now < end {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw FixtureError("\(what) did not happen within \(limit)")
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs only when memcached is installed, or under CI=true (where its absence fails).
+    static var needsMemcached: ConditionTrait {
+        .enabled(if: MemcachedServer.shouldRun, "memcached is not installed (apt-get install -y memcached); set CI=true to make this a failure")
+    }
+}
+
+func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
