@@ -17,6 +17,15 @@ final class FilesystemIOPool: @unchecked Sendable {
 
     /// The most threads the pool starts.
     let maximumThreads: Int
+    /// A thread-specific key set on the pool's threads.
+    static let marker: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// True on a thread of a file I/O pool.
+    static var isPoolThread: Bool { pthread_getspecific(marker) != nil }
 
     // All mutable state below is guarded by `mutex`.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -98,6 +107,7 @@ final class FilesystemIOPool: @unchecked Sendable {
         #endif
         let status = pthread_create(&thread, &attributes, { context in
             let pool = Unmanaged<FilesystemIOPool>.fromOpaque(context!).takeRetainedValue()
+            pthread_setspecific(FilesystemIOPool.marker, UnsafeRawPointer(bitPattern: 1))
             pool.work()
             return nil
         }, context)
