@@ -44,6 +44,35 @@ struct FilesystemStoreTests {
         try await check.run(try Self.store(.synchronous, for: check))
     }
 
+    @Test(arguments: syncedChecks)
+    func conformanceWithPlainRenames(_ check: StoreConformanceCheck) async throws {
+        // As on a file system that refuses RENAME_EXCHANGE: a new file per save.
+        let store = try Self.store(.durable, for: check)
+        store.exchangeAvailable.store(false, ordering: .relaxed)
+        try await check.run(store)
+    }
+
+    @Test func savesReuseTheInodesOfReplacedFiles() async throws {
+        let dir = try FilesystemTestDirectory()
+        let store = try FilesystemSessionStore(directory: dir.path)
+        func inode(_ key: String) throws -> UInt {
+            var info = stat()
+            #expect(stat(try store.path(forKey: key), &info) == 0)
+            return UInt(info.st_ino)
+        }
+        try await store.save(key: "a", value: [1], ttl: 60)
+        let first = try inode("a")
+        try await store.save(key: "a", value: [2], ttl: 60)
+        #expect(try inode("a") != first)
+        #expect(dir.names().count == 2, "the replaced file waits under a spare name: \(dir.names())")
+        try await store.save(key: "b", value: [3], ttl: 60)
+        #expect(try inode("b") == first, "the spare's inode was rewritten for the next save")
+        #expect(dir.names().count == 2)
+        #expect(try await store.load(key: "a") == [2])
+        #expect(try await store.load(key: "b") == [3])
+        #expect(dir.mode(try store.path(forKey: "b")) == 0o600)
+    }
+
     // MARK: Format and permissions
 
     @Test func fileNameFormatAndPermissions() async throws {

@@ -472,9 +472,11 @@ extension FilesystemSessionStore {
                 throw failed
             }
 
-            if exchangeAvailable.load(ordering: .relaxed), let exchange = Self.renameat2,
-                exchange(directoryDescriptor, spare, directoryDescriptor, name, Self.renameExchange) == 0
-            {
+            var exchangeError: Int32?
+            if exchangeAvailable.load(ordering: .relaxed), let exchange = Self.renameat2 {
+                exchangeError = exchange(directoryDescriptor, spare, directoryDescriptor, name, Self.renameExchange) == 0 ? 0 : errno
+            }
+            if exchangeError == 0 {
                 // Keep what came back for reuse, if it is a plain file (a link or a directory
                 // planted under the session's name is simply removed).
                 var old = stat()
@@ -489,8 +491,7 @@ extension FilesystemSessionStore {
                     unlinkat(directoryDescriptor, spare, isDirectory ? AT_REMOVEDIR : 0)
                 }
             } else {
-                if exchangeAvailable.load(ordering: .relaxed) && Self.renameat2 != nil {
-                    let code = errno
+                if let code = exchangeError {
                     if code == EINVAL || code == ENOSYS || code == EOPNOTSUPP || code == EXDEV {
                         exchangeAvailable.store(false, ordering: .relaxed)  // this file system cannot exchange
                     } else if code != ENOENT {

@@ -13,14 +13,15 @@ import Synchronization
 /// - Files are named by ``filenameTemplate`` with `%s` replaced by the key
 ///   (`sessionkit_session:<id>.session` with the defaults). Keys are checked before they
 ///   reach a path: only letters, digits and `-` `_` `:` `.`, no leading dot, no `..`.
-/// - A file holds one header line, `sessionkit-fs/1 ttl=<seconds>` or
-///   `sessionkit-fs/1 ttl=never`, then the value's bytes. The entry expires when the file's
-///   modification time plus the TTL has passed; ``touch(key:ttl:)`` only moves the
-///   modification time, so refreshing a session rewrites nothing.
-/// - Writes are atomic: a temporary file in the same directory is written, synced
-///   (``Durability/durable``, the default) and renamed over the session's file; with
-///   ``Durability/synchronous`` the directory is synced too. Readers see the old file or the
-///   new one, never a torn one; a crash leaves one of them.
+/// - A file holds one header line (`sessionkit-fs/1 ttl=<seconds>|never len=… sum=… key=…`),
+///   then the value's bytes. The entry expires when the file's modification time plus the
+///   TTL has passed; ``touch(key:ttl:)`` only moves the modification time, so refreshing a
+///   session rewrites nothing.
+/// - Writes are atomic: the new contents go to a spare file in the same directory, which is
+///   synced (``Durability/durable``, the default) and swapped with the session's file
+///   (`renameat2(RENAME_EXCHANGE)`, or a rename); with ``Durability/synchronous`` the
+///   directory is synced too. Readers see the old file or the new one, never a torn one
+///   (they check the header's key, length and checksum); a crash leaves one of them.
 /// - Files are opened without following symbolic links, relative to a descriptor of the
 ///   directory held since ``init(directory:filenameTemplate:mode:durability:maximumValueBytes:ioThreads:clock:)``;
 ///   a directory that is a symbolic link, belongs to another user, or is writable by group
@@ -36,22 +37,23 @@ import Synchronization
 public final class FilesystemSessionStore: SessionStore {
     /// How hard a save works to survive a crash of the machine.
     ///
-    /// Every level is atomic: a save replaces the file by a rename, so readers and a crash of
+    /// Every level is atomic: a save replaces the file in one step, so readers and a crash of
     /// the process see the old session or the new one, never a torn file.
     public enum Durability: Sendable, Hashable {
-        /// The temporary file is synced (`fsync`) before it is renamed into place, so that
+        /// The new file is synced (`fsync`) before it is swapped into place, so that
         /// after a crash of the machine the session file holds the old session or the new
         /// one, never a torn or empty file. The rename itself reaches the disk with the file
         /// system's next commit (ext4: within 5 seconds, or sooner with any other sync), so a
         /// power loss may undo the last few seconds of saves. SQLite's `synchronous=NORMAL`
         /// in WAL mode makes the same trade. The default.
         case durable
-        /// Like ``durable``, and the directory is synced after every rename and delete
+        /// Like ``durable``, and the directory is synced after every swap and delete
         /// (concurrent saves share one directory sync): a save that returned survives a power
         /// loss. Costs a second disk flush per save when saves do not overlap.
         case synchronous
         /// No `fsync`: as fast as the page cache allows, as secure_cookie does. A crash of
-        /// the machine can leave recent session files empty or lose them.
+        /// the machine can lose recent sessions or leave their files unreadable (then they
+        /// are treated as absent, never returned damaged).
         case fast
 
         var syncsFiles: Bool { self != .fast }
