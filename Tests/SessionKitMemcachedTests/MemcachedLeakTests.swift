@@ -1,0 +1,138 @@
+import Foundation
+import SessionKit
+import SessionKitNetworking
+@testable import SessionKitMemcached
+import SessionKitTestSupport
+import Testing
+
+/// The 2023 redis-py leak (CVE-2023-28858/28859), against the memcached client: a cancelled
+/// request must never leave its reply for the next caller. These tests prove no reply reaches
+/// the wrong caller under cancellation and injected faults, and that they catch a client with
+/// that bug.
+@Suite("memcached reply leak under cancellation and faults", .needsMemcached, .serialized)
+struct MemcachedLeakTests {
+    struct Outcome: CustomStringConvertible {
+        var completed = 0
+        var mismatched = 0
+        var cancelled = 0
+        var failed = 0
+        var description: String { "completed \(completed), mismatched \(mismatched), cancelled \(cancelled), failed \(failed)" }
+    }
+
+    /// Thousands of concurrent gets of distinct keys; a random third cancelled at random
+    /// moments; connections reset (also mid-reply) while they run.
+    static func storm(client: MemcachedClient, proxy: FaultProxy, prefix: String, count: Int, seed: UInt64) async throws -> Outcome {
+        var generator = SplitMix64(seed: seed)
+        let plan = (0..<count).map { _ -> Duration? in
+            Int.random(in: 0..<3, using: &generator) == 0 ? .microseconds(Int.random(in: 0...3000, using: &generator)) : nil
+        }
+        let faults = Task {
+            var faultGenerator = SplitMix64(seed: seed ^ 0xFA17)
+            for round in 0..<4 {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...20, using: &faultGenerator)))
+                if round % 2 == 0 { proxy.resetMidReply() } else { proxy.resetAllConnections() }
+            }
+        }
+        var tasks: [Task<[UInt8]?, any Error>] = []
+        tasks.reserveCapacity(count)
+        let waves = 20
+        await withTaskGroup(of: Void.self) { cancellers in
+            for wave in 0..<waves {
+                for index in (wave * count / waves)..<((wave + 1) * count / waves) {
+                    let task = Task { try await client.get(prefix + "\(index)")?.value }
+                    tasks.append(task)
+                    if let delay = plan[index] {
+                        cancellers.addTask {
+                            try? await Task.sleep(for: delay)
+                            task.cancel()
+                        }
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+        }
+        var outcome = Outcome()
+        for (index, task) in tasks.enumerated() {
+            switch await task.result {
+            case .success(let value):
+                outcome.completed += 1
+                if value != Array("value-\(index)".utf8) { outcome.mismatched += 1 }
+            case .failure(let error):
+                if error is CancellationError { outcome.cancelled += 1 } else { outcome.failed += 1 }
+            }
+        }
+        _ = await faults.result
+        proxy.clearFaults()
+        return outcome
+    }
+
+    static func seed(_ server: MemcachedServer, prefix: String, count: Int) async throws {
+        let seeder = try MemcachedClient(testing: server.url)
+        defer { seeder.close() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask { try await seeder.set(prefix + "\(index)", value: Array("value-\(index)".utf8), ttl: 300) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// A client through the proxy, with its connections open before the storm starts.
+    static func client(through proxy: FaultProxy, broken: Bool) async throws -> MemcachedClient {
+        var configuration = try MemcachedConfiguration(testing: "memcached://127.0.0.1:\(proxy.port)").withFastReconnect()
+        configuration.commandTimeout = .seconds(10)
+        let client = try MemcachedClient(configuration: configuration, loop: .shared, freesCancelledSlots: broken)
+        try await withDeadline(.seconds(20), "connecting through the proxy") {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { _ = try await client.version() } }
+                try await group.waitForAll()
+            }
+        }
+        return client
+    }
+
+    @Test("every completed get returns its own key's value", arguments: [1, 2, 3] as [UInt64])
+    func noLeak(seed: UInt64) async throws {
+        let server = try await SharedMemcached.get()
+        let proxy = try FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        let prefix = "leak:\(UUID().uuidString.prefix(8)):"
+        let count = 3000
+        try await Self.seed(server, prefix: prefix, count: count)
+        let client = try await Self.client(through: proxy, broken: false)
+        defer { client.close() }
+        let outcome = try await withDeadline(.seconds(60), "leak storm") {
+            try await Self.storm(client: client, proxy: proxy, prefix: prefix, count: count, seed: seed)
+        }
+        #expect(outcome.mismatched == 0, "\(outcome)")
+        #expect(outcome.completed >= 100, "the storm must complete enough gets to mean something: \(outcome)")
+        #expect(outcome.cancelled > 0, "\(outcome)")
+        #expect(outcome.completed + outcome.cancelled + outcome.failed == count)
+        // After the storm the client still answers correctly.
+        try await eventually("the client answers after the storm") { (try? await client.get(prefix + "7"))??.value == Array("value-7".utf8) }
+        print("memcached leak storm seed \(seed): \(outcome)")
+    }
+
+    @Test("the same test catches a client that frees a cancelled request's slot")
+    func brokenClientIsCaught() async throws {
+        let server = try await SharedMemcached.get()
+        let proxy = try FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        let prefix = "leak-broken:\(UUID().uuidString.prefix(8)):"
+        let count = 3000
+        try await Self.seed(server, prefix: prefix, count: count)
+        var caught = false
+        var outcomes: [Outcome] = []
+        for round in 0..<5 where !caught {
+            let client = try await Self.client(through: proxy, broken: true)
+            defer { client.close() }
+            let outcome = try await withDeadline(.seconds(60), "broken-client storm") {
+                try await Self.storm(client: client, proxy: proxy, prefix: prefix, count: count, seed: 100 + UInt64(round))
+            }
+            outcomes.append(outcome)
+            caught = outcome.mismatched > 0
+            print("memcached broken-client storm round \(round): \(outcome)")
+        }
+        #expect(caught, "the leak test did not notice a client that frees cancelled slots: \(outcomes)")
+    }
+}
