@@ -313,7 +313,10 @@ extension FilesystemSessionStore {
     /// A file whose header does not match its name's key, its length or its checksum was
     /// opened just before it was replaced and is being reused for another write: it is opened
     /// again by name. A file that never reads whole is treated as absent and left in place.
-    func readLive(name: [CChar], key: [UInt8], now: Double, touch: Bool, ttl: Int?) throws(SessionError) -> [UInt8]? {
+    ///
+    /// - Returns: the value, and the contents still to be written when a refresh changes the
+    ///   TTL between a number and `never` and this thread may not sync (see ``refresh``).
+    func readLive(name: [CChar], key: [UInt8], now: Double, touch: Bool, ttl: Int?) throws(SessionError) -> (value: [UInt8], rewrite: [UInt8]?)? {
         for _ in 0..<Self.readAttempts {
             guard let (fd, info) = try openEntry(name, action: "read") else { return nil }
             defer { close(fd) }
@@ -331,8 +334,9 @@ extension FilesystemSessionStore {
             guard let header else { continue }
             if FilesystemEntryFormat.isExpired(ttl: header.ttl, modified: Self.modificationTime(info), now: now) { return nil }
             let value = Array(bytes[header.size...])
-            if touch { try refresh(fd, name: name, key: key, storedTTL: header.ttl, newTTL: ttl, now: now, value: value) }
-            return value
+            var rewrite: [UInt8]?
+            if touch { rewrite = try refresh(fd, name: name, key: key, storedTTL: header.ttl, newTTL: ttl, now: now, value: value) }
+            return (value, rewrite)
         }
         return nil
     }
@@ -342,18 +346,23 @@ extension FilesystemSessionStore {
     /// When the entry keeps a TTL, only the modification time moves (to
     /// `now + newTTL - storedTTL`, which is `now` when the TTL is unchanged), on the very file
     /// that was read: a save that replaced it meanwhile is not undone. Between a TTL and no
-    /// TTL the header changes and the file is rewritten.
+    /// TTL the header changes and the file is rewritten (a save racing with that rewrite may
+    /// be lost; the middleware never changes a key's kind of TTL). A rewrite that syncs is
+    /// left to the caller, as contents to write, unless this is an I/O pool thread.
     func refresh(
         _ fd: Int32, name: [CChar], key: [UInt8], storedTTL: Int?, newTTL: Int?, now: Double, value: [UInt8]
-    ) throws(SessionError) {
+    ) throws(SessionError) -> [UInt8]? {
         switch (storedTTL, newTTL) {
         case (let stored?, let new?):
             try setModificationTime(fd, now + Double(new) - Double(stored), name: name)
         case (nil, nil):
             try setModificationTime(fd, now, name: name)
         default:
-            try writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: newTTL, value: value, key: key))
+            let contents = FilesystemEntryFormat.encode(ttl: newTTL, value: value, key: key)
+            guard !durability.syncsFiles || FilesystemIOPool.isPoolThread else { return contents }
+            try writeAtomically(name: name, contents: contents)
         }
+        return nil
     }
 
     func setModificationTime(_ fd: Int32, _ time: Double, name: [CChar]) throws(SessionError) {

@@ -189,13 +189,13 @@ public final class FilesystemSessionStore: SessionStore {
     public func load(key: String) async throws -> [UInt8]? {
         let name = try fileName(forKey: key)
         let now = clock.now()
-        return try await perform(syncs: false) { () throws(SessionError) in try self.readLive(name: name, key: Array(key.utf8), now: now, touch: false, ttl: nil) }
+        return try await perform(syncs: false) { () throws(SessionError) in
+            try self.readLive(name: name, key: Array(key.utf8), now: now, touch: false, ttl: nil)?.value
+        }
     }
 
     public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
-        let name = try fileName(forKey: key)
-        let now = clock.now()
-        return try await perform(syncs: false) { () throws(SessionError) in try self.readLive(name: name, key: Array(key.utf8), now: now, touch: true, ttl: ttl) }
+        try await loadAndRefresh(key: key, ttl: ttl)
     }
 
     public func save(key: String, value: [UInt8], ttl: Int?) async throws {
@@ -216,11 +216,21 @@ public final class FilesystemSessionStore: SessionStore {
     }
 
     public func touch(key: String, ttl: Int?) async throws -> Bool {
+        try await loadAndRefresh(key: key, ttl: ttl) != nil
+    }
+
+    /// Reads a live entry and gives it a new expiry of `now + ttl`.
+    func loadAndRefresh(key: String, ttl: Int?) async throws(SessionError) -> [UInt8]? {
         let name = try fileName(forKey: key)
         let now = clock.now()
-        return try await perform(syncs: false) { () throws(SessionError) in
-            try self.readLive(name: name, key: Array(key.utf8), now: now, touch: true, ttl: ttl) != nil
+        let entry = try await perform(syncs: false) { () throws(SessionError) in
+            try self.readLive(name: name, key: Array(key.utf8), now: now, touch: true, ttl: ttl)
         }
+        guard let entry else { return nil }
+        if let rewrite = entry.rewrite {  // the kind of TTL changed: a synced rewrite, off this thread
+            try await pool.run { () throws(SessionError) in try self.writeAtomically(name: name, contents: rewrite) }
+        }
+        return entry.value
     }
 
     /// Runs `body`, which makes blocking system calls, without starving Swift's cooperative
