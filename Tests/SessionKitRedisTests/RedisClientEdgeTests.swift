@@ -52,7 +52,7 @@ struct RedisClientEdgeTests {
         longer.commandTimeout = .seconds(30)
         let patient = try RedisClient(configuration: longer)
         defer { patient.close() }
-        try await withDeadline(.seconds(20), "waiting for a connection") {
+        try await withDeadline(.seconds(60), "waiting for a connection") {
             let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
             #expect(error?.code == .timeout, "the command deadline fires while the connect goes on")
             let task = Task { try await patient.send("PING") }

@@ -149,7 +149,7 @@ struct RedisClientTests {
         // Start a server on that port; the client comes back after the backoff.
         let server = try await RedisServer.start(port: port)
         defer { server.stop() }
-        try await withDeadline(.seconds(20), "recovery") {
+        try await withDeadline(.seconds(60), "recovery") {
             while true {
                 if (try? await client.send("PING")) == .simpleString("PONG") { return }
                 try await Task.sleep(for: .milliseconds(50))

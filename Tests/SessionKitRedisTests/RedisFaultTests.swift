@@ -18,7 +18,7 @@ struct RedisFaultTests {
         let key = "fault:big:\(UUID())"
         let big = [UInt8]((0..<200_000).map { UInt8(truncatingIfNeeded: $0 % 251) })
         try await client.send("SET", RedisArgument(key), RedisArgument(big))
-        try await withDeadline(.seconds(20), "reset mid-reply") {
+        try await withDeadline(.seconds(60), "reset mid-reply") {
             proxy.resetMidReply()
             let error = await #expect(throws: SessionError.self) { try await client.send("GET", RedisArgument(key)) }
             #expect(error?.code == .storeUnavailable)
@@ -48,12 +48,12 @@ struct RedisFaultTests {
         let client = try RedisClient(configuration: configuration)
         defer { client.close() }
         // Connect first: on a loaded machine the first connect may itself take over 300 ms.
-        try await withDeadline(.seconds(20), "first connection") {
+        try await withDeadline(.seconds(60), "first connection") {
             while (try? await client.send("PING")) != .simpleString("PONG") {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
-        try await withDeadline(.seconds(20), "stalled server") {
+        try await withDeadline(.seconds(60), "stalled server") {
             proxy.setStalled(true)
             let started = ContinuousClock.now
             let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
@@ -86,7 +86,7 @@ struct RedisFaultTests {
         let client = try RedisClient(configuration: configuration)
         defer { client.close() }
         try await client.send("SET", "k", "before")
-        try await withDeadline(.seconds(30), "restart recovery") {
+        try await withDeadline(.seconds(60), "restart recovery") {
             server.stop()
             // While down: every call ends quickly with storeUnavailable (or a timeout), none hangs.
             for _ in 0..<20 {
@@ -112,7 +112,7 @@ struct RedisFaultTests {
         defer { proxy.stop() }
         let client = try RedisClient(configuration: RedisConfiguration(url: proxy.redisURL).withFastReconnect())
         defer { client.close() }
-        try await withDeadline(.seconds(20), "refused connections") {
+        try await withDeadline(.seconds(60), "refused connections") {
             proxy.setRefusing(true)
             for _ in 0..<5 {
                 await #expect(throws: SessionError.self) { try await client.send("PING") }

@@ -15,8 +15,8 @@ enum SharedRedis {
     /// A configuration for the shared server with short, test-friendly timeouts.
     static func configuration(_ server: RedisServer) -> RedisConfiguration {
         var configuration = try! RedisConfiguration(url: server.url)
-        configuration.commandTimeout = .seconds(10)
-        configuration.connectTimeout = .seconds(10)
+        configuration.commandTimeout = .seconds(20)
+        configuration.connectTimeout = .seconds(20)
         return configuration
     }
 }
@@ -59,8 +59,8 @@ extension RedisConfiguration {
     /// sanitizer build; tests never assert on timing, only on outcomes.
     init(testing url: String) throws {
         try self.init(url: url)
-        connectTimeout = .seconds(10)
-        commandTimeout = .seconds(10)
+        connectTimeout = .seconds(20)
+        commandTimeout = .seconds(20)
     }
 }
 

@@ -3,6 +3,7 @@ import SessionKit
 import SessionKitNetworking
 @testable import SessionKitRedis
 import SessionKitTestSupport
+import Synchronization
 import Testing
 
 /// The 2023 redis-py leak (CVE-2023-28858/28859): a cancelled request left its reply on the
@@ -10,6 +11,12 @@ import Testing
 /// and that they would catch a client with that bug.
 @Suite("Reply leak under cancellation and faults", .needsRedis, .serialized)
 struct RedisLeakTests {
+    /// How far a storm got: GETs that returned a value, and GETs that ended at all.
+    final class Progress: Sendable {
+        let completed = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
+    }
+
     struct Outcome: CustomStringConvertible {
         var completed = 0
         var mismatched = 0
@@ -25,10 +32,17 @@ struct RedisLeakTests {
         let plan = (0..<count).map { _ -> Duration? in
             Int.random(in: 0..<3, using: &generator) == 0 ? .microseconds(Int.random(in: 0...3000, using: &generator)) : nil
         }
+        // Faults are injected as the storm makes progress (not by the clock), so that a slow,
+        // loaded machine still sees GETs complete between them: a reset mid-reply and a reset of
+        // every connection, alternately, after every 300 completed GETs, four times.
+        let progress = Progress()
         let faults = Task {
-            var faultGenerator = SplitMix64(seed: seed ^ 0xFA17)
             for round in 0..<4 {
-                try await Task.sleep(for: .milliseconds(Int.random(in: 5...20, using: &faultGenerator)))
+                let target = (round + 1) * 300
+                while progress.completed.load(ordering: .relaxed) < target && progress.finished.load(ordering: .relaxed) < count {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                if progress.finished.load(ordering: .relaxed) >= count { return }
                 if round % 2 == 0 { proxy.resetMidReply() } else { proxy.resetAllConnections() }
             }
         }
@@ -40,7 +54,10 @@ struct RedisLeakTests {
             for wave in 0..<waves {
                 for index in (wave * count / waves)..<((wave + 1) * count / waves) {
                     let task = Task {
-                        try await client.send("GET", RedisArgument(prefix + "\(index)")).bytes
+                        defer { progress.finished.add(1, ordering: .relaxed) }
+                        let value = try await client.send("GET", RedisArgument(prefix + "\(index)")).bytes
+                        progress.completed.add(1, ordering: .relaxed)
+                        return value
                     }
                     tasks.append(task)
                     if let delay = plan[index] {
@@ -84,7 +101,7 @@ struct RedisLeakTests {
         var configuration = try RedisConfiguration(testing: proxy.redisURL).withFastReconnect()
         configuration.commandTimeout = .seconds(10)
         let client = try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: broken)
-        try await withDeadline(.seconds(20), "connecting through the proxy") {
+        try await withDeadline(.seconds(60), "connecting through the proxy") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 { group.addTask { try await client.send(["PING"], idempotent: true) } }
                 try await group.waitForAll()
@@ -107,7 +124,7 @@ struct RedisLeakTests {
             try await Self.storm(client: client, proxy: proxy, prefix: prefix, count: count, seed: seed)
         }
         #expect(outcome.mismatched == 0, "\(outcome)")
-        #expect(outcome.completed >= 100, "the storm must complete enough GETs to mean something: \(outcome)")
+        #expect(outcome.completed >= 300, "faults wait for 300 completed GETs: \(outcome)")
         #expect(outcome.cancelled > 0, "\(outcome)")
         #expect(outcome.completed + outcome.cancelled + outcome.failed == count)
         // After the storm the client still answers correctly.

@@ -43,9 +43,13 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     let maxPending: Int
     /// Test-only fault: free a cancelled request's slot, the redis-py 2023 bug. Never set in production.
     let freesCancelledSlots: Bool
+    /// Whether a command timing out with nothing read since it was sent closes the connection
+    /// as stalled (always, except in tests of deadline handling itself).
+    let closesStalledConnections: Bool
     let loop: EventLoop
 
-    init(address: String, loop: EventLoop, limits: RESPParser.Limits, commandTimeout: Duration, maxPending: Int, freesCancelledSlots: Bool) {
+    init(address: String, loop: EventLoop, limits: RESPParser.Limits, commandTimeout: Duration, maxPending: Int, freesCancelledSlots: Bool, closesStalledConnections: Bool = true) {
+        self.closesStalledConnections = closesStalledConnections
         self.address = address
         self.loop = loop
         self.parser = Mutex(RESPParser(limits: limits))
@@ -161,7 +165,7 @@ final class RedisConnection: ConnectionDelegate, Sendable {
         guard !expired.isEmpty else { return }
         let timeout = SessionError(.timeout, "Redis at \(address) did not answer within the command timeout (\(Int(commandTimeout.milliseconds)) ms); the server may be overloaded, blocked by a slow command, or unreachable. Raise commandTimeout if this is expected")
         for waiter in expired { waiter.continuation.resume(throwing: timeout) }
-        if stalled {
+        if stalled && closesStalledConnections {
             close(reason: SessionError(.storeUnavailable, "Redis at \(address) sent nothing for a whole command timeout, so the connection was closed as stalled; the client reconnects on the next call"))
         }
     }
