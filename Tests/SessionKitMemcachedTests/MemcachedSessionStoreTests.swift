@@ -20,7 +20,7 @@ struct MemcachedSessionStoreTests {
         return reply.flag("t").flatMap(Int.init)
     }
 
-    @Test("sanic_session's layout: set key 0 <ttl>; permanent sessions have exptime 0; touch and gat refresh")
+    @Test("sanic_session's layout: set key 0 <ttl + 1>; permanent sessions have exptime 0; touch and gat refresh")
     func layout() async throws {
         let store = try await Self.store.value
         let key = "session:" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
@@ -28,17 +28,18 @@ struct MemcachedSessionStoreTests {
         let item = try #require(try await store.client.get(key))
         #expect(item.flags == 0)
         #expect(item.value == bytes(#"{"user":"ada"}"#))
-        #expect((3590...3600).contains(try await Self.ttl(store, key) ?? 0))
+        #expect((3590...3602).contains(try await Self.ttl(store, key) ?? 0))
         try await store.save(key: key, value: bytes("{}"), ttl: nil)
         #expect(try await Self.ttl(store, key) == -1, "a permanent session never expires")
         #expect(try await store.touch(key: key, ttl: 50))
-        #expect((40...50).contains(try await Self.ttl(store, key) ?? 0))
+        #expect((40...52).contains(try await Self.ttl(store, key) ?? 0))
         #expect(try await store.touch(key: key, ttl: nil))
         #expect(try await Self.ttl(store, key) == -1, "touch(nil) makes it permanent")
         #expect(try await store.loadAndTouch(key: key, ttl: 77) == bytes("{}"))
-        #expect((70...77).contains(try await Self.ttl(store, key) ?? 0), "gat set the TTL")
+        #expect((70...79).contains(try await Self.ttl(store, key) ?? 0), "gat set the TTL")
         try await store.save(key: key, value: bytes("{}"), ttl: 60 * 86_400)
-        #expect((60 * 86_400 - 120...60 * 86_400).contains(try await Self.ttl(store, key) ?? 0), "a 60-day TTL is kept, not turned into 0 or 'expire now'")
+        let long = try await Self.ttl(store, key)
+        #expect((60 * 86_400 - 120...60 * 86_400 + 2).contains(long ?? 0), "a 60-day TTL is kept, not turned into 0 or 'expire now': \(String(describing: long))")
         try await store.save(key: key, value: bytes("{}"), ttl: 0)
         #expect(try await store.load(key: key) == nil, "a save with an expired TTL removes the entry")
     }
@@ -199,7 +200,7 @@ struct MemcacheSessionInterfaceTests {
         let id = try #require(browser.cookies["session"])
         _ = try await store.client.touch(configuration.prefix + id, ttl: 30)
         _ = try await browser.request(middleware) { context in try await context.session()["n"] }
-        #expect((590...600).contains(try await MemcachedSessionStoreTests.ttl(store, configuration.prefix + id) ?? 0))
+        #expect((590...602).contains(try await MemcachedSessionStoreTests.ttl(store, configuration.prefix + id) ?? 0))
     }
 
     @Test("when memcached is down the request fails; no empty session overwrites the stored one")

@@ -15,6 +15,10 @@ import SessionKit
 /// oversized value throws `valueTooLarge` and the stored session stays as it was (memcached
 /// itself would delete it).
 ///
+/// memcached counts time in whole seconds, so an item with a relative exptime of `n` expires
+/// between `n - 1` and `n` seconds after it was written (at once, for `n == 1`). The store sends
+/// `ttl + 1`: an entry lives at least its TTL, and at most one second longer.
+///
 /// ```swift
 /// let store = try MemcachedSessionStore(url: "memcached://cache1:11211,cache2:11211")
 /// ```
@@ -47,7 +51,12 @@ public final class MemcachedSessionStore: SessionStore {
             try await client.delete(key)
             return
         }
-        try await client.set(key, value: value, flags: 0, ttl: ttl)
+        try await client.set(key, value: value, flags: 0, ttl: Self.serverTTL(ttl))
+    }
+
+    /// The TTL sent to memcached for a session TTL: one second more, see the type's notes.
+    static func serverTTL(_ ttl: Int?) -> Int? {
+        ttl.map { $0 < Int.max ? $0 + 1 : $0 }
     }
 
     public func delete(key: String) async throws {
@@ -58,7 +67,7 @@ public final class MemcachedSessionStore: SessionStore {
         if let ttl, ttl <= 0 {
             return try await client.delete(key)
         }
-        return try await client.touch(key, ttl: ttl)
+        return try await client.touch(key, ttl: Self.serverTTL(ttl))
     }
 
     public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
@@ -67,7 +76,7 @@ public final class MemcachedSessionStore: SessionStore {
             try await client.delete(key)
             return value
         }
-        return try await client.getAndTouch(key, ttl: ttl)?.value
+        return try await client.getAndTouch(key, ttl: Self.serverTTL(ttl))?.value
     }
 
     /// Loads a session with the CAS token that ``save(key:value:ttl:ifUnchangedSince:)`` needs.
@@ -83,6 +92,6 @@ public final class MemcachedSessionStore: SessionStore {
     /// - Returns: `true` when saved; `false` when another writer changed or deleted the entry
     ///   in between (reload, merge, try again).
     public func save(key: String, value: [UInt8], ttl: Int?, ifUnchangedSince token: UInt64) async throws -> Bool {
-        try await client.compareAndSwap(key, value: value, flags: 0, ttl: ttl.map { max($0, 1) }, cas: token) == .stored
+        try await client.compareAndSwap(key, value: value, flags: 0, ttl: Self.serverTTL(ttl.map { max($0, 1) }), cas: token) == .stored
     }
 }
