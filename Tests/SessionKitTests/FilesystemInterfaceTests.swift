@@ -12,6 +12,7 @@ import Glibc
 struct FilesystemInterfaceTests {
     @Test func visitCounterLogoutAndFiles() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let interface = try FilesystemSessionInterface(configuration: .default, directory: dir.path)
         let middleware = try SessionMiddleware(interface)
         let browser = TestBrowser()
@@ -40,6 +41,7 @@ struct FilesystemInterfaceTests {
 
     @Test func expiryFromTheConfigurationAndRollingRefresh() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let config = try SessionConfiguration(expiry: 3600)
         let interface = try FilesystemSessionInterface(configuration: config, directory: dir.path, clock: time.clock)
@@ -63,6 +65,7 @@ struct FilesystemInterfaceTests {
     @Test(arguments: [true, false])
     func renewMissing(_ renew: Bool) async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let interface = try FilesystemSessionInterface(directory: dir.path, renewMissing: renew)
         let middleware = try SessionMiddleware(interface)
         let browser = TestBrowser()
@@ -80,6 +83,7 @@ struct FilesystemInterfaceTests {
 
     @Test func renewMissingDefaultsToTheConfiguration() throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         #expect(try FilesystemSessionInterface(directory: dir.path).configuration.adoptUnknownIDs == false)
         let adopting = try SessionConfiguration(adoptUnknownIDs: true)
         #expect(try FilesystemSessionInterface(configuration: adopting, directory: dir.path).configuration.adoptUnknownIDs == true)
@@ -88,6 +92,7 @@ struct FilesystemInterfaceTests {
 
     @Test func periodicPruningFromTheInterface() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let interface = try FilesystemSessionInterface(configuration: try SessionConfiguration(expiry: 60), directory: dir.path, clock: time.clock)
         let middleware = try SessionMiddleware(interface)
@@ -105,6 +110,7 @@ struct FilesystemInterfaceTests {
 
     @Test func aFailedSaveKeepsTheStoredSession() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path, maximumValueBytes: 200)
         let middleware = try SessionMiddleware(StoreSessionInterface(store: store))
         let browser = TestBrowser()

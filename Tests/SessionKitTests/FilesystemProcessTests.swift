@@ -12,6 +12,7 @@ import Glibc
 struct FilesystemProcessTests {
     @Test func concurrentWritersInSeveralProcesses() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         let writers = 4, rounds = 60
         let children = try (0..<writers).map { w in
@@ -44,6 +45,7 @@ struct FilesystemProcessTests {
 
     @Test func writersKilledMidWriteLeaveAWholeSession() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         var generator = SystemRandomNumberGenerator()
         for attempt in 0..<4 {
@@ -64,6 +66,7 @@ struct FilesystemProcessTests {
     /// CI), otherwise with a file size limit.
     @Test func diskFullKeepsThePreviousSession() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let mountPoint = dir.sub("small")
         #expect(mkdir(mountPoint, 0o700) == 0)
         let mount = ["/bin/mount", "/usr/bin/mount", "/sbin/mount"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -97,6 +100,7 @@ struct FilesystemProcessTests {
 
     @Test func fileSizeLimitKeepsThePreviousSession() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         let old = Array(#"{"user":"ada"}"#.utf8)
         try await store.save(key: "k", value: old, ttl: 600)

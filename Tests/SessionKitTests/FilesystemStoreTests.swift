@@ -10,12 +10,14 @@ import Glibc
 
 @Suite("FilesystemSessionStore")
 struct FilesystemStoreTests {
-    static let directory = try! FilesystemTestDirectory()
-
-    /// A store of its own for each check, so that one check's 1,280 concurrent saves do not
-    /// queue in front of another's one-second TTL.
-    static func store(_ durability: FilesystemSessionStore.Durability, for check: StoreConformanceCheck) throws -> FilesystemSessionStore {
-        try FilesystemSessionStore(directory: directory.sub("\(durability)-\(check.name)"), durability: durability)
+    /// Runs a conformance check on a store of its own, so that one check's 1,280 concurrent
+    /// saves do not queue in front of another's one-second TTL.
+    static func run(_ check: StoreConformanceCheck, _ durability: FilesystemSessionStore.Durability, exchange: Bool = true) async throws {
+        let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
+        let store = try FilesystemSessionStore(directory: dir.sub("sessions"), durability: durability)
+        store.exchangeAvailable.store(exchange && FilesystemSessionStore.renameat2 != nil, ordering: .relaxed)
+        try await check.run(store)
     }
 
     static let id = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -31,29 +33,28 @@ struct FilesystemStoreTests {
 
     @Test(arguments: syncedChecks)
     func conformance(_ check: StoreConformanceCheck) async throws {
-        try await check.run(try Self.store(.durable, for: check))
+        try await Self.run(check, .durable)
     }
 
     @Test(arguments: StoreConformance.checks)
     func conformanceInFastMode(_ check: StoreConformanceCheck) async throws {
-        try await check.run(try Self.store(.fast, for: check))
+        try await Self.run(check, .fast)
     }
 
     @Test(arguments: syncedChecks)
     func conformanceInSynchronousMode(_ check: StoreConformanceCheck) async throws {
-        try await check.run(try Self.store(.synchronous, for: check))
+        try await Self.run(check, .synchronous)
     }
 
     @Test(arguments: syncedChecks)
     func conformanceWithPlainRenames(_ check: StoreConformanceCheck) async throws {
         // As on a file system that refuses RENAME_EXCHANGE: a new file per save.
-        let store = try Self.store(.durable, for: check)
-        store.exchangeAvailable.store(false, ordering: .relaxed)
-        try await check.run(store)
+        try await Self.run(check, .durable, exchange: false)
     }
 
     @Test func savesReuseTheInodesOfReplacedFiles() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         func inode(_ key: String) throws -> UInt {
             var info = stat()
@@ -77,6 +78,7 @@ struct FilesystemStoreTests {
 
     @Test func fileNameFormatAndPermissions() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let sessions = dir.sub("a/b/sessions")
         let store = try FilesystemSessionStore(directory: sessions)
         #expect(dir.mode(sessions) == 0o700, "a created directory is private")
@@ -100,6 +102,7 @@ struct FilesystemStoreTests {
 
     @Test func modeIsExactWhateverTheUmask() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path, mode: 0o640)
         let old = umask(0o077)
         defer { umask(old) }
@@ -121,6 +124,7 @@ struct FilesystemStoreTests {
     @Test(arguments: [0o777, 0o770, 0o707, 0o1777, 0o720])
     func refusesDirectoriesWritableByOthers(_ mode: Int) throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let shared = dir.sub("shared")
         #expect(mkdir(shared, 0o700) == 0)
         #expect(chmod(shared, mode_t(mode)) == 0)
@@ -133,6 +137,7 @@ struct FilesystemStoreTests {
 
     @Test func refusesADirectoryThatIsALinkOrAFile() throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let real = dir.sub("real")
         #expect(mkdir(real, 0o700) == 0)
         #expect(symlink(real, dir.sub("link")) == 0)
@@ -146,6 +151,7 @@ struct FilesystemStoreTests {
 
     @Test func refusesAnotherUsersDirectory() throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let other = dir.sub("other")
         #expect(mkdir(other, 0o700) == 0)
         guard geteuid() == 0 else { return }  // only root can give a directory away
@@ -157,6 +163,7 @@ struct FilesystemStoreTests {
     @Test(arguments: ["no-marker", "a%sb%s", "../%s", "dir/%s", ".hidden_%s", "%d_%s", "100%_%s", String(repeating: "x", count: 60) + "%s"])
     func refusesBadTemplates(_ template: String) throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let error = #expect(throws: SessionError.self) { try FilesystemSessionStore(directory: dir.path, filenameTemplate: template) }
         #expect(error?.code == .invalidConfiguration)
         #expect(error?.message.contains("filenameTemplate") == true)
@@ -165,12 +172,14 @@ struct FilesystemStoreTests {
     @Test(arguments: [0o644 | 0o022, 0o400, 0o666, 0o4600, 0o602])
     func refusesUnsafeModes(_ mode: Int) throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let error = #expect(throws: SessionError.self) { try FilesystemSessionStore(directory: dir.path, mode: mode) }
         #expect(error?.code == .invalidConfiguration)
     }
 
     @Test func customTemplateAndBareKeys() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path, filenameTemplate: "%s")
         try await store.save(key: "session:abc.def", value: [7], ttl: 60)
         #expect(dir.names() == ["session:abc.def"])
@@ -187,6 +196,7 @@ struct FilesystemStoreTests {
     @Test(arguments: hostileKeys)
     func keysThatCouldFormAnotherPathAreRefused(_ key: String) async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let sessions = dir.sub("sessions")
         let store = try FilesystemSessionStore(directory: sessions)
         for operation in ["save", "load", "loadAndTouch", "touch", "delete", "path"] {
@@ -208,6 +218,7 @@ struct FilesystemStoreTests {
 
     @Test func acceptsEveryIDShapeAndThePrefixes() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         for _ in 0..<50 {
             let key = "session:" + (try SessionID.generate())
@@ -222,6 +233,7 @@ struct FilesystemStoreTests {
 
     @Test func neverFollowsASymbolicLinkPlantedInTheDirectory() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let sessions = dir.sub("sessions")
         let store = try FilesystemSessionStore(directory: sessions)
         let key = "session:" + Self.id
@@ -251,6 +263,7 @@ struct FilesystemStoreTests {
 
     @Test func specialFilesAreRefusedWithoutBlocking() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         #expect(mkfifo(try store.path(forKey: "fifo"), 0o600) == 0)
         let error = await #expect(throws: SessionError.self) { try await store.load(key: "fifo") }
@@ -261,6 +274,7 @@ struct FilesystemStoreTests {
 
     @Test func filesInAnotherFormatAreIgnoredAndKept() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         let path = try store.path(forKey: "foreign")
         try "(dp0\nS'pickled by secure_cookie'".write(toFile: path, atomically: false, encoding: .utf8)
@@ -310,6 +324,7 @@ struct FilesystemStoreTests {
 
     @Test func aFileBeingRewrittenIsReadAgainNotReturned() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         try await store.save(key: "a", value: Array("AAAA".utf8), ttl: 60)
         let path = try store.path(forKey: "a")
@@ -331,6 +346,7 @@ struct FilesystemStoreTests {
     @Test(arguments: [FilesystemSessionStore.Durability.durable, .synchronous, .fast])
     func expiredSessionsAreNeverReturned(_ durability: FilesystemSessionStore.Durability) async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let store = try FilesystemSessionStore(directory: dir.path, durability: durability, clock: time.clock)
         try await store.save(key: "k", value: [1], ttl: 10)
@@ -349,6 +365,7 @@ struct FilesystemStoreTests {
     @Test(arguments: [FilesystemSessionStore.Durability.durable, .synchronous, .fast])
     func touchMovesTheExpiryWithoutRewriting(_ durability: FilesystemSessionStore.Durability) async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let store = try FilesystemSessionStore(directory: dir.path, durability: durability, clock: time.clock)
         try await store.save(key: "same", value: [1], ttl: 10)
@@ -376,6 +393,7 @@ struct FilesystemStoreTests {
 
     @Test func touchBetweenPermanentAndExpiring() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
         try await store.save(key: "p", value: [1], ttl: nil)
@@ -390,6 +408,7 @@ struct FilesystemStoreTests {
 
     @Test func listReturnsLiveKeysOrIDs() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
         let ids = try (0..<5).map { _ in try SessionID.generate() }
@@ -406,6 +425,7 @@ struct FilesystemStoreTests {
 
     @Test func pruneRemovesExpiredAndStaleTemporaryFilesOnly() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
         for i in 0..<20 { try await store.save(key: "old\(i)", value: [1], ttl: 10) }
@@ -429,6 +449,7 @@ struct FilesystemStoreTests {
 
     @Test func prunePutsBackASessionRefreshedWhileItWasBeingRemoved() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
         try await store.save(key: "k", value: [1], ttl: 10)
@@ -448,6 +469,7 @@ struct FilesystemStoreTests {
 
     @Test func periodicPruningRunsUntilCancelled() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let time = ManualClock()
         let store = try FilesystemSessionStore(directory: dir.path, clock: time.clock)
         try await store.save(key: "k", value: [1], ttl: 10)
@@ -463,6 +485,7 @@ struct FilesystemStoreTests {
 
     @Test func crashBetweenWriteAndRenameLeavesTheOldSession() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         let key = "session:" + Self.id
         let old = WriterValue.make(writer: 1, round: 1)
@@ -482,6 +505,7 @@ struct FilesystemStoreTests {
 
     @Test func oversizedValuesAreRefusedAndThePreviousKept() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path, maximumValueBytes: 1000)
         try await store.save(key: "k", value: [UInt8](repeating: 1, count: 1000), ttl: nil)
         let error = await #expect(throws: SessionError.self) {
@@ -499,6 +523,7 @@ struct FilesystemStoreTests {
 
     @Test func aRemovedDirectoryIsAClearError() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let sessions = dir.sub("sessions")
         let store = try FilesystemSessionStore(directory: sessions)
         try await store.save(key: "k", value: [1], ttl: 60)
@@ -514,6 +539,7 @@ struct FilesystemStoreTests {
     @Test func permissionDeniedNamesThePathAndKeepsTheSession() async throws {
         guard geteuid() != 0 else { return }  // root writes anywhere; the tmpfs test covers failures as root
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         try await store.save(key: "k", value: [1], ttl: 60)
         #expect(chmod(dir.path, 0o500) == 0)
@@ -528,6 +554,7 @@ struct FilesystemStoreTests {
 
     @Test func syncingCallsRunOnTheStoresThreadsAndTheRestWithinABound() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path, ioThreads: 4)
         #expect(try await store.perform(syncs: true) { Self.onIOThread() })
         // Blocking page-cache calls from many tasks: at most inlineLimit run outside the pool.
@@ -559,6 +586,7 @@ struct FilesystemStoreTests {
 
     @Test func manyTasksOnOneStore() async throws {
         let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path, ioThreads: 4)
         // Far more tasks than I/O threads and cooperative threads: all finish.
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -5,7 +5,10 @@ import SessionKit
 import Glibc
 #endif
 
-/// A private directory for one test, removed when the test is done.
+/// A private directory for one test; `defer { dir.remove() }` right after creating it.
+///
+/// Removal is explicit rather than in `deinit`, which may run as soon as the test last uses
+/// the object, while a store is still writing in the directory.
 final class FilesystemTestDirectory: Sendable {
     let path: String
 
@@ -15,7 +18,17 @@ final class FilesystemTestDirectory: Sendable {
         path = String(cString: made)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// Removes the directory and everything in it.
+    ///
+    /// A store may still be removing its spare files (its `deinit` can run on one of its I/O
+    /// threads just after the test's last call returned), which makes a single removeItem
+    /// stop at a vanished file: try again.
+    func remove() {
+        chmod(path, 0o700)
+        for _ in 0..<20 where FileManager.default.fileExists(atPath: path) {
+            if (try? FileManager.default.removeItem(atPath: path)) == nil { usleep(10_000) }
+        }
+    }
 
     /// A path inside the directory.
     func sub(_ name: String) -> String { path + "/" + name }
