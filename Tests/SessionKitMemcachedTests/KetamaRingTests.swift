@@ -89,6 +89,20 @@ struct KetamaInteropTests {
         #expect(Set(reference.values).count == serverCount, "every server got keys")
     }
 
+    @Test("Unix socket servers are hashed as path:0, as libmemcached does")
+    func unixSockets() async throws {
+        var servers: [MemcachedServer] = []
+        defer { for server in servers { server.stop() } }
+        for _ in 0..<3 { servers.append(try await MemcachedServer.start(.init(unixSocket: true))) }
+        let keys = Self.keys(2000, seed: 77)
+        let reference = try await Self.pylibmcPlacement(servers.map(\.address), keys)
+        let client = try MemcachedClient(configuration: MemcachedConfiguration(testing: servers.map(\.address).joined(separator: ",")))
+        defer { client.close() }
+        let mismatches = try keys.filter { try client.server(for: $0) != client.configuration.servers[reference[$0]!] }
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(keys.count) keys placed differently")
+        #expect(client.configuration.servers.allSatisfy { $0.ketamaName.hasSuffix(":0") })
+    }
+
     @Test("killing one server mid-run moves only its keys; sessions on the others survive; it is retried later")
     func deadServer() async throws {
         let servers = try await Self.servers(5, onDefaultPort: 1, firstHost: 20)
