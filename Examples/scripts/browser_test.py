@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Drives the SessionKit Hummingbird demo with headless Chromium (selenium).
+
+For each store given (memory, redis), the demo is started three times with different cookie
+settings, each time on a free loopback port and with a fresh browser:
+
+  lax     default settings: counter, HttpOnly, login, flash, CSRF, logout, settings page,
+          and a cross-site navigation that does carry a SameSite=Lax cookie (the control)
+  strict  SameSite=Strict: a cross-site navigation (localhost -> 127.0.0.1) carries no cookie
+  ttl     sessionCookie=true with a 3 s server-side expiry: the cookie has no expiry date,
+          yet the session ends on the server once the TTL has passed
+
+Screenshots go to --artifacts. Every check prints PASS or FAIL; the last line is
+'N passed, N failed' and the exit status is 1 when anything failed.
+
+Usage: browser_test.py --demo PATH/TO/SessionKitHummingbirdDemo [--redis-url redis://127.0.0.1:PORT]
+                       [--artifacts DIR] [--chromium /usr/bin/chromium] [--chromedriver /usr/bin/chromedriver]
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+TTL_SECONDS = 3
+
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}", flush=True)
+        else:
+            self.failed += 1
+            self.failures.append(name)
+            print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
+        return ok
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Demo:
+    """One run of the demo server with the given settings."""
+
+    def __init__(self, binary, store, extra_env, log_path):
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update({"SESSIONKIT_STORE": store, "SESSIONKIT_PORT": str(self.port), "SESSIONKIT_HOST": "127.0.0.1"})
+        env.update(extra_env)
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen([binary], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the demo exited with status {self.process.returncode}; see {log_path}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
+                    if response.read() == b"ok":
+                        return
+            except OSError:
+                pass
+            if time.time() > deadline:
+                self.stop()
+                raise RuntimeError(f"the demo did not answer on port {self.port} within 60 s; see {log_path}")
+            time.sleep(0.2)
+
+    def url(self, path, host="127.0.0.1"):
+        return f"http://{host}:{self.port}{path}"
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+class Browser:
+    def __init__(self, args):
+        options = webdriver.ChromeOptions()
+        options.binary_location = args.chromium
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1000,760", "--no-first-run", "--disable-features=HttpsUpgrades",
+                     f"--user-data-dir={tempfile.mkdtemp(prefix='sessionkit-chromium-')}"):
+            options.add_argument(flag)
+        self.driver = webdriver.Chrome(service=Service(executable_path=args.chromedriver), options=options)
+        self.driver.set_page_load_timeout(30)
+        self.artifacts = args.artifacts
+
+    def get(self, url):
+        self.driver.get(url)
+
+    def text(self, element_id):
+        try:
+            return self.driver.find_element(By.ID, element_id).text
+        except NoSuchElementException:
+            return None
+
+    def flashes(self):
+        return [e.text for e in self.driver.find_elements(By.CLASS_NAME, "flash")]
+
+    def cookie(self, name="session"):
+        return self.driver.get_cookie(name)
+
+    def shot(self, name):
+        path = os.path.join(self.artifacts, f"{name}.png")
+        self.driver.save_screenshot(path)
+
+    def quit(self):
+        self.driver.quit()
+
+
+def lax_checks(b, demo, r, label):
+    # Counter across reloads.
+    b.get(demo.url("/"))
+    first = b.text("visits")
+    b.driver.refresh()
+    second = b.text("visits")
+    b.driver.refresh()
+    third = b.text("visits")
+    r.check(f"{label}: counter increments across reloads", (first, second, third) == ("1", "2", "3"),
+            f"saw {first}, {second}, {third}")
+    b.shot(f"{label}-1-counter")
+
+    # HttpOnly: the session cookie exists but scripts cannot see it.
+    cookie = b.cookie()
+    r.check(f"{label}: session cookie is HttpOnly", cookie is not None and cookie.get("httpOnly") is True, str(cookie))
+    b.driver.execute_script("document.cookie = 'probe=1; path=/'")
+    visible = b.driver.execute_script("return document.cookie")
+    r.check(f"{label}: document.cookie hides the session cookie (a script cookie stays visible)",
+            "session=" not in visible and "probe=1" in visible, f"document.cookie = {visible!r}")
+
+    # Login: new session ID, data kept, flash message across the redirect, shown once.
+    before = (b.cookie() or {}).get("value")
+    b.get(demo.url("/login"))
+    b.driver.find_element(By.ID, "username").send_keys("ada")
+    b.driver.find_element(By.ID, "login").click()
+    after = (b.cookie() or {}).get("value")
+    r.check(f"{label}: login changes the session cookie's value", before and after and before != after,
+            f"before {before!r}, after {after!r}")
+    r.check(f"{label}: login keeps the data and shows the user",
+            b.text("visits") == "4" and "ada" in (b.text("user") or ""), f"visits {b.text('visits')}, user {b.text('user')!r}")
+    r.check(f"{label}: flash message shown after the redirect", b.flashes() == ["Welcome, ada!"], str(b.flashes()))
+    b.shot(f"{label}-2-logged-in")
+    b.driver.refresh()
+    r.check(f"{label}: flash message shown only once", b.flashes() == [], str(b.flashes()))
+
+    # CSRF: no token, a wrong token, then the right one.
+    b.get(demo.url("/form"))
+    b.driver.execute_script("document.querySelector('input[name=csrf_token]').remove()")
+    b.driver.find_element(By.ID, "note-input").send_keys("no token")
+    b.driver.find_element(By.ID, "save").click()
+    r.check(f"{label}: form post without the CSRF token is rejected (403)",
+            b.text("csrf-error") is not None and "403" in b.driver.title, f"title {b.driver.title!r}")
+    b.shot(f"{label}-3-csrf-rejected")
+    b.get(demo.url("/form"))
+    b.driver.execute_script("document.querySelector('input[name=csrf_token]').value = 'wrong-token'")
+    b.driver.find_element(By.ID, "note-input").send_keys("wrong token")
+    b.driver.find_element(By.ID, "save").click()
+    r.check(f"{label}: form post with a wrong CSRF token is rejected (403)",
+            b.text("csrf-error") is not None and "403" in b.driver.title, f"title {b.driver.title!r}")
+    b.get(demo.url("/form"))
+    b.driver.find_element(By.ID, "note-input").send_keys("hello from the browser")
+    b.driver.find_element(By.ID, "save").click()
+    r.check(f"{label}: form post with the CSRF token is accepted",
+            b.text("note") == "hello from the browser" and b.flashes() == ["Note saved."],
+            f"note {b.text('note')!r}, flashes {b.flashes()}")
+    b.shot(f"{label}-4-form-saved")
+
+    # Logout: the session ends; only the logout flash lives on in a fresh session.
+    b.get(demo.url("/"))
+    logged_in = (b.cookie() or {}).get("value")
+    b.driver.find_element(By.ID, "logout").click()
+    now = (b.cookie() or {}).get("value")
+    r.check(f"{label}: logout clears the session",
+            b.text("visits") == "1" and "Not logged in" in (b.text("user") or "") and now != logged_in,
+            f"visits {b.text('visits')}, user {b.text('user')!r}, cookie changed {now != logged_in}")
+    r.check(f"{label}: logout flash shown", b.flashes() == ["You have been logged out."], str(b.flashes()))
+    b.shot(f"{label}-5-logged-out")
+    b.get(demo.url("/form"))
+    r.check(f"{label}: logout dropped the saved note", b.text("note") == "(none yet)", repr(b.text("note")))
+
+    # The settings page.
+    b.get(demo.url("/settings"))
+    r.check(f"{label}: settings page shows the cookie settings",
+            b.text("setting-cookieName") == "session" and b.text("setting-sameSite") == "Lax"
+            and b.text("setting-httpOnly") == "true",
+            f"cookieName {b.text('setting-cookieName')!r}, sameSite {b.text('setting-sameSite')!r}")
+    b.shot(f"{label}-6-settings")
+
+    # Control for the SameSite=Strict check: a Lax cookie does go along on a cross-site
+    # top-level navigation, so a "no" in the strict run is the attribute's doing.
+    b.get(demo.url("/cross-site", host="localhost"))
+    b.driver.find_element(By.ID, "cross-link").click()
+    r.check(f"{label}: a SameSite=Lax cookie is sent on a cross-site navigation (control)",
+            b.text("cookie-received") == "yes", repr(b.text("cookie-received")))
+
+
+def strict_checks(b, demo, r, label):
+    b.get(demo.url("/"))
+    cookie = b.cookie()
+    r.check(f"{label}: cookie set with SameSite=Strict", cookie is not None and cookie.get("sameSite") == "Strict", str(cookie))
+    b.get(demo.url("/cookie-check"))
+    r.check(f"{label}: a same-site request carries the Strict cookie", b.text("cookie-received") == "yes",
+            repr(b.text("cookie-received")))
+    b.get(demo.url("/cross-site", host="localhost"))
+    b.shot(f"{label}-1-cross-site-page")
+    b.driver.find_element(By.ID, "cross-link").click()
+    r.check(f"{label}: a SameSite=Strict cookie is not sent on a cross-site navigation (localhost -> 127.0.0.1)",
+            b.text("cookie-received") == "no" and b.driver.current_url.startswith("http://127.0.0.1:"),
+            f"received {b.text('cookie-received')!r} at {b.driver.current_url}")
+    b.shot(f"{label}-2-cross-site-arrival")
+
+
+def ttl_checks(b, demo, r, label):
+    b.get(demo.url("/"))
+    b.driver.refresh()
+    cookie = b.cookie()
+    r.check(f"{label}: sessionCookie=true sets a cookie without expiry", cookie is not None and "expiry" not in cookie,
+            str(cookie))
+    r.check(f"{label}: the session lives within the TTL", b.text("visits") == "2", repr(b.text("visits")))
+    b.shot(f"{label}-1-session-cookie")
+    time.sleep(TTL_SECONDS + 2)
+    still = b.cookie()
+    b.driver.refresh()
+    r.check(f"{label}: after the server-side TTL the session has ended though the browser kept its cookie",
+            still is not None and b.text("visits") == "1", f"cookie kept {still is not None}, visits {b.text('visits')!r}")
+    b.shot(f"{label}-2-after-ttl")
+
+
+def run_phase(args, r, store_label, store, phase, env, checks):
+    label = f"{store_label}/{phase}"
+    demo = browser = None
+    try:
+        demo = Demo(args.demo, store, env, os.path.join(args.artifacts, f"{store_label}-{phase}-server.log"))
+        browser = Browser(args)
+        checks(browser, demo, r, f"{store_label}-{phase}")
+    except (WebDriverException, RuntimeError, OSError) as error:
+        traceback.print_exc()
+        r.check(f"{label}: phase ran to the end", False, f"{type(error).__name__}: {error}")
+        if browser is not None:
+            try:
+                browser.shot(f"{store_label}-{phase}-error")
+            except WebDriverException:
+                pass
+    finally:
+        if browser is not None:
+            browser.quit()
+        if demo is not None:
+            demo.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--demo", required=True, help="path of the SessionKitHummingbirdDemo binary")
+    parser.add_argument("--redis-url", help="redis://127.0.0.1:PORT to also test the Redis store")
+    parser.add_argument("--artifacts", default=".artifacts/browser")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+    args = parser.parse_args()
+    os.makedirs(args.artifacts, exist_ok=True)
+    os.environ.setdefault("SE_OFFLINE", "true")  # selenium must not try to download anything
+
+    stores = [("memory", "memory")]
+    if args.redis_url:
+        stores.append(("redis", args.redis_url))
+    r = Results()
+    for store_label, store in stores:
+        run_phase(args, r, store_label, store, "lax", {}, lax_checks)
+        run_phase(args, r, store_label, store, "strict", {"SESSIONKIT_SAMESITE": "strict"}, strict_checks)
+        run_phase(args, r, store_label, store, "ttl",
+                  {"SESSIONKIT_SESSION_COOKIE": "1", "SESSIONKIT_EXPIRY": str(TTL_SECONDS)}, ttl_checks)
+
+    print(f"screenshots and server logs: {args.artifacts}")
+    if r.failures:
+        print("failed: " + "; ".join(r.failures))
+    print(f"{r.passed} passed, {r.failed} failed")
+    return 1 if r.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
