@@ -32,6 +32,9 @@ public enum PythonInterop {
         guard let python else {
             throw Failure(description: "no Python interpreter with the interop requirements: run `python3 -m venv .venv && .venv/bin/pip install -r Tests/Interop/requirements.txt`, or set SESSIONKIT_PYTHON")
         }
+        // A script that exits before reading all its input must not kill the test process
+        // with SIGPIPE (which would also leave the test servers running).
+        signal(SIGPIPE, SIG_IGN)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [repositoryRoot.appendingPathComponent("Tests/Interop/\(script)").path] + arguments
