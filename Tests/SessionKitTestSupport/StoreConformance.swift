@@ -74,19 +74,19 @@ public enum StoreConformance {
             try await store.delete(key: ns + "kk")
         },
         StoreConformanceCheck(name: "ttlExpiryAndTouch") { store, ns in
-            // One wait serves every expiry assertion. TTLs of 2 s leave room for a slow
-            // machine between a save and the check that the entry is there; the 4.5 s wait
-            // covers stores that count expiry in whole seconds (memcached).
-            try await store.save(key: ns + "touched", value: value("t"), ttl: 2)
-            try await store.save(key: ns + "rolled", value: value("r"), ttl: 2)
-            try await store.save(key: ns + "resaved", value: value("s"), ttl: 2)
+            // One wait serves every expiry assertion. Each short-lived entry is checked right
+            // after it is saved, and TTLs of 3 s leave room for a slow disk or a loaded machine;
+            // the 5.5 s wait covers stores that count expiry in whole seconds (memcached).
             try await store.save(key: ns + "permanent", value: value("p"), ttl: nil)
+            try await store.save(key: ns + "touched", value: value("t"), ttl: 3)
             try expect(try await store.touch(key: ns + "touched", ttl: 60) == true, "touch of a live key returns true")
+            try await store.save(key: ns + "rolled", value: value("r"), ttl: 3)
             try expect(try await store.loadAndTouch(key: ns + "rolled", ttl: 60) == value("r"), "loadAndTouch returns the value")
+            try await store.save(key: ns + "resaved", value: value("s"), ttl: 3)
             try await store.save(key: ns + "resaved", value: value("s2"), ttl: nil)
-            try await store.save(key: ns + "expires", value: value("e"), ttl: 2)
-            try expect(try await store.load(key: ns + "expires") == value("e"), "a fresh entry with TTL 2 loads")
-            try await Task.sleep(for: .milliseconds(4500))
+            try await store.save(key: ns + "expires", value: value("e"), ttl: 3)
+            try expect(try await store.load(key: ns + "expires") == value("e"), "a fresh entry with TTL 3 loads")
+            try await Task.sleep(for: .milliseconds(5500))
             try expect(try await store.load(key: ns + "expires") == nil, "an entry is not returned after its TTL")
             try expect(try await store.touch(key: ns + "expires", ttl: 60) == false, "touch cannot revive an expired entry")
             try expect(try await store.load(key: ns + "touched") == value("t"), "touch extends the TTL")
