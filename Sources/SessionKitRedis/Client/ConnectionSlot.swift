@@ -2,6 +2,15 @@ import SessionKit
 import SessionKitNetworking
 import Synchronization
 
+/// Finds the server to connect to at each (re)connect, and checks it after the handshake
+/// (Sentinel: the current primary, whose `ROLE` must be master).
+protocol NodeLocator: Sendable {
+    /// The address to connect to now.
+    func locate(deadline: Deadline) async throws -> RedisConfiguration.Address
+    /// Checks the freshly connected server; throws to refuse it.
+    func verify(_ connection: RedisConnection, at address: RedisConfiguration.Address, deadline: Deadline) async throws
+}
+
 /// One of the client's connections over its lifetime: connects on demand and performs the
 /// handshake; while the server is known to be down (``ServerHealth``) it fails fast.
 final class ConnectionSlot: Sendable {
@@ -25,13 +34,15 @@ final class ConnectionSlot: Sendable {
     private let freesCancelledSlots: Bool
     private let address: String
     private let health: ServerHealth
+    private let locator: (any NodeLocator)?
 
-    init(configuration: RedisConfiguration, loop: EventLoop, health: ServerHealth, freesCancelledSlots: Bool) {
+    init(configuration: RedisConfiguration, loop: EventLoop, health: ServerHealth, freesCancelledSlots: Bool, locator: (any NodeLocator)? = nil) {
         self.configuration = configuration
+        self.locator = locator
         self.health = health
         self.loop = loop
         self.freesCancelledSlots = freesCancelledSlots
-        self.address = "\(configuration.address)"
+        self.address = locator == nil ? "\(configuration.address)" : "the primary found through Sentinel"
     }
 
     /// The open connection, if there is one, without waiting.
@@ -123,6 +134,18 @@ final class ConnectionSlot: Sendable {
 
     /// Runs one connection attempt (socket and handshake) and publishes the outcome.
     private func connect() async {
+        let deadline = Deadline.after(configuration.connectTimeout)
+        var target = configuration.address
+        if let locator {
+            do {
+                target = try await locator.locate(deadline: deadline)
+            } catch {
+                let failure = (error as? SessionError) ?? SessionError(.storeUnavailable, "cannot find the Redis primary: \(error)")
+                publish(.failure(failure))
+                return
+            }
+        }
+        let address = "\(target)"
         let connection = RedisConnection(
             address: address, loop: loop, limits: configuration.parserLimits,
             commandTimeout: configuration.commandTimeout,
@@ -130,9 +153,9 @@ final class ConnectionSlot: Sendable {
             freesCancelledSlots: freesCancelledSlots)
         let outcome: Result<RedisConnection, SessionError>
         do {
-            let deadline = Deadline.after(configuration.connectTimeout)
-            try await connection.open(endpoint: endpoint, timeout: configuration.connectTimeout)
+            try await connection.open(endpoint: Self.endpoint(target), timeout: max(deadline.remaining, .milliseconds(1)))
             try await Handshake.perform(on: connection, configuration: configuration, deadline: deadline)
+            try await locator?.verify(connection, at: target, deadline: deadline)
             outcome = .success(connection)
         } catch let error as SessionError {
             connection.close(reason: error)
@@ -148,7 +171,11 @@ final class ConnectionSlot: Sendable {
             connection.close(reason: SessionError(.storeUnavailable, "connect failed"))
             outcome = .failure(SessionError(.storeUnavailable, "cannot connect to Redis at \(address): \(error)"))
         }
+        publish(outcome)
+    }
 
+    /// Hands the outcome of a connection attempt to the waiters.
+    private func publish(_ outcome: Result<RedisConnection, SessionError>) {
         let (waiters, shutDownMeanwhile) = state.withLock { state -> ([CheckedContinuation<RedisConnection, any Error>], Bool) in
             let waiters = Array(state.waiters.values)
             state.waiters.removeAll()
@@ -180,11 +207,21 @@ final class ConnectionSlot: Sendable {
         }
     }
 
-    private var endpoint: Endpoint {
-        switch configuration.address {
+    private static func endpoint(_ address: RedisConfiguration.Address) -> Endpoint {
+        switch address {
         case .tcp(let host, let port): return .tcp(host: host, port: port)
         case .unix(let path): return .unix(path: path)
         }
+    }
+
+    /// Closes the open connection if it does not lead to `address` (the primary moved); the next
+    /// call reconnects.
+    func closeConnection(unlessAt address: String, reason: SessionError) {
+        let connection = state.withLock { state -> RedisConnection? in
+            if case .ready(let open) = state.phase, open.address != address { return open }
+            return nil
+        }
+        connection?.close(reason: reason)
     }
 
     /// Closes the connection for good and fails anyone waiting.

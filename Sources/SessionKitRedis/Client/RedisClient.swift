@@ -20,11 +20,29 @@ import Synchronization
 /// Error replies are thrown as ``SessionError``: `authenticationFailed` for `NOAUTH`/`WRONGPASS`/
 /// `NOPERM`, `storeUnavailable` once `LOADING`/`TRYAGAIN`/`READONLY` retries are exhausted,
 /// `serverError` for the rest.
+///
+/// The same type talks to a Redis Cluster or to a primary found through Sentinel, chosen by
+/// ``RedisConfiguration/topology`` (or the URL's scheme):
+///
+/// ```swift
+/// let cluster = try RedisClient(url: "redis+cluster://10.0.0.1:6379,10.0.0.2:6379")
+/// let sentinel = try RedisClient(url: "redis+sentinel://10.0.0.5:26379,10.0.0.6:26379/mymaster")
+/// ```
+///
+/// In a Cluster, each command goes to the primary owning its key's slot (the key is the first
+/// argument, or the first key of `EVAL`/`EVALSHA`/`FCALL`; keyless commands go to any primary),
+/// over per-node multiplexed connections; `MOVED` and `ASK` are followed, `TRYAGAIN` and
+/// `CLUSTERDOWN` retried with backoff, and the slot map refreshed when nodes change. Through
+/// Sentinel, every (re)connect asks the Sentinels for the primary and checks its `ROLE`; when the
+/// primary changes, every connection moves to the new one.
 public final class RedisClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: RedisConfiguration
     let loop: EventLoop
+    let counters: ClientCounters
     private let slots: [ConnectionSlot]
+    private let cluster: ClusterRouter?
+    private let sentinel: SentinelLocator?
     private let nextSlot = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
 
@@ -42,7 +60,7 @@ public final class RedisClient: Sendable {
 
     /// - Parameter freesCancelledSlots: test-only: reproduce the 2023 redis-py bug, so that tests
     ///   can prove they catch it. Never set outside tests.
-    init(configuration: RedisConfiguration, loop: EventLoop, freesCancelledSlots: Bool) throws {
+    init(configuration: RedisConfiguration, loop: EventLoop, freesCancelledSlots: Bool, counters: ClientCounters = ClientCounters()) throws {
         guard configuration.connectionCount >= 1 && configuration.connectionCount <= 64 else {
             throw SessionError(.invalidConfiguration, "RedisConfiguration.connectionCount is \(configuration.connectionCount); use 1...64 (2 is plenty: connections are multiplexed)")
         }
@@ -57,14 +75,60 @@ public final class RedisClient: Sendable {
         }
         self.configuration = configuration
         self.loop = loop
+        self.counters = counters
+        switch configuration.topology {
+        case .standalone:
+            self.cluster = nil
+            self.sentinel = nil
+        case .cluster(let seeds):
+            guard !seeds.isEmpty else {
+                throw SessionError(.invalidConfiguration, "RedisConfiguration.topology is .cluster with no seed nodes; list at least one node of the cluster")
+            }
+            guard configuration.database == 0 else {
+                throw SessionError(.invalidConfiguration, "RedisConfiguration.database is \(configuration.database), but Redis Cluster has only database 0; use 0 and separate applications by key prefix")
+            }
+            guard configuration.maxRedirections >= 1 else {
+                throw SessionError(.invalidConfiguration, "RedisConfiguration.maxRedirections is \(configuration.maxRedirections); use at least 1 (5 is usual)")
+            }
+            self.cluster = ClusterRouter(configuration: configuration, seeds: seeds, loop: loop, counters: counters)
+            self.sentinel = nil
+            self.slots = []
+            return
+        case .sentinel(let name, let sentinels):
+            guard !sentinels.isEmpty, !name.isEmpty else {
+                throw SessionError(.invalidConfiguration, "RedisConfiguration.topology is .sentinel without Sentinels or without a primary name; list the Sentinels and the name they monitor (sentinel monitor <name> ...)")
+            }
+            self.cluster = nil
+            self.sentinel = SentinelLocator(configuration: configuration, masterName: name, sentinels: sentinels, loop: loop, counters: counters)
+        }
         let health = ServerHealth(backoff: Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay))
+        let locator = self.sentinel
         self.slots = (0..<configuration.connectionCount).map { _ in
-            ConnectionSlot(configuration: configuration, loop: loop, health: health, freesCancelledSlots: freesCancelledSlots)
+            ConnectionSlot(configuration: configuration, loop: loop, health: health, freesCancelledSlots: freesCancelledSlots, locator: locator)
+        }
+        if let sentinel {
+            let slots = self.slots
+            sentinel.onPrimaryChange { primary in
+                let reason = SessionError(.storeUnavailable, "the Redis primary moved to \(primary) (Sentinel failover); the client reconnects to it")
+                for slot in slots { slot.closeConnection(unlessAt: "\(primary)", reason: reason) }
+            }
         }
     }
 
     deinit {
         for slot in slots { slot.shutDown() }
+        cluster?.close()
+        sentinel?.close()
+    }
+
+    /// What the client did to follow a Cluster or Sentinel deployment (redirections, retries,
+    /// topology refreshes, primary changes), counted since it was created.
+    public var statistics: Statistics { counters.snapshot }
+
+    /// The Redis Cluster hash slot (0...16383) of `key`: CRC16-XMODEM of the key, or of its hash
+    /// tag (the text between the first `{` and the next `}`, when not empty), modulo 16384.
+    public static func hashSlot(of key: String) -> Int {
+        HashSlot.slot(of: Array(key.utf8))
     }
 
     /// Sends a command and returns its reply.
@@ -80,9 +144,18 @@ public final class RedisClient: Sendable {
     public func send(_ arguments: [RedisArgument], idempotent: Bool = false) async throws -> RESPValue {
         let reply = try await execute(arguments, idempotent: idempotent)
         if case .error(let message) = reply {
-            throw RedisErrorClass(message: message).error(message: message, address: "\(configuration.address)", command: commandName(arguments))
+            throw RedisErrorClass(message: message).error(message: message, address: serverDescription, command: commandName(arguments))
         }
         return reply
+    }
+
+    /// Where commands go, for error messages.
+    var serverDescription: String {
+        switch configuration.topology {
+        case .standalone: return "\(configuration.address)"
+        case .cluster: return "the cluster (\(configuration))"
+        case .sentinel(let name, _): return "primary '\(name)'" + (sentinel?.currentPrimary.map { " (\($0))" } ?? "")
+        }
     }
 
     /// Sends a command and returns its reply: `send("SET", key, value, "EX", 60)`.
@@ -95,21 +168,30 @@ public final class RedisClient: Sendable {
     public func close() {
         closed.store(true, ordering: .releasing)
         for slot in slots { slot.shutDown() }
+        cluster?.close()
+        sentinel?.close()
     }
 
     /// Runs a command with the retry policy; error replies that are final come back as `.error`.
-    func execute(_ arguments: [RedisArgument], idempotent: Bool) async throws -> RESPValue {
+    ///
+    /// - Parameters:
+    ///   - deadline: the command's deadline; by default ``RedisConfiguration/commandTimeout`` from now.
+    ///   - asking: Cluster: send `ASKING` right before the command (an `ASK` redirection).
+    func execute(_ arguments: [RedisArgument], idempotent: Bool, deadline: Deadline? = nil, asking: Bool = false) async throws -> RESPValue {
         guard !closed.load(ordering: .acquiring) else {
             throw SessionError(.storeUnavailable, "this RedisClient was closed; create a new one")
         }
-        let deadline = Deadline.after(configuration.commandTimeout)
+        let deadline = deadline ?? Deadline.after(configuration.commandTimeout)
+        if let cluster {
+            return try await cluster.execute(arguments, idempotent: idempotent, deadline: deadline)
+        }
         var attempt = 0
         var lostOnce = false
         while true {
             let connection = try await connection(deadline: deadline)
             let reply: RESPValue
             do {
-                reply = try await connection.send(arguments, deadline: deadline)
+                reply = try await connection.send(arguments, deadline: deadline, asking: asking)
             } catch let error as SessionError where error.code == .storeUnavailable && idempotent && !lostOnce && !deadline.hasPassed {
                 lostOnce = true
                 continue
@@ -119,12 +201,14 @@ public final class RedisClient: Sendable {
             guard attempt < configuration.maxRetries, !deadline.hasPassed else { return reply }
             switch kind {
             case .retry:
+                counters.retries.add(1, ordering: .relaxed)
                 attempt += 1
                 let pause = Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay).delay(attempt: attempt - 1)
                 try await Task.sleep(for: min(pause, deadline.remaining))
             case .reconnect:
+                counters.retries.add(1, ordering: .relaxed)
                 attempt += 1
-                connection.close(reason: SessionError(.storeUnavailable, "Redis at \(configuration.address) answered READONLY; reconnecting to find the primary"))
+                connection.close(reason: SessionError(.storeUnavailable, "Redis at \(connection.address) answered READONLY; reconnecting to find the primary"))
             default:
                 return reply
             }

@@ -36,8 +36,33 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         case resp2
     }
 
+    /// How the servers are deployed: one node, a Redis Cluster, or a primary found through Sentinel.
+    public enum Topology: Sendable, Hashable {
+        /// One server at ``RedisConfiguration/address``.
+        case standalone
+        /// A Redis Cluster reached through these seed nodes (any few of its nodes; the client
+        /// learns the rest from `CLUSTER SHARDS`). ``RedisConfiguration/address`` is ignored.
+        case cluster(seeds: [Address])
+        /// The primary that these Sentinels monitor under `masterName`, re-resolved on every
+        /// reconnect. ``RedisConfiguration/address`` is ignored.
+        case sentinel(masterName: String, sentinels: [Address])
+    }
+
     /// Where the server listens. Default `127.0.0.1:6379`.
     public var address: Address
+    /// How the servers are deployed. Default ``Topology/standalone``.
+    public var topology: Topology
+    /// Cluster only: how many `MOVED`/`ASK` redirections one command may follow before it fails.
+    /// Default 5.
+    public var maxRedirections: Int
+    /// Sentinel only: the password of the Sentinels themselves (their `requirepass`), when they
+    /// have one; ``password`` is the data nodes'.
+    public var sentinelPassword: String?
+    /// Sentinel only: how often the client asks the Sentinels whether the primary changed, so
+    /// that connections leave a demoted primary that is still up (a manual `SENTINEL FAILOVER`,
+    /// or a primary cut off by a partition) even before it refuses writes. Default 1 s; `.zero`
+    /// checks only on reconnects.
+    public var sentinelCheckInterval: Duration
     /// The ACL user name (Redis 6+); `nil` authenticates as the default user.
     public var username: String?
     /// The password (`requirepass` or the ACL user's); `nil` sends no AUTH.
@@ -71,6 +96,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Creates a configuration; every parameter has a default.
     public init(
         address: Address = .tcp(host: "127.0.0.1", port: 6379),
+        topology: Topology = .standalone,
+        maxRedirections: Int = 5,
+        sentinelPassword: String? = nil,
+        sentinelCheckInterval: Duration = .seconds(1),
         username: String? = nil,
         password: String? = nil,
         database: Int = 0,
@@ -86,6 +115,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         parserLimits: RESPParser.Limits = RESPParser.Limits()
     ) {
         self.address = address
+        self.topology = topology
+        self.maxRedirections = maxRedirections
+        self.sentinelPassword = sentinelPassword
+        self.sentinelCheckInterval = sentinelCheckInterval
         self.username = username
         self.password = password
         self.database = database
@@ -107,13 +140,22 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// - `redis://[user[:password]@]host[:port][/db]` (IPv6 hosts in brackets; user and
     ///   password percent-encoded; `redis://:password@host` for `requirepass` only)
     /// - `unix:///path/to.sock[?db=N][&user=U][&password=P]` (`unix://user:pass@/path` works too)
+    /// - `redis+cluster://[user[:password]@]host1[:port1],host2[:port2],...` — a Redis Cluster
+    ///   through its seed nodes (default port 6379; no database: Cluster has only database 0)
+    /// - `redis+sentinel://[user[:password]@]s1[:port1],s2[:port2],.../masterName[/db]` — the
+    ///   primary that the Sentinels (default port 26379) monitor as `masterName`; user and password
+    ///   are the data nodes', `?sentinel_password=P` is the Sentinels' own
     ///
     /// - Throws: ``SessionError`` `.unsupported` for `rediss://`, `.invalidConfiguration` for
     ///   anything else that does not parse, naming the part to fix.
     public init(url: String) throws {
         self.init()
         let lowered = url.lowercased()
-        if lowered.hasPrefix("rediss://") {
+        if lowered.hasPrefix("redis+cluster://") || lowered.hasPrefix("redis+sentinel://") {
+            try parseMultiHost(url)
+            return
+        }
+        if lowered.hasPrefix("rediss://") || lowered.hasPrefix("rediss+") {
             throw SessionError(.unsupported, "TLS is not supported, use a TLS tunnel: rediss:// URLs need TLS, which SessionKitRedis does not implement; run stunnel or a TLS sidecar in front of Redis and connect to it with redis://")
         }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
@@ -153,7 +195,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             }
             address = .unix(path: path)
         default:
-            throw SessionError(.invalidConfiguration, "unsupported Redis URL scheme '\(scheme)://'; use redis:// or unix://")
+            throw SessionError(.invalidConfiguration, "unsupported Redis URL scheme '\(scheme)://'; use redis://, unix://, redis+cluster:// or redis+sentinel://")
         }
         if let db = query["db"] {
             guard let number = Int(db), number >= 0 else {
@@ -163,7 +205,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    private static func redacted(_ url: String) -> String {
+    static func redacted(_ url: String) -> String {
         guard let at = url.lastIndex(of: "@"), let schemeEnd = url.range(of: "://") else { return url }
         guard schemeEnd.upperBound <= at else { return url }
         return url[..<schemeEnd.upperBound] + "***" + url[at...]
@@ -171,7 +213,12 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
 
     /// A description without the password.
     public var description: String {
-        var text = "redis \(address) db \(database)"
+        var text: String
+        switch topology {
+        case .standalone: text = "redis \(address) db \(database)"
+        case .cluster(let seeds): text = "redis cluster via \(seeds.map(\.description).joined(separator: ","))"
+        case .sentinel(let name, let sentinels): text = "redis primary '\(name)' via sentinels \(sentinels.map(\.description).joined(separator: ",")) db \(database)"
+        }
         if let username { text += " user \(username)" }
         if password != nil { text += " (password set)" }
         return text

@@ -91,10 +91,14 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     }
 
     /// Sends one command and waits for its reply (error replies are returned, not thrown).
-    func send(_ arguments: [RedisArgument], deadline: Deadline) async throws -> RESPValue {
-        let id = state.withLock { state -> UInt64 in
-            state.nextID &+= 1
-            return state.nextID
+    ///
+    /// - Parameter asking: Cluster `ASK` redirection: `ASKING` goes out right before the command
+    ///   in the same write, so that no other command can come between them; its reply is read
+    ///   and dropped like a cancelled command's.
+    func send(_ arguments: [RedisArgument], deadline: Deadline, asking: Bool = false) async throws -> RESPValue {
+        let (id, askingID) = state.withLock { state -> (UInt64, UInt64) in
+            state.nextID &+= 2
+            return (state.nextID, state.nextID &- 1)
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RESPValue, any Error>) in
@@ -107,10 +111,14 @@ final class RedisConnection: ConnectionDelegate, Sendable {
                     guard state.queue.count < maxPending else {
                         return SessionError(.storeUnavailable, "Redis at \(address) has \(state.queue.count) commands waiting for replies, the configured maximum; the server is too slow for this load (raise maxPendingCommandsPerConnection or connectionCount, or reduce the load)")
                     }
-                    let written = connection.write { buffer in RESPEncoder.encode(arguments, into: &buffer) }
+                    let written = connection.write { buffer in
+                        if asking { RESPEncoder.encode(["ASKING"], into: &buffer) }
+                        RESPEncoder.encode(arguments, into: &buffer)
+                    }
                     guard written else {
                         return state.closeReason ?? SessionError(.storeUnavailable, "the connection to Redis at \(address) is closed; the client reconnects on the next call")
                     }
+                    if asking { state.queue.append(askingID) }
                     state.queue.append(id)
                     state.waiters[id] = Waiter(continuation: continuation, readEpoch: state.readEpoch)
                     state.deadlines.insert(deadline: deadline.uptimeNanoseconds, id: id)

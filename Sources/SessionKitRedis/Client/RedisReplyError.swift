@@ -9,7 +9,8 @@ enum RedisErrorClass: Equatable {
     case reconnect
     /// Credentials or permissions (`NOAUTH`, `WRONGPASS`, `NOPERM`): fatal.
     case authentication
-    /// A Cluster redirection (`MOVED`, `ASK`): this client talks to one node.
+    /// A Cluster redirection (`MOVED`, `ASK`): followed by a Cluster client, up to
+    /// ``RedisConfiguration/maxRedirections``; an error for a standalone client.
     case redirect
     /// `OOM`: Redis hit `maxmemory`.
     case outOfMemory
@@ -38,7 +39,7 @@ enum RedisErrorClass: Equatable {
         case .authentication:
             return SessionError(.authenticationFailed, "Redis at \(address) refused \(command): \(message). Check the user name and password (redis://user:password@host) and the user's ACL permissions")
         case .redirect:
-            return SessionError(.unsupported, "Redis at \(address) is a Cluster node and redirected \(command) (\(message)); this client talks to a single node, so connect to a standalone server")
+            return SessionError(.unsupported, "Redis at \(address) redirected \(command) (\(message)): it is a Redis Cluster node. Configure the client for a cluster (redis+cluster://host1:port1,host2:port2 or RedisConfiguration.topology = .cluster); a cluster client sees this only after maxRedirections redirections in a row, while slots move")
         case .outOfMemory:
             return SessionError(.storeFailure, "Redis at \(address) is out of memory (\(message)); raise maxmemory or set an eviction policy such as volatile-lru")
         case .fatal:

@@ -111,7 +111,7 @@ public final class RedisSessionStore: SessionStore {
 
     private func check(_ reply: RESPValue, command: String) throws -> RESPValue {
         if case .error(let message) = reply {
-            throw RedisErrorClass(message: message).error(message: message, address: "\(client.configuration.address)", command: command)
+            throw RedisErrorClass(message: message).error(message: message, address: client.serverDescription, command: command)
         }
         return reply
     }
@@ -131,6 +131,6 @@ public final class RedisSessionStore: SessionStore {
     }
 
     private func unexpected(_ reply: RESPValue, command: String) -> SessionError {
-        SessionError(.protocolError, "Redis at \(client.configuration.address) answered \(command) with \(reply), which makes no sense for that command; is the server really Redis?")
+        SessionError(.protocolError, "Redis at \(client.serverDescription) answered \(command) with \(reply), which makes no sense for that command; is the server really Redis?")
     }
 }
