@@ -7,8 +7,15 @@
 //
 // It starts its own redis-server on a free port (or uses REDIS_URL / REDIS_BENCHMARK_PORT when
 // set). Commands are counted on both sides: SessionKit's commands/s (a load+save is two) over
-// the mean of redis-benchmark's GET and SET requests/s. The last line is
-// `RESULT redis ratio=<ratio>`.
+// the mean of redis-benchmark's GET and SET requests/s.
+//
+// The cluster row does the same against a Redis Cluster of 3 primaries (no replicas) that it
+// starts on free ports: RedisSessionStore over `redis+cluster://`, beside
+// `redis-benchmark --cluster` on the same cluster; commands are counted on every primary.
+// Set REDIS_BENCHMARK_CLUSTER=0 to skip it.
+//
+// The last line is `RESULT redis ratio=<ratio> cluster_ratio=<ratio>` (without `cluster_ratio`
+// when the cluster row is skipped).
 
 import Foundation
 import SessionKitRedis
@@ -54,30 +61,46 @@ func freePort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
+/// Every server process started, killed on exit (also after a failure).
+nonisolated(unsafe) var startedProcesses: [Process] = []
+
+func stopServers() {
+    for process in startedProcesses where process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+    startedProcesses.removeAll()
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("RedisBenchmark: \(message)\n".utf8))
+    stopServers()
     exit(1)
+}
+
+/// Starts redis-server with `arguments`, its output discarded.
+func startServer(_ arguments: [String]) throws {
+    guard let redisServer = which("redis-server") else { fail("redis-server is not installed (apt-get install -y redis-server)") }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: redisServer)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    startedProcesses.append(process)
 }
 
 // MARK: The server
 
-var serverProcess: Process?
 let host = "127.0.0.1"
 let port: Int
 if let fixed = ProcessInfo.processInfo.environment["REDIS_BENCHMARK_PORT"].flatMap(Int.init) {
     port = fixed
 } else {
-    guard let redisServer = which("redis-server") else { fail("redis-server is not installed (apt-get install -y redis-server)") }
     port = freePort()
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: redisServer)
-    process.arguments = ["--port", "\(port)", "--bind", host, "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    serverProcess = process
+    try startServer(["--port", "\(port)", "--bind", host, "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"])
 }
-defer { serverProcess?.terminate() }
+defer { stopServers() }
 guard let redisBenchmark = which("redis-benchmark") else { fail("redis-benchmark is not installed (apt-get install -y redis-tools)") }
 
 var configuration = RedisConfiguration(address: .tcp(host: host, port: port))
@@ -116,17 +139,21 @@ struct Run {
     var latencies: [Double] = []
 }
 
-/// The server's own count of commands processed (`INFO stats`).
-func commandsProcessed() async throws -> Int {
-    let info = try await store.client.send("INFO", "stats").string ?? ""
-    for line in info.split(separator: "\r\n") where line.hasPrefix("total_commands_processed:") {
-        return Int(line.split(separator: ":")[1]) ?? 0
+/// The servers' own count of commands processed (`INFO stats`), summed over `clients`.
+func commandsProcessed(_ clients: [RedisClient]) async throws -> Int {
+    var total = 0
+    for client in clients {
+        let info = try await client.send("INFO", "stats").string ?? ""
+        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("total_commands_processed:") }) else {
+            fail("INFO stats has no total_commands_processed")
+        }
+        total += Int(line.split(separator: ":")[1]) ?? 0
     }
-    fail("INFO stats has no total_commands_processed")
+    return total
 }
 
-func runSessionKit(duration: Double) async throws -> (perSecond: Double, latencies: [Double], commandsPerSecond: Double) {
-    let commandsBefore = try await commandsProcessed()
+func runSessionKit(duration: Double, store: RedisSessionStore, counted: [RedisClient]) async throws -> (perSecond: Double, latencies: [Double], commandsPerSecond: Double) {
+    let commandsBefore = try await commandsProcessed(counted)
     let start = now()
     let deadline = start + duration
     let runs = try await withThrowingTaskGroup(of: Run.self) { group in
@@ -153,8 +180,8 @@ func runSessionKit(duration: Double) async throws -> (perSecond: Double, latenci
         return all
     }
     let elapsed = now() - start
-    // Counted by the server; the INFO command itself is the one extra.
-    let commands = try await commandsProcessed() - commandsBefore - 1
+    // Counted by the servers; the INFO commands themselves are the extra ones.
+    let commands = try await commandsProcessed(counted) - commandsBefore - counted.count
     let total = runs.reduce(0) { $0 + $1.roundTrips }
     return (Double(total) / elapsed, runs.flatMap(\.latencies).sorted(), Double(commands) / elapsed)
 }
@@ -172,10 +199,10 @@ struct ReferenceRow {
     var p99: Double
 }
 
-func runRedisBenchmark(requests: Int) throws -> [String: ReferenceRow] {
+func runRedisBenchmark(requests: Int, port: Int, cluster: Bool = false) throws -> [String: ReferenceRow] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: redisBenchmark)
-    process.arguments = ["-h", host, "-p", "\(port)", "-c", "\(concurrency)", "-n", "\(requests)", "-d", "\(valueSize)",
+    process.arguments = (cluster ? ["--cluster"] : []) + ["-h", host, "-p", "\(port)", "-c", "\(concurrency)", "-n", "\(requests)", "-d", "\(valueSize)",
                          "-r", "\(concurrency * keysPerTask)", "-t", "get,set", "--csv"]
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -197,7 +224,7 @@ func runRedisBenchmark(requests: Int) throws -> [String: ReferenceRow] {
 }
 
 print("redis suite: \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, \(rounds) alternating rounds, redis-server on \(host):\(port)")
-_ = try await runSessionKit(duration: min(1, seconds / 2))  // warm-up
+_ = try await runSessionKit(duration: min(1, seconds / 2), store: store, counted: [store.client])  // warm-up
 
 func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
 func rate(_ value: Double) -> String { String(format: "%.0f", value) }
@@ -207,8 +234,8 @@ func rate(_ value: Double) -> String { String(format: "%.0f", value) }
 var bestSessionKit: (perSecond: Double, latencies: [Double], commandsPerSecond: Double)?
 var bestReference: (get: ReferenceRow, set: ReferenceRow)?
 for round in 1...rounds {
-    let sessionKit = try await runSessionKit(duration: seconds)
-    let reference = try runRedisBenchmark(requests: max(10_000, Int(sessionKit.commandsPerSecond * seconds / 2)))
+    let sessionKit = try await runSessionKit(duration: seconds, store: store, counted: [store.client])
+    let reference = try runRedisBenchmark(requests: max(10_000, Int(sessionKit.commandsPerSecond * seconds / 2)), port: port)
     let get = reference["GET"]!, set = reference["SET"]!
     print("round \(round): SessionKit \(rate(sessionKit.commandsPerSecond)) commands/s; redis-benchmark GET \(rate(get.requestsPerSecond))/s, SET \(rate(set.requestsPerSecond))/s")
     if sessionKit.commandsPerSecond > bestSessionKit?.commandsPerSecond ?? 0 { bestSessionKit = sessionKit }
@@ -235,4 +262,106 @@ print("SessionKit latency is per load+save round trip (two commands); redis-benc
 print("SessionKit commands/s are counted by the server (INFO stats total_commands_processed); 2 x round trips/s: \(rate(sessionKit.perSecond * 2)).")
 let ratio = skCommands / referenceMean
 store.client.close()
-print("RESULT redis ratio=\(String(format: "%.2f", ratio))")
+
+// MARK: The cluster row
+
+/// Starts 3 primaries in cluster mode, joins them and waits until every node reports the
+/// cluster healthy; returns their ports.
+func startCluster() async throws -> [Int] {
+    guard let redisCLI = which("redis-cli") else { fail("redis-cli is not installed (apt-get install -y redis-tools)") }
+    var ports: [Int] = []
+    while ports.count < 3 {
+        // The cluster bus listens on port + 10000.
+        let candidate = Int.random(in: 20_000...45_000)
+        if !ports.contains(candidate) && portIsFree(candidate) && portIsFree(candidate + 10_000) { ports.append(candidate) }
+    }
+    let directory = NSTemporaryDirectory() + "sessionkit-redis-benchmark-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    for node in ports {
+        try startServer(["--port", "\(node)", "--bind", host, "--save", "", "--appendonly", "no", "--protected-mode", "no",
+                         "--daemonize", "no", "--dir", directory, "--cluster-enabled", "yes",
+                         "--cluster-config-file", "nodes-\(node).conf", "--cluster-node-timeout", "5000"])
+    }
+    let clients = try ports.map { try RedisClient(configuration: RedisConfiguration(address: .tcp(host: host, port: $0))) }
+    defer { for client in clients { client.close() } }
+    let startedBy = now() + 10
+    for client in clients {
+        while (try? await client.send("PING")) == nil {
+            if now() > startedBy { fail("a cluster node did not start within 10 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+    let create = Process()
+    create.executableURL = URL(fileURLWithPath: redisCLI)
+    create.arguments = ["--cluster", "create"] + ports.map { "\(host):\($0)" } + ["--cluster-replicas", "0", "--cluster-yes"]
+    create.standardOutput = FileHandle.nullDevice
+    create.standardError = FileHandle.nullDevice
+    try create.run()
+    create.waitUntilExit()
+    guard create.terminationStatus == 0 else { fail("redis-cli --cluster create failed with status \(create.terminationStatus)") }
+    let healthyBy = now() + 30
+    for client in clients {
+        while !((try? await client.send("CLUSTER", "INFO"))?.string?.contains("cluster_state:ok") ?? false) {
+            if now() > healthyBy { fail("the benchmark's Redis Cluster did not become healthy within 30 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+    return ports
+}
+
+func portIsFree(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
+var result = "RESULT redis ratio=\(String(format: "%.2f", ratio))"
+if ProcessInfo.processInfo.environment["REDIS_BENCHMARK_CLUSTER"] != "0" {
+    let clusterPorts = try await startCluster()
+    var clusterConfiguration = try RedisConfiguration(url: "redis+cluster://" + clusterPorts.map { "\(host):\($0)" }.joined(separator: ","))
+    clusterConfiguration.commandTimeout = .seconds(10)
+    let clusterStore = try RedisSessionStore(configuration: clusterConfiguration)
+    let primaries = try clusterPorts.map { try RedisClient(configuration: RedisConfiguration(address: .tcp(host: host, port: $0))) }
+    for t in 0..<concurrency {
+        for k in 0..<keysPerTask {
+            try await clusterStore.save(key: "session:\(t):\(k)", value: sessionValue(k), ttl: 3600)
+        }
+    }
+    print("")
+    print("cluster row: 3 primaries on \(clusterPorts.map(String.init).joined(separator: ",")), same load; redis-benchmark --cluster as the reference")
+    _ = try await runSessionKit(duration: min(1, seconds / 2), store: clusterStore, counted: primaries)  // warm-up
+    var bestCluster: (perSecond: Double, latencies: [Double], commandsPerSecond: Double)?
+    var bestClusterReference: (get: ReferenceRow, set: ReferenceRow)?
+    for round in 1...rounds {
+        let sessionKit = try await runSessionKit(duration: seconds, store: clusterStore, counted: primaries)
+        let reference = try runRedisBenchmark(requests: max(10_000, Int(sessionKit.commandsPerSecond * seconds / 2)), port: clusterPorts[0], cluster: true)
+        let get = reference["GET"]!, set = reference["SET"]!
+        print("cluster round \(round): SessionKit \(rate(sessionKit.commandsPerSecond)) commands/s; redis-benchmark --cluster GET \(rate(get.requestsPerSecond))/s, SET \(rate(set.requestsPerSecond))/s")
+        if sessionKit.commandsPerSecond > bestCluster?.commandsPerSecond ?? 0 { bestCluster = sessionKit }
+        let mean = (get.requestsPerSecond + set.requestsPerSecond) / 2
+        if mean > ((bestClusterReference?.get.requestsPerSecond ?? 0) + (bestClusterReference?.set.requestsPerSecond ?? 0)) / 2 {
+            bestClusterReference = (get, set)
+        }
+    }
+    let cluster = bestCluster!
+    let (clusterGet, clusterSet) = bestClusterReference!
+    print("")
+    print("| client (cluster, 3 primaries) | what | ops/s | Redis commands/s | p50 ms | p99 ms |")
+    print("|---|---|---:|---:|---:|---:|")
+    print("| SessionKit RedisSessionStore | load+save round trip | \(rate(cluster.perSecond)) | \(rate(cluster.commandsPerSecond)) | \(ms(percentile(cluster.latencies, 0.5))) | \(ms(percentile(cluster.latencies, 0.99))) |")
+    print("| redis-benchmark --cluster | GET | \(rate(clusterGet.requestsPerSecond)) | \(rate(clusterGet.requestsPerSecond)) | \(String(format: "%.3f", clusterGet.p50)) | \(String(format: "%.3f", clusterGet.p99)) |")
+    print("| redis-benchmark --cluster | SET | \(rate(clusterSet.requestsPerSecond)) | \(rate(clusterSet.requestsPerSecond)) | \(String(format: "%.3f", clusterSet.p50)) | \(String(format: "%.3f", clusterSet.p99)) |")
+    print("SessionKit client statistics: \(clusterStore.client.statistics)")
+    let clusterRatio = cluster.commandsPerSecond / ((clusterGet.requestsPerSecond + clusterSet.requestsPerSecond) / 2)
+    clusterStore.client.close()
+    for client in primaries { client.close() }
+    result += " cluster_ratio=\(String(format: "%.2f", clusterRatio))"
+}
+print(result)
