@@ -28,6 +28,9 @@ public struct SessionConfiguration: Sendable, Hashable {
         case unspecified = ""
     }
 
+    /// The longest `expiry` or `absoluteLifetime` accepted: ten years, in seconds.
+    public static let maximumDuration = 10 * 365 * 24 * 3600
+
     /// The longest lifetime browsers give a cookie (400 days); longer Max-Age values are capped.
     public static let maximumCookieLifetime = 400 * 24 * 3600
 
@@ -163,8 +166,11 @@ public struct SessionConfiguration: Sendable, Hashable {
         if let expiry, expiry < 0 {
             throw invalid("expiry \(expiry) is negative; use a number of seconds, or 0 or nil for a permanent session")
         }
-        if let absoluteLifetime, absoluteLifetime <= 0 {
-            throw invalid("absoluteLifetime \(absoluteLifetime) must be a positive number of seconds, or nil for no absolute limit")
+        if let expiry, expiry > Self.maximumDuration {
+            throw invalid("expiry \(expiry) is over ten years (\(Self.maximumDuration) s); use 0 or nil for a permanent session")
+        }
+        if let absoluteLifetime, absoluteLifetime <= 0 || absoluteLifetime > Self.maximumDuration {
+            throw invalid("absoluteLifetime \(absoluteLifetime) must be a positive number of seconds up to ten years, or nil for no absolute limit")
         }
         if prefix.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
             throw invalid("prefix \"\(prefix.debugDescription)\" contains spaces or control characters, which stores such as memcached reject in keys; use something like \"session:\"")

@@ -93,9 +93,11 @@ public struct CookieSessionInterface: SessionInterface {
             return nil
         }
         guard case .array(let parts) = payload, parts.count == 3, let accessed = parts[0].doubleValue,
-            let created = parts[1].doubleValue, case .object(let state) = parts[2], accessed.isFinite, created.isFinite
+            let created = parts[1].doubleValue, case .object(let state) = parts[2],
+            StoreSessionCore.plausibleCreation(accessed, now: now), StoreSessionCore.plausibleCreation(created, now: now),
+            created <= accessed + 1
         else {
-            reject(.malformedPayload, "the payload is not [accessed, created, {state}]")
+            reject(.malformedPayload, "the payload is not [accessed, created, {state}] with times between 1970 and now")
             return nil
         }
         if let timeout = options.timeout, now - accessed > Double(timeout) {

@@ -92,21 +92,40 @@ final class StoreSessionCore: Sendable {
     nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
         let now = clock.now()
         var firstCandidate: String?
+        var sawUnusableEntry = false
         var tried = 0
         for (position, value) in cookieValues.enumerated() where SessionID.isWellFormed(value) {
             if tried == Self.maximumCandidates { break }
             if position > 0 && cookieValues[..<position].contains(value) { continue }
             tried += 1
             if firstCandidate == nil { firstCandidate = value }
-            if let session = try await loadStored(id: value, now: now) { return session }
+            switch try await loadStored(id: value, now: now) {
+            case .found(let session): return session
+            case .absent: break
+            case .unusable: sawUnusableEntry = true
+            }
         }
-        if configuration.adoptUnknownIDs, let firstCandidate {
+        // An ID whose entry exists but cannot be used (not JSON, past its absolute lifetime) is
+        // never adopted: that would overwrite the entry, or extend a session that has ended.
+        if configuration.adoptUnknownIDs, !sawUnusableEntry, let firstCandidate {
             return Session(id: firstCandidate, isNew: true, createdAt: now, accessedAt: now, clock: clock)
         }
         return Session(id: try SessionID.generate(), isNew: true, createdAt: now, accessedAt: now, clock: clock)
     }
 
-    nonisolated(nonsending) private func loadStored(id: String, now: Double) async throws -> Session? {
+    enum Lookup {
+        case found(Session)
+        case absent
+        case unusable
+    }
+
+    /// The creation times accepted from a stored entry: not before 1970, not in the future
+    /// (five minutes of clock skew allowed). Anything else is not a time this library wrote.
+    static func plausibleCreation(_ value: Double, now: Double) -> Bool {
+        value.isFinite && value >= 0 && value <= now + 300
+    }
+
+    nonisolated(nonsending) private func loadStored(id: String, now: Double) async throws -> Lookup {
         let key = key(for: id)
         let bytes: [UInt8]?
         if let touchTTL {
@@ -114,31 +133,43 @@ final class StoreSessionCore: Sendable {
         } else {
             bytes = try await store.load(key: key)
         }
-        guard let bytes, case .object(var data)? = try? JSON.decode(bytes) else { return nil }
+        guard let bytes else { return .absent }
+        guard case .object(var data)? = try? JSON.decode(bytes) else { return .unusable }
         var created = now
-        if let stored = data.removeValue(forKey: Session.createdKey)?.doubleValue { created = stored }
+        if let stored = data.removeValue(forKey: Session.createdKey) {
+            if let value = stored.doubleValue, Self.plausibleCreation(value, now: now) {
+                created = value
+            } else if configuration.absoluteLifetime != nil {
+                // The lifetime cannot be enforced from a forged or corrupt creation time.
+                try await store.delete(key: key)
+                return .unusable
+            }
+        }
         if let limit = configuration.absoluteLifetime, now - created >= Double(limit) {
             try await store.delete(key: key)
-            return nil
+            return .unusable
         }
-        return Session(id: id, data: data, isNew: false, createdAt: created, accessedAt: now, clock: clock)
+        return .found(Session(id: id, data: data, isNew: false, createdAt: created, accessedAt: now, clock: clock))
     }
 
     nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
         let s = session.state.withLock { $0 }
-        if let stored = s.storedID, stored != s.id {
-            try await store.delete(key: key(for: stored))
-        }
+        let replacedID = s.storedID.flatMap { $0 != s.id ? $0 : nil }
         if s.data.isEmpty {
             guard s.isModified else { return [] }
-            if let stored = s.storedID, stored == s.id {
-                try await store.delete(key: key(for: stored))
-            }
+            if let stored = s.storedID { try await store.delete(key: key(for: stored)) }
             return cookieValues.isEmpty ? [] : [cookie.deletion]
         }
         if s.isModified {
-            let value = try JSON.encodeObject(s.data, leading: [(Session.createdKey, .int(Int(s.createdAt)))])
+            // The reserved key is written by the library only.
+            var data = s.data
+            data.removeValue(forKey: Session.createdKey)
+            let created = Self.plausibleCreation(s.createdAt, now: clock.now()) ? Int(s.createdAt) : Int(clock.now())
+            let value = try JSON.encodeObject(data, leading: [(Session.createdKey, .int(created))])
+            // Save under the new ID before deleting the old entry: if the save fails, the user
+            // keeps the session they had.
             try await store.save(key: key(for: s.id), value: value, ttl: storeTTL)
+            if let replacedID { try await store.delete(key: key(for: replacedID)) }
             return [cookie.render(value: s.id, now: clock.now())]
         }
         if configuration.rolling && s.isAccessed && !s.isNew && !configuration.sessionCookie {

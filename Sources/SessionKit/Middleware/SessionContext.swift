@@ -65,7 +65,20 @@ public final class SessionContext: Sendable {
         case fail(any Error)
     }
 
+    /// Tells tasks waiting for a load that the loading task was cancelled: they load again.
+    private struct RetryLoad: Error {}
+
     nonisolated(nonsending) private func load(_ index: Int) async throws -> Session {
+        while true {
+            do {
+                return try await loadOnce(index)
+            } catch is RetryLoad {
+                continue
+            }
+        }
+    }
+
+    nonisolated(nonsending) private func loadOnce(_ index: Int) async throws -> Session {
         let action = states.withLock { states -> Action in
             switch states[index] {
             case .idle:
@@ -91,7 +104,7 @@ public final class SessionContext: Sendable {
                         return nil
                     case .loaded(let session, _): return .success(session)
                     case .failed(let error): return .failure(error)
-                    case .idle: return .failure(SessionError(.storeFailure, "internal error: session slot reset while loading"))
+                    case .idle: return .failure(RetryLoad())
                     }
                 }
                 if let ready { continuation.resume(with: ready) }
@@ -104,6 +117,11 @@ public final class SessionContext: Sendable {
                 let waiters = finish(index, .loaded(session, cookieValues: values))
                 for waiter in waiters { waiter.resume(returning: session) }
                 return session
+            } catch is CancellationError {
+                // This task was cancelled, not the request: other tasks load for themselves.
+                let waiters = finish(index, .idle)
+                for waiter in waiters { waiter.resume(throwing: RetryLoad()) }
+                throw CancellationError()
             } catch {
                 let waiters = finish(index, .failed(error))
                 for waiter in waiters { waiter.resume(throwing: error) }

@@ -31,7 +31,7 @@ public final class InMemorySessionStore: SessionStore {
     ///   - maximumValueBytes: the largest session accepted, in bytes (default 1 MiB).
     ///   - clock: the clock that times expiry.
     public init(capacity: Int = 1_000_000, maximumValueBytes: Int = 1 << 20, clock: SessionClock = .system) {
-        precondition(capacity > 0, "capacity must be positive")
+        precondition(capacity > 0 && capacity <= 1 << 40, "capacity must be positive and at most 2^40")
         precondition(maximumValueBytes > 0, "maximumValueBytes must be positive")
         self.capacity = capacity
         self.maximumValueBytes = maximumValueBytes
@@ -72,7 +72,7 @@ public final class InMemorySessionStore: SessionStore {
         guard value.count <= maximumValueBytes else {
             throw SessionError(
                 .valueTooLarge,
-                "the session for key \"\(key)\" is \(value.count) bytes, over the in-memory store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
+                "a session of \(value.count) bytes is over the in-memory store's limit of \(maximumValueBytes) bytes; store less in the session or raise maximumValueBytes")
         }
         let now = clock.now()
         let expires = ttl.map { now + Double($0) } ?? .infinity
