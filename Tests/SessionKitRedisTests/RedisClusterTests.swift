@@ -168,6 +168,16 @@ struct RedisClusterTests {
             try await group.waitForAll()
         }
         #expect(store.client.statistics.topologyRefreshes >= 1)
+
+        // A RESP2 client reads the RESP2 form of CLUSTER SHARDS and finds the same sessions.
+        var resp2 = try RedisConfiguration(testing: cluster.url)
+        resp2.protocolVersion = .resp2
+        let resp2Store = try RedisSessionStore(configuration: resp2)
+        defer { resp2Store.client.close() }
+        for key in keys.suffix(30) {
+            #expect(try await resp2Store.load(key: key) == SessionLoad.value(key, 0))
+        }
+        #expect(resp2Store.client.statistics.movedRedirections == 0, "the RESP2 slot map is right from the start")
     }
 
     @Test("a slot migrated during a load run: ASK, then MOVED, counted; no wrong data")

@@ -42,6 +42,7 @@ final class SentinelLocator: NodeLocator {
     func close() {
         let (clients, watcher) = state.withLock { state -> ([RedisClient], Task<Void, Never>?) in
             state.closed = true
+            state.onChange = nil   // it holds the client's connection slots, which hold this locator
             defer { state.clients.removeAll(); state.watcher = nil }
             return (Array(state.clients.values), state.watcher)
         }
