@@ -16,6 +16,7 @@ struct DemoContext: SessionKitRequestContext {
 /// the cookie settings, and a cross-site link for checking SameSite.
 func makeRouter(settings: DemoSettings, interface: any SessionInterface) throws -> Router<DemoContext> {
     let router = Router(context: DemoContext.self)
+    router.add(middleware: StoreErrorPage())
     router.add(middleware: SessionKitMiddleware(try SessionMiddleware(interface)))
     let cookieName = interface.configuration.cookieName
 
@@ -158,6 +159,20 @@ func makeRouter(settings: DemoSettings, interface: any SessionInterface) throws 
     }
 
     return router
+}
+
+/// Turns "the session store is down" into a 503 page instead of an empty 500.
+struct StoreErrorPage<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as SessionError where error.code == .storeUnavailable || error.code == .timeout {
+            context.logger.error("session store: \(error)")
+            return Page.html(
+                "503 Session store unavailable", status: .serviceUnavailable,
+                "<p class=\"error\" id=\"store-error\">The session store does not answer (\(Page.escape(error.message))). Try again shortly.</p>")
+        }
+    }
 }
 
 /// The answer to a form post whose CSRF token is missing or wrong.

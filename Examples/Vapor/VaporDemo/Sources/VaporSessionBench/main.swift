@@ -1,0 +1,57 @@
+import Foundation
+import SessionKit
+import Vapor
+import VaporSessionKit
+
+// The Vapor servers of the HTTP benchmark (Benchmarks/Scripts/http-bench.sh). Every variant
+// with sessions reads a counter from the session and writes it back incremented on every
+// request, so each request costs one load and one save.
+//
+//   VaporSessionBench MODE PORT
+//   MODE: nosession | vapor-sessions | sessionkit-memory
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3, let port = Int(arguments[2]) else {
+    FileHandle.standardError.write(Data("usage: VaporSessionBench nosession|vapor-sessions|sessionkit-memory PORT\n".utf8))
+    exit(2)
+}
+let mode = arguments[1]
+
+var env = Environment(name: "production", arguments: ["VaporSessionBench"])
+try LoggingSystem.bootstrap(from: &env)
+let app = try await Application.make(env)
+app.logger.logLevel = .warning
+app.http.server.configuration.hostname = "127.0.0.1"
+app.http.server.configuration.port = port
+
+switch mode {
+case "nosession":
+    app.get { _ in "count 1" }
+case "vapor-sessions":
+    app.sessions.use(.memory)
+    app.middleware.use(app.sessions.middleware)
+    app.get { req -> String in
+        let count = (req.session.data["count"].flatMap { Int($0) } ?? 0) + 1
+        req.session.data["count"] = String(count)
+        return "count \(count)"
+    }
+case "sessionkit-memory":
+    app.middleware.use(SessionKitMiddleware(try SessionMiddleware(InMemorySessionInterface(configuration: SessionConfiguration(expiry: 3600)))))
+    app.get { req async throws -> String in
+        let session = try await req.sessionKit.session()
+        let count = (session["count"]?.intValue ?? 0) + 1
+        session["count"] = .int(count)
+        return "count \(count)"
+    }
+default:
+    FileHandle.standardError.write(Data("unknown mode \(mode)\n".utf8))
+    exit(2)
+}
+
+do {
+    try await app.execute()
+} catch {
+    try? await app.asyncShutdown()
+    throw error
+}
+try await app.asyncShutdown()
