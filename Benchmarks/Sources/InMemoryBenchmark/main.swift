@@ -1,7 +1,7 @@
 // The `inmemory` suite: session round trips through SessionMiddleware over the in-memory
 // store, and memory per stored session.
 //
-//   swift run -c release --package-path Benchmarks InMemoryBenchmark [seconds-per-run]
+//   swift run -c release --package-path Benchmarks InMemoryBenchmark [seconds-per-run] [rounds]
 //
 // A round trip is one request: parse the Cookie header, load the session, change a value,
 // save it and render Set-Cookie. The baseline row runs the same loop through the middleware
@@ -15,6 +15,9 @@ import Glibc
 #endif
 
 let secondsPerRun = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 2 : 2
+/// Each figure is the best of this many runs: other processes on a shared machine only ever
+/// slow a run down, so the best run is the closest to what the code can do.
+let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 3 : 3
 let users = 10_000
 
 @Sendable func now() -> Double {
@@ -25,6 +28,12 @@ let users = 10_000
 
 /// Runs `tasks` concurrent loops for `secondsPerRun` and returns operations per second.
 func measure(tasks: Int, _ body: nonisolated(nonsending) @escaping @Sendable (Int, Int) async throws -> Void) async throws -> Double {
+    var best = 0.0
+    for _ in 0..<rounds { best = max(best, try await measureOnce(tasks: tasks, body)) }
+    return best
+}
+
+func measureOnce(tasks: Int, _ body: nonisolated(nonsending) @escaping @Sendable (Int, Int) async throws -> Void) async throws -> Double {
     let deadline = now() + secondsPerRun
     let start = now()
     let total = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -77,7 +86,7 @@ if let ops = ProcessInfo.processInfo.environment["SK_BENCH_OPS"].flatMap({ Int($
     exit(0)
 }
 
-print("SessionKit in-memory: open+modify+save through SessionMiddleware, \(users) users, \(secondsPerRun) s per run")
+print("SessionKit in-memory: open+modify+save through SessionMiddleware, \(users) users, best of \(rounds) runs of \(secondsPerRun) s")
 print("tasks | round trips/s | baseline (no session) /s")
 var at8 = 0.0
 for tasks in [1, 8, 64] {
