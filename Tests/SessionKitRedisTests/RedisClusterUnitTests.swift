@@ -1,5 +1,6 @@
 import SessionKit
 @testable import SessionKitRedis
+import SessionKitTestSupport
 import Testing
 
 @Suite("Redis Cluster and Sentinel: slots, URLs, slot maps")
@@ -135,5 +136,36 @@ struct RedisClusterUnitTests {
         #expect(map.primary(forSlot: 5) == .tcp(host: "127.0.0.1", port: 7009))
         #expect(map.primary(forSlot: 6) == .tcp(host: "127.0.0.1", port: 7000))
         #expect(throws: SessionError.self) { try SlotMap.fromSlots(.array([.array([.integer(5), .integer(1), node("h", 1)])]), askedHost: "h") }
+    }
+}
+
+@Suite("Redis Cluster and Sentinel: nothing reachable")
+struct RedisTopologyUnreachableTests {
+    static func closedPorts() throws -> [Int] {
+        try (0..<2).map { _ in try ServerProcess.freePort() }
+    }
+
+    @Test("no Sentinel answers: storeUnavailable naming each Sentinel")
+    func noSentinel() async throws {
+        let ports = try Self.closedPorts()
+        let client = try RedisClient(configuration: RedisConfiguration(testing: "redis+sentinel://127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])/mymaster"))
+        defer { client.close() }
+        let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("no Sentinel gave the address of primary 'mymaster'") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("\(ports[1])") == true, "every Sentinel was asked")
+    }
+
+    @Test("no cluster seed answers: storeUnavailable naming the seeds")
+    func noSeed() async throws {
+        let ports = try Self.closedPorts()
+        var configuration = try RedisConfiguration(testing: "redis+cluster://127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])")
+        configuration.reconnectDelay = .milliseconds(5)
+        configuration.maxReconnectDelay = .milliseconds(20)
+        let client = try RedisClient(configuration: configuration)
+        defer { client.close() }
+        let error = await #expect(throws: SessionError.self) { try await client.send("GET", "k") }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("\(ports[0])") == true && error?.message.contains("\(ports[1])") == true, "\(String(describing: error))")
     }
 }

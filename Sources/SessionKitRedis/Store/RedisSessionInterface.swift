@@ -11,7 +11,9 @@ extension StoreSessionInterface where Store == RedisSessionStore {
     /// Creates an interface with its own ``RedisSessionStore`` on the server at `url`.
     ///
     /// - Parameters:
-    ///   - url: `redis://[user[:password]@]host[:port][/db]` or `unix:///path?db=N`.
+    ///   - url: `redis://[user[:password]@]host[:port][/db]`, `unix:///path?db=N`,
+    ///     `redis+cluster://host1:port1,host2:port2` (Redis Cluster) or
+    ///     `redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster[/db]` (Redis Sentinel).
     ///   - configuration: the cookie and lifetime options.
     ///   - clock: the clock for creation times and cookie dates.
     /// - Throws: ``SessionError`` for an invalid URL or configuration.

@@ -13,7 +13,12 @@ import Synchronization
 ///
 /// ```swift
 /// let store = try RedisSessionStore(url: "redis://localhost:6379/0")
+/// let clustered = try RedisSessionStore(url: "redis+cluster://10.0.0.1:6379,10.0.0.2:6379")
+/// let failover = try RedisSessionStore(url: "redis+sentinel://10.0.0.5:26379,10.0.0.6:26379/mymaster")
 /// ```
+///
+/// Every command touches one key, so the store works unchanged over a Redis Cluster (each
+/// session lands on the primary owning its key's slot) and over Sentinel.
 public final class RedisSessionStore: SessionStore {
     /// The client the store sends its commands through.
     public let client: RedisClient
