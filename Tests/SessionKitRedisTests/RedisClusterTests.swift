@@ -11,6 +11,11 @@ extension Trait where Self == ConditionTrait {
     static var needsRedisCluster: ConditionTrait {
         .enabled(if: RedisCluster.shouldRun, "redis-server or redis-cli is not installed (apt-get install -y redis-server redis-tools); set CI=true to make this a failure")
     }
+
+    /// Runs only when redis-server and redis-cli are installed, or under CI=true.
+    static var needsRedisSentinel: ConditionTrait {
+        .enabled(if: RedisSentinel.shouldRun, "redis-server or redis-cli is not installed (apt-get install -y redis-server redis-tools); set CI=true to make this a failure")
+    }
 }
 
 /// A load run over a fixed set of session keys, each owned by one task, so that every task knows
@@ -278,7 +283,7 @@ struct RedisClusterTests {
                 let more = load.operations
                 try await waitUntil(.seconds(30), "more operations") { load.operations > more + 300 }
                 #expect(load.counts.withLock { $0.errors } == settled, "operations failed after the failover window: \(load.counts.withLock { $0.lastError ?? "" })")
-                print("failover: \(settled - errors) errors during the catch-up after health returned")
+                print("failover: \(settled - errors) errors between the cluster reporting healthy and 300 more operations")
             }
         } catch {
             await load.stop()

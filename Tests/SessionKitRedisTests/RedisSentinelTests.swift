@@ -4,7 +4,7 @@ import SessionKit
 import SessionKitTestSupport
 import Testing
 
-@Suite("Redis Sentinel (real primary, replica and 3 Sentinels)", .needsRedis, .serialized)
+@Suite("Redis Sentinel (real primary, replica and 3 Sentinels)", .needsRedisSentinel, .serialized)
 struct RedisSentinelTests {
     static func configuration(_ setup: RedisSentinel) throws -> RedisConfiguration {
         var configuration = try RedisConfiguration(testing: setup.url)

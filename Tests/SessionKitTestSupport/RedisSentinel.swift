@@ -18,6 +18,12 @@ public final class RedisSentinel: Sendable {
     public let sentinelPorts: [Int]
     private let sentinels: [ServerProcess]
 
+    /// Whether Sentinel tests should run: redis-server (which runs Sentinels with `--sentinel`)
+    /// and redis-cli are installed, or `CI=true`.
+    public static var shouldRun: Bool {
+        ServerProcess.shouldRun(needing: "redis-server") && ServerProcess.shouldRun(needing: "redis-cli")
+    }
+
     /// `redis+sentinel://127.0.0.1:<s1>,127.0.0.1:<s2>,127.0.0.1:<s3>/mymaster`.
     public var url: String {
         "redis+sentinel://" + sentinelPorts.map { "127.0.0.1:\($0)" }.joined(separator: ",") + "/" + masterName
@@ -39,6 +45,9 @@ public final class RedisSentinel: Sendable {
     public static func start(downAfter: Int = 1000, failoverTimeout: Int = 3000) async throws -> RedisSentinel {
         guard let executable = RedisServer.executable else {
             throw FixtureError("redis-server is not installed; install it with `apt-get install -y redis-server` (tests needing it skip unless CI=true)")
+        }
+        guard ServerProcess.findExecutable("redis-cli") != nil else {
+            throw FixtureError("redis-cli is not installed; install it with `apt-get install -y redis-tools` (tests needing it skip unless CI=true)")
         }
         var servers: [RedisServer] = []
         var sentinels: [ServerProcess] = []
