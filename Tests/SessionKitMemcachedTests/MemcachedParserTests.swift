@@ -67,7 +67,12 @@ struct MemcachedParserTests {
             parser.append(data[..<cut])
             if cut < data.count {
                 #expect(try parser.next() == nil, "a reply cut at \(cut) of \(data.count) bytes is incomplete")
-                #expect(parser.bufferedCount == cut, "nothing is consumed until the reply is complete")
+                if text.hasPrefix("VALUE") {
+                    // A get reply's complete items are consumed as they arrive, nothing more.
+                    #expect(parser.bufferedCount <= cut, "only complete items are consumed")
+                } else {
+                    #expect(parser.bufferedCount == cut, "nothing is consumed until the reply is complete")
+                }
             }
             parser.append(data[cut...])
             #expect(try parser.next() == expected, "split at \(cut)")

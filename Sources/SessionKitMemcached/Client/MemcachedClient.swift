@@ -205,8 +205,11 @@ public final class MemcachedClient: Sendable {
 
     /// Sends any command and returns its reply as is (error replies included), routed by its
     /// first key, or to the first live server for commands without keys.
+    ///
+    /// Keys and meta flags are validated before anything is written: a flag or key containing
+    /// a space, CR, LF, NUL or another control byte is refused with `invalidKey`.
     public func send(_ command: MemcachedCommand) async throws -> MemcachedReply {
-        let keys = try command.keys.map { key throws(SessionError) in try MemcachedKey.validate(key) }
+        let keys = try MemcachedEncoder.validate(command)
         let expectation: ReplyExpectation
         switch command {
         case .get, .gets, .gat, .gats: expectation = .items(keys)
@@ -330,6 +333,8 @@ public final class MemcachedClient: Sendable {
         guard !closed.load(ordering: .acquiring) else {
             throw SessionError(.storeUnavailable, "this MemcachedClient was closed; create a new one")
         }
+        // The one path to the wire: meta flags are checked here too, whoever built the command.
+        try MemcachedEncoder.validateMetaFlags(command)
         let deadline = Deadline.after(configuration.commandTimeout)
         var retried = false
         while true {

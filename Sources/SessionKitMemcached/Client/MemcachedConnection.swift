@@ -212,48 +212,102 @@ final class MemcachedConnection: ConnectionDelegate, Sendable {
     // MARK: ConnectionDelegate (event loop thread)
 
     func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
-        var replies: [MemcachedReply] = []
-        var parseError: SessionError?
-        parser.withLock { parser in
-            parser.append(bytes)
-            do {
-                while let reply = try parser.next() { replies.append(reply) }
-            } catch {
-                parseError = (error as? SessionError) ?? SessionError(.protocolError, "memcached at \(address) sent an unreadable reply: \(error)")
-            }
-        }
+        received(bytes)
+    }
+
+    /// Handles bytes read from the socket (the delegate method; tests call it directly to
+    /// drive several reads while the loop is held).
+    ///
+    /// Replies are parsed one at a time, each knowing the keys its request may be answered
+    /// with, and handed to their callers. The first reply that cannot be right (malformed, of
+    /// the wrong kind or key, or unasked for) ends the connection at once, under the state
+    /// lock: it is marked closed, every waiter fails, and later bytes — even from the same
+    /// burst of reads — are ignored, so that no reply after the break can reach anyone.
+    func received(_ bytes: UnsafeRawBufferPointer) {
+        guard !closedFlag.load(ordering: .acquiring) else { return }
         var ready: [(Waiter, MemcachedReply)] = []
-        ready.reserveCapacity(replies.count)
-        var desync: SessionError?
-        var mismatched: Waiter?
-        state.withLock { state in
-            state.readEpoch &+= 1
-            for reply in replies {
-                guard let pending = state.popFirst() else {
-                    desync = SessionError(.protocolError, "memcached at \(address) sent a reply nobody asked for; the connection was closed to stay in step")
+        var failure: SessionError?
+        var failed: [Waiter] = []
+        var socket: Connection?
+        parser.withLock { parser in
+            var next = state.withLock { state -> NextReply in
+                guard state.closed == nil else { return .closed }
+                state.readEpoch &+= 1
+                return .open(expectedKeys(state))
+            }
+            parser.append(bytes)
+            while case .open(let keys) = next {
+                let reply: MemcachedReply
+                do {
+                    guard let parsed = try parser.next(expectingKeys: keys) else { return }
+                    reply = parsed
+                } catch {
+                    let error = (error as? SessionError) ?? SessionError(.protocolError, "memcached at \(address) sent an unreadable reply: \(error)")
+                    failure = error
+                    (failed, socket) = state.withLock { state in shutDown(&state, error) }
                     return
                 }
-                if !freesCancelledSlots && !pending.expectation.accepts(reply) {
-                    desync = SessionError(.protocolError, "memcached at \(address) sent a reply that does not match its request (wrong kind or key); the connection was closed so that no reply can reach the wrong caller")
-                    mismatched = state.waiters.removeValue(forKey: pending.id)
-                    return
-                }
-                if let waiter = state.waiters.removeValue(forKey: pending.id) {
-                    ready.append((waiter, reply))
+                next = state.withLock { state -> NextReply in
+                    guard state.closed == nil else { return .closed }
+                    guard let pending = state.popFirst() else {
+                        let error = SessionError(.protocolError, "memcached at \(address) sent a reply nobody asked for; the connection was closed to stay in step")
+                        failure = error
+                        (failed, socket) = shutDown(&state, error)
+                        return .closed
+                    }
+                    if !freesCancelledSlots && !pending.expectation.accepts(reply) {
+                        let error = SessionError(.protocolError, "memcached at \(address) sent a reply that does not match its request (wrong kind or key); the connection was closed so that no reply can reach the wrong caller")
+                        failure = error
+                        // The mismatched request's waiter is still in `waiters` and fails with the rest.
+                        (failed, socket) = shutDown(&state, error)
+                        return .closed
+                    }
+                    if let waiter = state.waiters.removeValue(forKey: pending.id) {
+                        ready.append((waiter, reply))
+                    }
+                    return .open(expectedKeys(state))
                 }
             }
-        }
-        if let desync, let mismatched {
-            mismatched.timer?.cancel()
-            mismatched.continuation.resume(throwing: desync)
         }
         for (waiter, reply) in ready {
             waiter.timer?.cancel()
             waiter.continuation.resume(returning: reply)
         }
-        if let failure = desync ?? parseError {
-            close(reason: failure)
+        if let failure {
+            for waiter in failed {
+                waiter.timer?.cancel()
+                waiter.continuation.resume(throwing: failure)
+            }
+            socket?.close()
         }
+    }
+
+    private enum NextReply {
+        /// Parse on; the next reply's items may only carry these keys (`nil`: unchecked).
+        case open([[UInt8]]?)
+        case closed
+    }
+
+    /// The keys the oldest waiting request may be answered with: a get's keys, none for any
+    /// other command (a VALUE block there is already wrong), none when nothing is waiting.
+    private func expectedKeys(_ state: State) -> [[UInt8]]? {
+        if freesCancelledSlots { return nil }
+        guard state.head < state.queue.count else { return [] }
+        if case .items(let keys) = state.queue[state.head].expectation { return keys }
+        return []
+    }
+
+    /// Marks the connection closed with `error` at once (under the state lock) and takes every
+    /// waiter, for the caller to fail outside the lock, and the socket, for it to close.
+    private func shutDown(_ state: inout State, _ error: SessionError) -> ([Waiter], Connection?) {
+        if state.closeReason == nil { state.closeReason = error }
+        if state.closed == nil { state.closed = error }
+        closedFlag.store(true, ordering: .releasing)
+        let waiters = Array(state.waiters.values)
+        state.waiters.removeAll()
+        state.queue.removeAll()
+        state.head = 0
+        return (waiters, state.connection)
     }
 
     func connection(_ connection: Connection, didCloseWith error: NetworkError?) {

@@ -2,7 +2,7 @@ import SessionKit
 
 /// A memcached command, encoded by ``MemcachedEncoder``.
 ///
-/// Keys are validated (``MemcachedKey``) when the command is encoded, before any byte is
+/// Keys and meta flags are validated (``MemcachedKey``, ``MemcachedEncoder``) when the command is encoded, before any byte is
 /// produced. `exptime` values are sent as given; build them with ``MemcachedExpiration``.
 public enum MemcachedCommand: Sendable, Hashable {
     /// `get <key>*`.
@@ -79,16 +79,19 @@ public enum MemcachedCommand: Sendable, Hashable {
 public enum MemcachedEncoder {
     /// Appends the command's bytes to `buffer`.
     ///
-    /// - Throws: ``SessionError`` `.invalidKey` for a key that breaks memcached's rules, or
-    ///   `.invalidConfiguration` for a meta flag that is not a letter followed by printable
-    ///   ASCII. Nothing is appended when it throws.
+    /// - Throws: ``SessionError`` `.invalidKey` for a key that breaks memcached's rules, a meta
+    ///   flag that is not a letter followed by printable ASCII (no CR, LF, space, NUL or other
+    ///   control byte, not empty), or a retrieval without keys. Nothing is appended when it throws.
     public static func encode(_ command: MemcachedCommand, into buffer: inout [UInt8]) throws(SessionError) {
+        let keys = try validate(command)
+        encodeValidated(command, keys: keys, into: &buffer)
+    }
+
+    /// Checks everything in `command` that goes on the command line — its keys and meta flags —
+    /// and returns the keys' bytes. Every path that writes a command calls this first.
+    static func validate(_ command: MemcachedCommand) throws(SessionError) -> [[UInt8]] {
         let keys = try command.keys.map { key throws(SessionError) in try MemcachedKey.validate(key) }
-        switch command {
-        case .metaGet(_, let flags), .metaSet(_, _, let flags), .metaDelete(_, let flags):
-            for flag in flags { try validateMetaFlag(flag) }
-        default: break
-        }
+        try validateMetaFlags(command)
         if keys.isEmpty {
             switch command {
             case .get, .gets, .gat, .gats:
@@ -96,10 +99,19 @@ public enum MemcachedEncoder {
             default: break
             }
         }
-        encodeValidated(command, keys: keys, into: &buffer)
+        return keys
     }
 
-    /// Appends a command whose keys were already validated (`keys` are their bytes).
+    /// Checks the meta flags of `mg`, `ms` and `md` (other commands have none).
+    static func validateMetaFlags(_ command: MemcachedCommand) throws(SessionError) {
+        switch command {
+        case .metaGet(_, let flags), .metaSet(_, _, let flags), .metaDelete(_, let flags):
+            for flag in flags { try validateMetaFlag(flag) }
+        default: break
+        }
+    }
+
+    /// Appends a command that ``validate(_:)`` accepted (`keys` are the bytes it returned).
     static func encodeValidated(_ command: MemcachedCommand, keys: [[UInt8]], into buffer: inout [UInt8]) {
         switch command {
         case .get: retrieval("get", nil, keys, &buffer)
@@ -150,7 +162,7 @@ public enum MemcachedEncoder {
         let bytes = Array(flag.utf8)
         guard let first = bytes.first, (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A),
               bytes.count <= 64, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw SessionError(.invalidConfiguration, "the meta flag \(MemcachedKey.describe(bytes.prefix(64))) is not a letter followed by printable ASCII without spaces")
+            throw SessionError(.invalidKey, "the meta flag \(MemcachedKey.describe(bytes.prefix(64))) is not a letter followed by at most 63 printable ASCII characters (no space, CR, LF, NUL or other control byte), so the command was not sent: it would break memcached's command line")
         }
     }
 

@@ -3,15 +3,18 @@ import SessionKit
 /// An incremental parser for memcached replies (text and meta protocol).
 ///
 /// Feed it bytes as they arrive with ``append(_:)``, then call ``next()`` until it returns
-/// `nil` ("need more bytes"). A reply is consumed only once it is complete, so a reply split at
-/// any byte parses the same as one that arrived whole. Malformed input throws a
+/// `nil` ("need more bytes"). A reply split at any byte parses the same as one that arrived
+/// whole. A get reply is parsed item by item: each complete item is consumed (and kept) at
+/// once, so a reply arriving slowly is never re-parsed or re-copied from its start. Malformed input throws a
 /// ``SessionError`` with code `protocolError`; after that the stream is out of step and the
 /// connection must be closed.
 ///
 /// Sizes are bounded: a line longer than ``Limits/maximumLineLength``, a value longer than
 /// ``Limits/maximumValueLength`` or a reply with more than ``Limits/maximumItemsPerReply``
 /// items throws, and nothing is ever allocated from a length the server sent before the bytes
-/// themselves have arrived.
+/// themselves have arrived. A client that knows which keys it asked for passes them to
+/// ``next(expectingKeys:)``: then a VALUE for a key not asked for (or one item too many) fails
+/// at its header line, and a reply can never hold more than one value per requested key.
 public struct MemcachedParser: Sendable {
     /// Bounds on what a reply may contain.
     public struct Limits: Sendable, Hashable {
@@ -34,13 +37,24 @@ public struct MemcachedParser: Sendable {
     public let limits: Limits
     private var buffer: [UInt8] = []
     private var start = 0
+    /// A get reply being received: the items complete so far (already consumed from `buffer`).
+    private var values: PartialValues?
+
+    private struct PartialValues {
+        var items: [MemcachedItem] = []
+        /// The index in the expected keys after the last item's key (they come in request order).
+        var nextKey = 0
+        /// The value bytes received so far.
+        var valueBytes = 0
+    }
 
     /// Creates a parser.
     public init(limits: Limits = Limits()) {
         self.limits = limits
     }
 
-    /// The number of bytes received but not yet consumed as replies.
+    /// The number of bytes received but not yet consumed (the complete items of a get reply
+    /// still in progress are consumed).
     public var bufferedCount: Int { buffer.count - start }
 
     /// Adds received bytes.
@@ -69,8 +83,21 @@ public struct MemcachedParser: Sendable {
     ///
     /// - Throws: ``SessionError`` `.protocolError` for malformed or oversized replies.
     public mutating func next() throws(SessionError) -> MemcachedReply? {
+        try next(expectingKeys: nil)
+    }
+
+    /// Returns the next complete reply, or `nil` when more bytes are needed; a get reply's items
+    /// may only carry `keys`, in order, each at most once per time it appears (`nil`: any keys,
+    /// up to ``Limits/maximumItemsPerReply``; empty: a VALUE block is an error). Pass the
+    /// request's keys each time until the reply is complete.
+    ///
+    /// - Throws: ``SessionError`` `.protocolError` for malformed or oversized replies, and for a
+    ///   VALUE line naming a key that was not requested (or one more item than keys requested),
+    ///   as soon as that line arrives.
+    public mutating func next(expectingKeys keys: [[UInt8]]?) throws(SessionError) -> MemcachedReply? {
+        if values != nil { return try parseValues(keys) }
         var cursor = start
-        guard let reply = try parseReply(at: &cursor) else { return nil }
+        guard let reply = try parseReply(at: &cursor, keys) else { return nil }
         start = cursor
         return reply
     }
@@ -171,18 +198,19 @@ public struct MemcachedParser: Sendable {
         return (Array(buffer[position..<end]), end + 2)
     }
 
-    private func parseReply(at cursor: inout Int) throws(SessionError) -> MemcachedReply? {
+    private mutating func parseReply(at cursor: inout Int, _ keys: [[UInt8]]?) throws(SessionError) -> MemcachedReply? {
         guard let (range, next) = try line(at: cursor) else { return nil }
         let parts = tokens(range)
         guard let first = parts.first else {
             throw SessionError(.protocolError, "memcached sent an empty reply line; the connection is out of step and will be closed")
         }
         if equals(first, "VALUE") || equals(first, "END") {
-            var position = cursor
-            return try parseValues(at: &position).map { reply in
-                cursor = position
-                return reply
-            }
+            // parseValues consumes as it goes (moves `start`); keep `cursor` in step with it.
+            start = cursor
+            values = PartialValues()
+            let reply = try parseValues(keys)
+            cursor = start
+            return reply
         }
         if let error = errorReply(first, parts, range) {
             cursor = next
@@ -227,23 +255,25 @@ public struct MemcachedParser: Sendable {
         return nil
     }
 
-    /// `VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\n` ... `END\r\n`. An error line in place
+    /// `VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\n` ... `END\r\n`, from `start`, with the
+    /// items so far in `values`. Each complete item is consumed at once. An error line in place
     /// of the next VALUE or END ends the reply as that error (memcached does this when it fails
     /// part-way through a multi-key get).
-    private func parseValues(at cursor: inout Int) throws(SessionError) -> MemcachedReply? {
-        var items: [MemcachedItem] = []
-        var position = cursor
+    private mutating func parseValues(_ keys: [[UInt8]]?) throws(SessionError) -> MemcachedReply? {
         while true {
-            guard let (range, next) = try line(at: position) else { return nil }
+            guard let (range, next) = try line(at: start) else { return nil }
             let parts = tokens(range)
             guard let first = parts.first else { throw malformed("empty line inside a get reply", range) }
             if equals(first, "END") {
                 guard parts.count == 1 else { throw malformed("END line", range) }
-                cursor = next
+                start = next
+                let items = values?.items ?? []
+                values = nil
                 return .values(items)
             }
             if let error = errorReply(first, parts, range) {
-                cursor = next
+                start = next
+                values = nil
                 return error
             }
             guard equals(first, "VALUE"), parts.count == 4 || parts.count == 5 else {
@@ -261,12 +291,29 @@ public struct MemcachedParser: Sendable {
                 guard let token = number(parts[4], maximum: .max) else { throw malformed("CAS token in a VALUE line", range) }
                 cas = token
             }
-            guard items.count < limits.maximumItemsPerReply else {
+            let (count, nextKey, valueBytes) = values.map { ($0.items.count, $0.nextKey, $0.valueBytes) } ?? (0, 0, 0)
+            guard count < limits.maximumItemsPerReply else {
                 throw SessionError(.protocolError, "memcached sent more than \(limits.maximumItemsPerReply) items in one reply; the connection will be closed")
             }
+            var keyIndex = nextKey
+            if let keys {
+                guard let found = keys[min(nextKey, keys.count)...].firstIndex(where: { buffer[key].elementsEqual($0) }) else {
+                    throw SessionError(.protocolError, "memcached sent a value for a key the request did not ask for (or more values than keys requested, or out of order): \(MemcachedKey.describe(buffer[key].prefix(80))); the connection is out of step and will be closed")
+                }
+                // Implied by the key check (one value per requested key, each within the
+                // value limit); kept explicit so the bound on a reply's size is visible.
+                guard valueBytes + Int(length) <= max(keys.count, 1) * limits.maximumValueLength else {
+                    throw SessionError(.protocolError, "memcached sent more value bytes in one reply than \(max(keys.count, 1)) requested keys can hold; the connection will be closed")
+                }
+                keyIndex = found + 1
+            }
             guard let (data, after) = try dataBlock(at: next, length: Int(length)) else { return nil }
-            items.append(MemcachedItem(key: text(key), value: data, flags: UInt32(flags), cas: cas))
-            position = after
+            let item = MemcachedItem(key: text(key), value: data, flags: UInt32(flags), cas: cas)
+            if values == nil { values = PartialValues() }
+            values!.items.append(item)
+            values!.nextKey = keyIndex
+            values!.valueBytes = valueBytes + Int(length)
+            start = after
         }
     }
 
