@@ -169,3 +169,24 @@ struct RedisTopologyUnreachableTests {
         #expect(error?.message.contains("\(ports[0])") == true && error?.message.contains("\(ports[1])") == true, "\(String(describing: error))")
     }
 }
+
+@Suite("Redis Cluster: hostile slot maps")
+struct RedisHostileSlotMapTests {
+    @Test("slot ranges outside 0...16383 and huge node lists are bounded, never a crash")
+    func bounded() throws {
+        func node(_ port: Int) -> RESPValue { .array([.bulkString(Array("h".utf8)), .integer(Int64(port))]) }
+        var ranges: [RESPValue] = [
+            .array([.integer(20000), .integer(30000), node(1)]),
+            .array([.integer(-5), .integer(-1), node(2)]),
+            .array([.integer(16000), .integer(99999), node(3)]),
+        ]
+        for index in 0..<20_000 { ranges.append(.array([.integer(Int64(index % 16384)), .integer(Int64(index % 16384)), node(10_000 + index)])) }
+        let map = try SlotMap.fromSlots(.array(ranges), askedHost: "h")
+        #expect(map.primaries.count == SlotMap.maximumNodes)
+        #expect(map.coveredSlots == 16384)
+        var moved = map
+        for port in 40_000..<40_100 { moved.assign(slot: 7, to: .tcp(host: "x", port: port)) }
+        moved.assign(slot: 99_999, to: .tcp(host: "x", port: 1))
+        #expect(moved.primaries.count == SlotMap.maximumNodes, "a full map ignores redirections to yet more nodes")
+    }
+}

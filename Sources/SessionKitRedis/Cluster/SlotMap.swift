@@ -10,6 +10,8 @@ struct SlotMap: Sendable {
     private(set) var nodes: [Address] = []
     /// Per slot, the index of its primary in ``primaries``, or -1 when no node serves it.
     private var owners = [Int16](repeating: -1, count: HashSlot.count)
+    private var primaryIndex: [Address: Int] = [:]
+    private var known: Set<Address> = []
 
     /// The primary serving `slot`, if any.
     func primary(forSlot slot: Int) -> Address? {
@@ -20,26 +22,32 @@ struct SlotMap: Sendable {
     /// How many slots have an owner.
     var coveredSlots: Int { owners.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
 
+    /// The most distinct nodes a map records: a cluster cannot use more primaries than slots,
+    /// and a hostile reply must not grow the map without bound.
+    static let maximumNodes = HashSlot.count
+
     /// Records that `slot` is now served by `address` (a `MOVED` reply).
     mutating func assign(slot: Int, to address: Address) {
-        guard (0..<HashSlot.count).contains(slot) else { return }
-        owners[slot] = Int16(index(of: address))
+        guard (0..<HashSlot.count).contains(slot), let owner = index(of: address) else { return }
+        owners[slot] = Int16(owner)
     }
 
-    private mutating func index(of address: Address) -> Int {
-        if let index = primaries.firstIndex(of: address) { return index }
+    private mutating func index(of address: Address) -> Int? {
+        if let index = primaryIndex[address] { return index }
+        guard primaries.count < Self.maximumNodes else { return nil }
         primaries.append(address)
-        if !nodes.contains(address) { nodes.insert(address, at: 0) }
+        primaryIndex[address] = primaries.count - 1
+        if known.insert(address).inserted { nodes.insert(address, at: 0) }
         return primaries.count - 1
     }
 
     private mutating func assign(_ range: ClosedRange<Int>, to address: Address) {
-        let owner = Int16(index(of: address))
-        for slot in range where (0..<HashSlot.count).contains(slot) { owners[slot] = owner }
+        guard range.upperBound >= 0, range.lowerBound < HashSlot.count, let owner = index(of: address) else { return }
+        for slot in range.clamped(to: 0...(HashSlot.count - 1)) { owners[slot] = Int16(owner) }
     }
 
     private mutating func note(_ address: Address) {
-        if !nodes.contains(address) { nodes.append(address) }
+        if nodes.count < 2 * Self.maximumNodes && known.insert(address).inserted { nodes.append(address) }
     }
 
     // MARK: Parsing
