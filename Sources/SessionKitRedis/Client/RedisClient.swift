@@ -109,6 +109,8 @@ public final class RedisClient: Sendable {
         if let sentinel {
             let slots = self.slots
             sentinel.onPrimaryChange { primary in
+                // The backoff was about the old primary: connect to the new one at once.
+                health.recordSuccess()
                 let reason = SessionError(.storeUnavailable, "the Redis primary moved to \(primary) (Sentinel failover); the client reconnects to it")
                 for slot in slots { slot.closeConnection(unlessAt: "\(primary)", reason: reason) }
             }
