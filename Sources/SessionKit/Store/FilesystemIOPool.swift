@@ -9,14 +9,23 @@ import Darwin
 /// A small pool of dedicated threads for blocking file system calls (open, write, fsync,
 /// rename), so that they never occupy the threads of Swift's cooperative pool.
 ///
-/// Threads start on demand up to ``maximumThreads`` and then stay, waiting on a condition
-/// variable; jobs run first in, first out. Async callers reach it through ``run(_:)``, which
-/// suspends the task (freeing its cooperative thread) until a pool thread has done the work.
+/// Threads start on demand up to ``maximumThreads`` — a new one whenever the queued jobs
+/// outnumber the idle threads, so a burst of syncing saves spreads over the pool — and then
+/// stay, waiting on a condition variable; jobs run first in, first out. Async callers reach it
+/// through ``run(_:)``, which suspends the task (freeing its cooperative thread) until a pool
+/// thread has done the work. If the system refuses a new thread, the pool carries on with the
+/// threads it has; if it has none, the queued jobs fail with a ``SessionError`` instead.
 final class FilesystemIOPool: @unchecked Sendable {
-    typealias Job = () -> Void
+    /// A queued job: `run` on a pool thread, or `fail` when no thread can be started for it.
+    struct Job {
+        let run: () -> Void
+        let fail: (SessionError) -> Void
+    }
 
     /// The most threads the pool starts.
     let maximumThreads: Int
+    /// Test-only: thread starts beyond this many fail as if `pthread_create` returned EAGAIN.
+    private let simulatedThreadLimit: Int?
     /// A thread-specific key set on the pool's threads.
     static let marker: pthread_key_t = {
         var key = pthread_key_t()
@@ -34,11 +43,13 @@ final class FilesystemIOPool: @unchecked Sendable {
     private var head = 0
     private var threads = 0
     private var idle = 0
+    private var started = 0
     private var stopping = false
 
-    init(maximumThreads: Int) {
+    init(maximumThreads: Int, simulatedThreadLimit: Int? = nil) {
         precondition(maximumThreads > 0, "an I/O pool needs at least one thread")
         self.maximumThreads = maximumThreads
+        self.simulatedThreadLimit = simulatedThreadLimit
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -65,54 +76,96 @@ final class FilesystemIOPool: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Queues `job` for a pool thread, starting a new thread when none is idle.
-    func submit(_ job: @escaping Job) {
+    /// The threads running and the threads idle (for tests and diagnostics).
+    var threadCounts: (running: Int, idle: Int) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return (threads, idle)
+    }
+
+    /// Queues `job` for a pool thread, starting a new thread (up to the limit) while the queued
+    /// jobs outnumber the idle threads.
+    func submit(_ job: Job) {
         pthread_mutex_lock(mutex)
         jobs.append(job)
         var start = false
-        if idle == 0 && threads < maximumThreads {
+        if jobs.count - head > idle && threads < maximumThreads {
             threads += 1
             start = true
-        } else {
-            pthread_cond_signal(condition)
         }
+        if idle > 0 { pthread_cond_signal(condition) }
         pthread_mutex_unlock(mutex)
         if start { startThread() }
     }
 
     /// Runs `body` on a pool thread and returns its result to the calling task.
+    ///
+    /// - Throws: what `body` throws, or `storeFailure` when the system lets the pool start no
+    ///   thread at all.
     func run<T>(_ body: @escaping @Sendable () throws(SessionError) -> T) async throws(SessionError) -> T {
         let result: Result<T, SessionError> = await withUnsafeContinuation { continuation in
-            submit {
+            submit(Job(run: {
                 do throws(SessionError) {
                     continuation.resume(returning: .success(try body()))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
-            }
+            }, fail: { error in
+                continuation.resume(returning: .failure(error))
+            }))
         }
         return try result.get()
     }
 
     private func startThread() {
         let context = Unmanaged.passRetained(self).toOpaque()
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setstacksize(&attributes, 512 * 1024)
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        #if canImport(Darwin)
-        var thread: pthread_t?
-        #else
-        var thread = pthread_t()
-        #endif
-        let status = pthread_create(&thread, &attributes, { context in
-            let pool = Unmanaged<FilesystemIOPool>.fromOpaque(context!).takeRetainedValue()
-            pthread_setspecific(FilesystemIOPool.marker, UnsafeRawPointer(bitPattern: 1))
-            pool.work()
-            return nil
-        }, context)
-        pthread_attr_destroy(&attributes)
-        precondition(status == 0, "cannot start a file I/O thread: pthread_create returned \(status)")
+        var status: Int32 = EAGAIN
+        pthread_mutex_lock(mutex)
+        let allowed = simulatedThreadLimit.map { started < $0 } ?? true
+        if allowed { started += 1 }
+        pthread_mutex_unlock(mutex)
+        if allowed {
+            var attributes = pthread_attr_t()
+            pthread_attr_init(&attributes)
+            pthread_attr_setstacksize(&attributes, 512 * 1024)
+            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+            #if canImport(Darwin)
+            var thread: pthread_t?
+            #else
+            var thread = pthread_t()
+            #endif
+            status = pthread_create(&thread, &attributes, { context in
+                let pool = Unmanaged<FilesystemIOPool>.fromOpaque(context!).takeRetainedValue()
+                pthread_setspecific(FilesystemIOPool.marker, UnsafeRawPointer(bitPattern: 1))
+                pool.work()
+                return nil
+            }, context)
+            pthread_attr_destroy(&attributes)
+        }
+        guard status != 0 else { return }
+        Unmanaged<FilesystemIOPool>.fromOpaque(context).release()
+        threadStartFailed(status)
+    }
+
+    /// A thread could not be started: carry on with the others, or, when there are none, fail
+    /// the queued jobs (nothing would ever run them).
+    private func threadStartFailed(_ status: Int32) {
+        pthread_mutex_lock(mutex)
+        threads -= 1
+        var orphans: [Job] = []
+        if threads == 0 {
+            orphans = jobs[head...].compactMap { $0 }
+            jobs.removeAll()
+            head = 0
+        }
+        let releaseNow = threads == 0 && stopping
+        pthread_mutex_unlock(mutex)
+        if !orphans.isEmpty {
+            let reason = String(cString: strerror(status))
+            let error = SessionError(.storeFailure, "the filesystem session store cannot start a thread for its file I/O (pthread_create: \(reason)); the process is at its thread limit. Raise the limit (ulimit -u, the container's pids limit) or run fewer threads")
+            for job in orphans { job.fail(error) }
+        }
+        if releaseNow { release() }
     }
 
     private func work() {
@@ -130,7 +183,7 @@ final class FilesystemIOPool: @unchecked Sendable {
                     head = 0
                 }
                 pthread_mutex_unlock(mutex)
-                job()
+                job.run()
                 pthread_mutex_lock(mutex)
                 continue
             }

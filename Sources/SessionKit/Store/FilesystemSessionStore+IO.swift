@@ -71,7 +71,8 @@ extension FilesystemSessionStore {
     func fileName(forKey key: String) throws(SessionError) -> [CChar] {
         let keyBytes = Array(key.utf8)
         guard Self.isSafeKey(keyBytes) else {
-            let shown = key.count > 80 ? String(key.prefix(80)) + "..." : key
+            // Redacted like every key in a message: a near-miss could still be a live ID.
+            let shown = Self.redactedKey(keyBytes.prefix(80))
             throw SessionError(
                 .invalidKey,
                 "the key \(shown.debugDescription) cannot name a session file in \(directory): keys may hold only letters, digits, -, _, : and . (at most \(Self.maximumKeyLength) bytes, no leading dot, no \"..\"); session IDs and the default prefix \"session:\" qualify, so pick a prefix from those characters")
@@ -116,9 +117,33 @@ extension FilesystemSessionStore {
             && name.reversed().starts(with: temporarySuffix.reversed())
     }
 
+    /// The path of `name` for messages, with the key in it redacted (``redactedKey(_:)``):
+    /// error messages get logged, and a session file's name holds a live session ID. The
+    /// store's temporary names hold no key and are shown whole.
     func displayPath(_ name: [CChar]) -> String {
         let bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-        return directory + "/" + String(decoding: bytes, as: UTF8.self)
+        if Self.isTemporaryName(bytes) { return directory + "/" + String(decoding: bytes, as: UTF8.self) }
+        let shown: String
+        if bytes.count > templatePrefix.count + templateSuffix.count, bytes.starts(with: templatePrefix),
+            bytes.reversed().starts(with: templateSuffix.reversed()) {
+            let key = bytes[templatePrefix.count..<(bytes.count - templateSuffix.count)]
+            shown = String(decoding: templatePrefix, as: UTF8.self) + Self.redactedKey(key) + String(decoding: templateSuffix, as: UTF8.self)
+        } else {
+            shown = Self.redactedKey(bytes)
+        }
+        return directory + "/" + shown
+    }
+
+    /// A key as messages show it: up to and including its last `:` (the prefix), then the
+    /// first 4 characters of the rest and "…" — enough to tell sessions apart in a log, never
+    /// a whole session ID. A rest of 4 characters or fewer (no ID is that short) is shown whole.
+    static func redactedKey(_ key: some Collection<UInt8>) -> String {
+        let bytes = Array(key)
+        let restStart = (bytes.lastIndex(of: UInt8(ascii: ":")).map { $0 + 1 }) ?? 0
+        let prefix = String(decoding: bytes[..<restStart], as: UTF8.self)
+        let rest = String(decoding: bytes[restStart...], as: UTF8.self)
+        guard rest.count > 4 else { return prefix + rest }
+        return prefix + rest.prefix(4) + "…"
     }
 
     // MARK: Errors
@@ -566,25 +591,50 @@ extension FilesystemSessionStore {
         }
     }
 
-    /// Deletes an expired entry unless it was saved or refreshed since it was inspected.
+    /// Deletes an expired entry unless it was saved, refreshed or deleted since it was inspected.
     ///
-    /// The file is first renamed to a private name, so that nobody can refresh it by name,
-    /// and inspected again: still expired, it is deleted; otherwise it is linked back under
-    /// its name, unless a newer save already took that name.
+    /// The file is opened and checked again through its descriptor; it is then removed by name
+    /// only if the name still holds that very file (same device and inode) with the same
+    /// modification time. Prune never moves a file aside or links one back, so it can never
+    /// bring back a session deleted meanwhile. A file refreshed or replaced between the check
+    /// and the removal survives until the next prune (the benign side of the race); what is
+    /// left is the instant between the last `fstatat` and `unlinkat`, in which a save landing
+    /// under the name would be removed with the expired file.
     func removeIfExpired(name: [CChar], key: [UInt8], now: Double) throws(SessionError) -> Bool {
-        let parked = temporaryName()
-        if renameat(directoryDescriptor, name, directoryDescriptor, parked) != 0 {
+        let fd = openat(directoryDescriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ELOOP { return false }
+            throw failure("prune", displayPath(name), code)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
+        let head = try readBytes(fd, count: min(Int(info.st_size), FilesystemEntryFormat.maximumHeaderLength), offset: 0, name: name)
+        guard let header = head.withUnsafeBytes({ FilesystemEntryFormat.parseHeader($0) }), header.key == key,
+            FilesystemEntryFormat.isExpired(ttl: header.ttl, modified: Self.modificationTime(info), now: now)
+        else { return false }
+        var current = stat()
+        guard fstatat(directoryDescriptor, name, &current, AT_SYMLINK_NOFOLLOW) == 0, Self.sameFileUnchanged(info, current) else {
+            return false
+        }
+        if unlinkat(directoryDescriptor, name, 0) != 0 {
             let code = errno
             if code == ENOENT { return false }
             throw failure("prune", displayPath(name), code)
         }
-        if try inspect(name: parked, key: key, now: now) == .expired {
-            unlinkat(directoryDescriptor, parked, 0)
-            return true
-        }
-        _ = linkat(directoryDescriptor, parked, directoryDescriptor, name, 0)  // EEXIST: a newer save wins
-        unlinkat(directoryDescriptor, parked, 0)
-        return false
+        return true
+    }
+
+    /// True when `b` describes the same file as `a` (device and inode) with the same
+    /// modification time.
+    static func sameFileUnchanged(_ a: stat, _ b: stat) -> Bool {
+        #if canImport(Darwin)
+        let (am, bm) = (a.st_mtimespec, b.st_mtimespec)
+        #else
+        let (am, bm) = (a.st_mtim, b.st_mtim)
+        #endif
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino && am.tv_sec == bm.tv_sec && am.tv_nsec == bm.tv_nsec
     }
 
     /// Deletes a temporary file whose last change is older than `age` seconds.

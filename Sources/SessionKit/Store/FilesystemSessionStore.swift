@@ -203,7 +203,7 @@ public final class FilesystemSessionStore: SessionStore {
         guard value.count <= maximumValueBytes else {
             throw SessionError(
                 .valueTooLarge,
-                "the session for key \"\(key)\" is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
+                "the session for key \"\(Self.redactedKey(Array(key.utf8)))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
         }
         try await perform(syncs: durability.syncsFiles) { () throws(SessionError) in
             try self.writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: ttl, value: value, key: Array(key.utf8)))
@@ -292,8 +292,10 @@ public final class FilesystemSessionStore: SessionStore {
     /// left behind.
     ///
     /// Safe to run while servers use the directory, from several processes at once: an
-    /// expired file is first moved aside, checked again and deleted only if it is still
-    /// expired, so a session saved or refreshed meanwhile is kept.
+    /// expired file is checked again through an open descriptor and deleted by name only if
+    /// the name still holds that same, unchanged file, so a session saved or refreshed
+    /// meanwhile is kept (at worst until the next prune), and a session deleted meanwhile is
+    /// never brought back: prune only ever removes names.
     ///
     /// - Parameter staleTemporaryFileAge: seconds since a temporary file last changed after
     ///   which its writer is presumed dead (default 60; the store's own writes take far less).

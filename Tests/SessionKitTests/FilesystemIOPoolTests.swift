@@ -1,0 +1,70 @@
+import Foundation
+@testable import SessionKit
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("FilesystemIOPool")
+struct FilesystemIOPoolTests {
+    @Test func withNoThreadAvailableOperationsFailWithAClearError() async throws {
+        let pool = FilesystemIOPool(maximumThreads: 4, simulatedThreadLimit: 0)
+        defer { pool.shutdown() }
+        for _ in 0..<3 {
+            let error = await #expect(throws: SessionError.self) { _ = try await pool.run { () throws(SessionError) in 42 } }
+            #expect(error?.code == .storeFailure)
+            #expect(error?.message.contains("thread") == true, "\(error?.message ?? "")")
+        }
+        #expect(pool.threadCounts.running == 0)
+    }
+
+    @Test func itCarriesOnWithTheThreadsItCouldStart() async throws {
+        let pool = FilesystemIOPool(maximumThreads: 8, simulatedThreadLimit: 2)
+        defer { pool.shutdown() }
+        let sum = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<200 { group.addTask { try await pool.run { () throws(SessionError) in usleep(100); return i } } }
+            return try await group.reduce(0, +)
+        }
+        #expect(sum == (0..<200).reduce(0, +))
+        #expect((1...2).contains(pool.threadCounts.running))
+    }
+
+    @Test func theStoreReportsAPoolWithoutThreads() async throws {
+        let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
+        let store = try FilesystemSessionStore(directory: dir.path)
+        // Syncing saves need the pool; a store whose pool cannot start threads fails them cleanly.
+        let pool = FilesystemIOPool(maximumThreads: 2, simulatedThreadLimit: 0)
+        defer { pool.shutdown() }
+        let error = await #expect(throws: SessionError.self) {
+            _ = try await pool.run { () throws(SessionError) in try store.writeAtomically(name: try store.fileName(forKey: "k"), contents: [1]) }
+        }
+        #expect(error?.code == .storeFailure)
+        #expect(dir.sessionFiles().isEmpty)
+    }
+
+    /// Four jobs queued at once on a pool with one idle thread: each waits (bounded) until all
+    /// four run at the same time, which needs four threads.
+    @Test func aBurstStartsThreadsUpToTheLimit() async throws {
+        let pool = FilesystemIOPool(maximumThreads: 4)
+        defer { pool.shutdown() }
+        _ = try await pool.run { () throws(SessionError) in 0 }
+        for _ in 0..<2000 where pool.threadCounts.idle < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(pool.threadCounts.running == 1 && pool.threadCounts.idle == 1)
+        let arrived = Mutex(0)
+        let together = Mutex<[Bool]>([])
+        for _ in 0..<4 {
+            pool.submit(FilesystemIOPool.Job(run: {
+                arrived.withLock { $0 += 1 }
+                for _ in 0..<3000 where arrived.withLock({ $0 }) < 4 { usleep(1000) }
+                let all = arrived.withLock { $0 } == 4
+                together.withLock { $0.append(all) }
+            }, fail: { _ in together.withLock { $0.append(false) } }))
+        }
+        for _ in 0..<6000 where together.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(together.withLock { $0 } == [true, true, true, true], "the four queued jobs ran at the same time")
+        #expect(pool.threadCounts.running == 4)
+    }
+}
