@@ -28,6 +28,18 @@ public struct SessionConfiguration: Sendable, Hashable {
         case unspecified = ""
     }
 
+    /// How a modified session is written to its store.
+    public enum SaveMode: String, Sendable, Hashable, CaseIterable {
+        /// The whole session is written (sanic_session's behaviour). When two requests of one
+        /// user overlap, the later save replaces the earlier one's changes.
+        case wholeSession
+        /// Only the keys the request set or removed are merged into the stored session, with
+        /// a conditional save that retries on conflict: overlapping requests that change
+        /// different keys both keep their changes; on the same key the last writer wins.
+        /// Needs a ``VersionedSessionStore``.
+        case changedKeys
+    }
+
     /// The longest `expiry` or `absoluteLifetime` accepted: ten years, in seconds.
     public static let maximumDuration = 10 * 365 * 24 * 3600
 
@@ -77,6 +89,9 @@ public struct SessionConfiguration: Sendable, Hashable {
     /// usable session IDs. Default `false` (sanic_session's layout, which Python services
     /// sharing the store expect).
     public var hashIDsAtRest: Bool
+    /// How modified sessions are written: ``SaveMode/wholeSession`` (default) or
+    /// ``SaveMode/changedKeys``, which keeps the changes of overlapping requests.
+    public var saveMode: SaveMode
 
     /// Creates and validates a configuration.
     ///
@@ -96,7 +111,8 @@ public struct SessionConfiguration: Sendable, Hashable {
         absoluteLifetime: Int? = nil,
         rolling: Bool = true,
         adoptUnknownIDs: Bool = false,
-        hashIDsAtRest: Bool = false
+        hashIDsAtRest: Bool = false,
+        saveMode: SaveMode = .wholeSession
     ) throws {
         self.domain = domain
         self.expiry = expiry
@@ -113,6 +129,7 @@ public struct SessionConfiguration: Sendable, Hashable {
         self.rolling = rolling
         self.adoptUnknownIDs = adoptUnknownIDs
         self.hashIDsAtRest = hashIDsAtRest
+        self.saveMode = saveMode
         try validate()
     }
 

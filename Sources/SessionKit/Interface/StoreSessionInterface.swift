@@ -36,6 +36,11 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     /// - Throws: ``SessionError`` with code `invalidConfiguration` when `configuration` is invalid.
     public init(store: Store, configuration: SessionConfiguration = .default, clock: SessionClock = .system) throws {
         try configuration.validate()
+        if configuration.saveMode == .changedKeys && !(store is any VersionedSessionStore) {
+            throw SessionError(
+                .invalidConfiguration,
+                "saveMode .changedKeys needs a store that saves conditionally (a VersionedSessionStore); \(Store.self) does not, so use saveMode .wholeSession with it")
+        }
         self.store = store
         self.core = StoreSessionCore(store: store, configuration: configuration, clock: clock)
     }
@@ -68,9 +73,12 @@ final class StoreSessionCore: Sendable {
     let storeTTL: Int?
     let touchTTL: Int?
     let cookie: SetCookieTemplate
+    let versioned: (any VersionedSessionStore)?
 
     /// How many well-formed cookie values of our name are looked up at most.
     static let maximumCandidates = 4
+    /// How many times a changed-keys save re-reads and retries after a conflict.
+    static let maximumMergeAttempts = 16
 
     init(store: any SessionStore, configuration: SessionConfiguration, clock: SessionClock) {
         self.store = store
@@ -80,6 +88,7 @@ final class StoreSessionCore: Sendable {
         self.storeTTL = configuration.storeTTL
         self.touchTTL = configuration.rolling ? configuration.storeTTL : nil
         self.cookie = SetCookieTemplate(configuration)
+        self.versioned = configuration.saveMode == .changedKeys ? store as? any VersionedSessionStore : nil
     }
 
     func key(for id: String) -> String {
@@ -160,6 +169,9 @@ final class StoreSessionCore: Sendable {
             if let stored = s.storedID { try await store.delete(key: key(for: stored)) }
             return cookieValues.isEmpty ? [] : [cookie.deletion]
         }
+        if s.isModified, let versioned, !s.wholeWrite, !s.isNew, s.storedID == s.id {
+            return try await merge(s, into: versioned)
+        }
         if s.isModified {
             // The reserved key is written by the library only.
             var data = s.data
@@ -176,5 +188,41 @@ final class StoreSessionCore: Sendable {
             return [cookie.render(value: s.id, now: clock.now())]
         }
         return []
+    }
+
+    /// Applies the request's changes to the stored session with conditional saves, so that a
+    /// concurrent request's changes to other keys are kept.
+    nonisolated(nonsending) private func merge(_ s: Session.State, into store: any VersionedSessionStore) async throws -> [String] {
+        let key = key(for: s.id)
+        for _ in 0..<Self.maximumMergeAttempts {
+            guard let (bytes, version) = try await store.loadVersioned(key: key) else {
+                // Deleted meanwhile (a logout in another request): never bring it back.
+                return cookieDeletionIfSent(s)
+            }
+            var data = (try? JSON.decode(bytes))?.objectValue ?? [:]
+            let stored = data.removeValue(forKey: Session.createdKey)?.doubleValue
+            for (name, change) in s.changes where name != Session.createdKey {
+                switch change {
+                case .set(let value): data[name] = value
+                case .removed: data.removeValue(forKey: name)
+                }
+            }
+            if data.isEmpty {
+                try await store.delete(key: key)
+                return cookieDeletionIfSent(s)
+            }
+            let created = stored.flatMap { Self.plausibleCreation($0, now: clock.now()) ? Int($0) : nil } ?? Int(s.createdAt)
+            let value = try JSON.encodeObject(data, leading: [(Session.createdKey, .int(created))])
+            if try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) {
+                return [cookie.render(value: s.id, now: clock.now())]
+            }
+        }
+        throw SessionError(
+            .storeFailure,
+            "the session changed \(Self.maximumMergeAttempts) times while this request merged its changes; the changes were not saved, retry the request")
+    }
+
+    private func cookieDeletionIfSent(_ s: Session.State) -> [String] {
+        [cookie.deletion]
     }
 }

@@ -47,6 +47,28 @@ public final class Session: Sendable {
         /// Set by an interface that must re-issue the cookie even if nothing changed (a cookie
         /// signed with an older secret).
         var needsReissue = false
+        /// The keys set or removed during this request, for the changed-keys save mode.
+        var changes: [String: Change] = [:]
+        /// True when the session must be written whole (new ID, cleared, marked modified).
+        var wholeWrite = false
+
+        /// Sets or removes a value and records the change.
+        mutating func assign(_ key: String, _ value: SessionValue?) {
+            if let value {
+                data[key] = value
+                changes[key] = .set(value)
+                isModified = true
+            } else if data.removeValue(forKey: key) != nil {
+                changes[key] = .removed
+                isModified = true
+            }
+        }
+    }
+
+    /// One key's change during a request.
+    enum Change: Equatable {
+        case set(SessionValue)
+        case removed
     }
 
     let state: Mutex<State>
@@ -138,12 +160,7 @@ public final class Session: Sendable {
         set {
             state.withLock {
                 $0.isAccessed = true
-                if let newValue {
-                    $0.data[key] = newValue
-                    $0.isModified = true
-                } else if $0.data.removeValue(forKey: key) != nil {
-                    $0.isModified = true
-                }
+                $0.assign(key, newValue)
             }
         }
     }
@@ -153,8 +170,8 @@ public final class Session: Sendable {
     public func removeValue(forKey key: String) -> SessionValue? {
         state.withLock {
             $0.isAccessed = true
-            let old = $0.data.removeValue(forKey: key)
-            if old != nil { $0.isModified = true }
+            let old = $0.data[key]
+            $0.assign(key, nil)
             return old
         }
     }
@@ -163,10 +180,7 @@ public final class Session: Sendable {
     public func removeAll() {
         state.withLock {
             $0.isAccessed = true
-            if !$0.data.isEmpty {
-                $0.data.removeAll()
-                $0.isModified = true
-            }
+            for key in Array($0.data.keys) { $0.assign(key, nil) }
         }
     }
 
@@ -181,7 +195,11 @@ public final class Session: Sendable {
             state.isAccessed = true
             let before = state.data
             let result = try body(&state.data)
-            if state.data != before { state.isModified = true }
+            if state.data != before {
+                state.isModified = true
+                for (key, value) in state.data where before[key] != value { state.changes[key] = .set(value) }
+                for key in before.keys where state.data[key] == nil { state.changes[key] = .removed }
+            }
             return result
         }
     }
@@ -191,6 +209,7 @@ public final class Session: Sendable {
         state.withLock {
             $0.isAccessed = true
             $0.isModified = true
+            $0.wholeWrite = true
         }
     }
 
@@ -230,6 +249,7 @@ public final class Session: Sendable {
             $0.isNew = true
             $0.isInvalidated = true
             $0.isModified = true
+            $0.wholeWrite = true
             $0.isAccessed = true
             $0.createdAt = now
         }
@@ -248,6 +268,7 @@ public final class Session: Sendable {
             $0.id = newID
             $0.isModified = true
             $0.isAccessed = true
+            $0.wholeWrite = true
         }
     }
 
@@ -265,8 +286,7 @@ public final class Session: Sendable {
             var messages = $0.data[key]?.arrayValue ?? []
             if !allowDuplicate && messages.contains(message) { return }
             messages.append(message)
-            $0.data[key] = .array(messages)
-            $0.isModified = true
+            $0.assign(key, .array(messages))
         }
     }
 
@@ -275,8 +295,8 @@ public final class Session: Sendable {
         let key = Session.flashPrefix + queue
         return state.withLock {
             $0.isAccessed = true
-            guard let value = $0.data.removeValue(forKey: key) else { return [] }
-            $0.isModified = true
+            guard let value = $0.data[key] else { return [] }
+            $0.assign(key, nil)
             return value.arrayValue ?? [value]
         }
     }
@@ -306,8 +326,7 @@ public final class Session: Sendable {
         let token = try SessionID.generate()
         return state.withLock {
             if let raced = $0.data[Session.csrfKey]?.stringValue { return raced }
-            $0.data[Session.csrfKey] = .string(token)
-            $0.isModified = true
+            $0.assign(Session.csrfKey, .string(token))
             return token
         }
     }
@@ -320,8 +339,7 @@ public final class Session: Sendable {
         let token = try SessionID.generate()
         state.withLock {
             $0.isAccessed = true
-            $0.data[Session.csrfKey] = .string(token)
-            $0.isModified = true
+            $0.assign(Session.csrfKey, .string(token))
         }
         return token
     }

@@ -14,7 +14,7 @@ import Synchronization
 ///
 /// Sessions are lost when the process exits; use it for development, tests and single-process
 /// deployments.
-public final class InMemorySessionStore: SessionStore {
+public final class InMemorySessionStore: VersionedSessionStore {
     /// The most entries kept (approximately, see the type's documentation).
     public let capacity: Int
     /// The largest value accepted, in bytes.
@@ -89,6 +89,30 @@ public final class InMemorySessionStore: SessionStore {
         return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: expires) != nil }
     }
 
+    nonisolated(nonsending) public func loadVersioned(key: String) async throws -> (value: [UInt8], version: SessionStoreVersion)? {
+        let now = clock.now()
+        return shard(for: key).lock.withLock { shard in
+            shard.get(key, now: now, newExpiry: nil).map { ($0, SessionStoreVersion(token: shard.version(of: key))) }
+        }
+    }
+
+    nonisolated(nonsending) public func save(
+        key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion
+    ) async throws -> Bool {
+        guard value.count <= maximumValueBytes else {
+            throw SessionError(
+                .valueTooLarge,
+                "a session of \(value.count) bytes is over the in-memory store's limit of \(maximumValueBytes) bytes; store less in the session or raise maximumValueBytes")
+        }
+        let now = clock.now()
+        let expires = ttl.map { now + Double($0) } ?? .infinity
+        return shard(for: key).lock.withLock { shard in
+            guard shard.get(key, now: now, newExpiry: nil) != nil, shard.version(of: key) == version.token else { return false }
+            shard.set(key, value: value, expires: expires, now: now)
+            return true
+        }
+    }
+
     /// The number of entries held, expired ones not yet reclaimed included.
     public var count: Int {
         shards.reduce(0) { total, box in total + box.lock.withLock { $0.index.count } }
@@ -118,6 +142,7 @@ struct LRUShard {
         var expires: Double
         var prev: Int32
         var next: Int32
+        var version: UInt64 = 0
     }
 
     /// Entries examined for expiry on each write.
@@ -130,6 +155,8 @@ struct LRUShard {
     var head: Int32 = -1
     var tail: Int32 = -1
     var cursor = 0
+    /// Counts writes, so that every stored value has a distinct version.
+    var writes: UInt64 = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -172,10 +199,16 @@ struct LRUShard {
         return nodes[Int(i)].value
     }
 
+    func version(of key: String) -> UInt64 {
+        index[key].map { nodes[Int($0)].version } ?? 0
+    }
+
     mutating func set(_ key: String, value: [UInt8], expires: Double, now: Double) {
+        writes &+= 1
         if let i = index[key] {
             nodes[Int(i)].value = value
             nodes[Int(i)].expires = expires
+            nodes[Int(i)].version = writes
             if head != i {
                 unlink(i)
                 pushFront(i)
@@ -184,10 +217,10 @@ struct LRUShard {
             let i: Int32
             if let reused = free.popLast() {
                 i = reused
-                nodes[Int(i)] = Node(key: key, value: value, expires: expires, prev: -1, next: -1)
+                nodes[Int(i)] = Node(key: key, value: value, expires: expires, prev: -1, next: -1, version: writes)
             } else {
                 i = Int32(nodes.count)
-                nodes.append(Node(key: key, value: value, expires: expires, prev: -1, next: -1))
+                nodes.append(Node(key: key, value: value, expires: expires, prev: -1, next: -1, version: writes))
             }
             index[key] = i
             pushFront(i)

@@ -1,0 +1,42 @@
+/// A store that can save conditionally: only if the entry has not changed since it was read.
+///
+/// The changed-keys save mode (``SessionConfiguration/SaveMode/changedKeys``) uses it to merge
+/// a request's changes into the stored session without losing the changes of a concurrent
+/// request: read the entry and its version, apply the changes, save if the version still
+/// matches, and start over if it does not.
+///
+/// Contract, checked by the lost-update tests:
+/// - ``loadVersioned(key:)`` returns the live value and a version that identifies it, or `nil`.
+/// - ``save(key:value:ttl:ifVersion:)`` replaces the value only if the entry still exists at
+///   that version, atomically with respect to every other writer (other tasks and, for shared
+///   stores, other processes), and returns whether it did.
+public protocol VersionedSessionStore: SessionStore {
+    /// Returns the stored value and its version, or `nil` when there is no live entry.
+    nonisolated(nonsending) func loadVersioned(key: String) async throws -> (value: [UInt8], version: SessionStoreVersion)?
+
+    /// Saves `value` only if the entry under `key` is still at `version`.
+    ///
+    /// - Returns: `false`, writing nothing, when the entry changed or disappeared since it was read.
+    nonisolated(nonsending) func save(key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion) async throws -> Bool
+}
+
+/// Identifies one value of a stored entry, as a ``VersionedSessionStore`` defines it: a counter,
+/// a server's CAS token, or the stored bytes themselves.
+public struct SessionStoreVersion: Sendable, Hashable {
+    /// A numeric version or CAS token.
+    public let token: UInt64
+    /// The stored bytes, for stores that compare values instead of counting versions.
+    public let contents: [UInt8]?
+
+    /// A version given by a counter or a server's CAS token.
+    public init(token: UInt64) {
+        self.token = token
+        self.contents = nil
+    }
+
+    /// A version given by the stored bytes themselves.
+    public init(contents: [UInt8]) {
+        self.token = 0
+        self.contents = contents
+    }
+}
