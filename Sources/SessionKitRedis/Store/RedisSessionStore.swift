@@ -139,3 +139,34 @@ public final class RedisSessionStore: SessionStore {
         SessionError(.protocolError, "Redis at \(client.serverDescription) answered \(command) with \(reply), which makes no sense for that command; is the server really Redis?")
     }
 }
+
+/// Conditional saves for the changed-keys save mode: a server-side script replaces the value
+/// only if it still equals the bytes that were read, in one atomic step (one key, so it also
+/// works on a cluster).
+extension RedisSessionStore: VersionedSessionStore {
+    static let compareAndSetScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+          return 1
+        end
+        return 0
+        """
+
+    public func loadVersioned(key: String) async throws -> (value: [UInt8], version: SessionStoreVersion)? {
+        guard let bytes = try await load(key: key) else { return nil }
+        return (bytes, SessionStoreVersion(contents: bytes))
+    }
+
+    public func save(key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion) async throws -> Bool {
+        try validate(key)
+        guard value.count <= maxValueSize else {
+            throw SessionError(.valueTooLarge, "the session is \(value.count) bytes, over RedisSessionStore's maxValueSize of \(maxValueSize); store less in the session or raise maxValueSize")
+        }
+        guard let expected = version.contents else { return false }
+        let command: [RedisArgument] = [
+            "EVAL", RedisArgument(Self.compareAndSetScript), "1", RedisArgument(key),
+            RedisArgument(expected), RedisArgument(value), RedisArgument(ttl.map { String(max($0, 1)) } ?? ""),
+        ]
+        return try await integer(command, command: "EVAL") == 1
+    }
+}
