@@ -118,7 +118,15 @@ extension HTTPFields {
     /// Appends SessionKit's headers (several `Set-Cookie` fields stay separate fields).
     mutating func append(sessionHeaders: [SessionHeader]) {
         for header in sessionHeaders {
-            guard let name = HTTPField.Name(header.name) else { continue }
+            let name: HTTPField.Name
+            switch header.name {
+            case "Set-Cookie": name = .setCookie
+            case "Vary": name = .vary
+            case "Cache-Control": name = .cacheControl
+            default:
+                guard let other = HTTPField.Name(header.name) else { continue }
+                name = other
+            }
             append(HTTPField(name: name, value: header.value))
         }
     }

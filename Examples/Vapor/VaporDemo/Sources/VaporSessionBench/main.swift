@@ -9,6 +9,8 @@ import VaporSessionKit
 //
 //   VaporSessionBench MODE PORT
 //   MODE: nosession | vapor-sessions | sessionkit-memory
+//   Diagnostic modes (not rows of the suite): nosession-async (an async handler, no middleware),
+//   empty-async-middleware (an async handler behind an AsyncMiddleware that does nothing).
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let port = Int(arguments[2]) else {
@@ -43,6 +45,16 @@ case "sessionkit-memory":
         session["count"] = .int(count)
         return "count \(count)"
     }
+case "nosession-async":
+    app.get { _ async -> String in "count 1" }
+case "empty-async-middleware":
+    struct Empty: AsyncMiddleware {
+        func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+            try await next.respond(to: request)
+        }
+    }
+    app.middleware.use(Empty())
+    app.get { _ async -> String in "count 1" }
 default:
     FileHandle.standardError.write(Data("unknown mode \(mode)\n".utf8))
     exit(2)
