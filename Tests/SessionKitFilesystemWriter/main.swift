@@ -9,6 +9,10 @@
 //   SessionKitFilesystemWriter fill <directory> <key> <limit-bytes>
 //       sets RLIMIT_FSIZE to <limit-bytes> with SIGXFSZ ignored, saves a value larger than
 //       that, and prints the error's code and message
+//   SessionKitFilesystemWriter increment <directory> <key> <increments> <tasks>
+//       in <tasks> concurrent tasks, adds 1 to the decimal counter stored under <key>
+//       <increments> times each, by conditional read-modify-write (loadVersioned, then
+//       save(ifVersion:), again on a conflict); prints "ok conflicts=<n>"
 //
 // Exit status 0 means every check passed; a failure prints a line starting with "FAIL".
 
@@ -42,9 +46,33 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+/// Adds 1 to the counter under `key`, `increments` times in each of `tasks` tasks, by
+/// conditional read-modify-write; returns how many conditional saves were refused.
+func increment(store: FilesystemSessionStore, key: String, increments: Int, tasks: Int) async throws -> Int {
+    try await withThrowingTaskGroup(of: Int.self) { group in
+        for task in 0..<tasks {
+            group.addTask {
+                var conflicts = 0
+                for round in 0..<increments {
+                    while true {
+                        guard let (bytes, version) = try await store.loadVersioned(key: key) else { fail("task \(task) round \(round): the counter is missing") }
+                        guard let count = Int(String(decoding: bytes, as: UTF8.self)) else { fail("task \(task) round \(round): the counter holds \(bytes.count) bytes that are not a number") }
+                        if try await store.save(key: key, value: Array(String(count + 1).utf8), ttl: 600, ifVersion: version) { break }
+                        conflicts += 1
+                    }
+                }
+                return conflicts
+            }
+        }
+        var total = 0
+        for try await conflicts in group { total += conflicts }
+        return total
+    }
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 4 else {
-    print("usage: SessionKitFilesystemWriter write|loop|fill <directory> ...")
+    print("usage: SessionKitFilesystemWriter write|loop|fill|increment <directory> ...")
     exit(64)
 }
 let directory = arguments[2]
@@ -94,6 +122,13 @@ case "fill":
         print("code=\(error.code)")
         print("message=\(error.message)")
     }
+
+case "increment":
+    guard arguments.count == 6, let increments = Int(arguments[4]), let tasks = Int(arguments[5]) else { exit(64) }
+    let store = try FilesystemSessionStore(directory: directory)
+    let key = arguments[3]
+    let conflicts = try await increment(store: store, key: key, increments: increments, tasks: tasks)
+    print("ok conflicts=\(conflicts)")
 
 default:
     print("unknown command \(arguments[1])")

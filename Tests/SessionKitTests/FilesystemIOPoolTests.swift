@@ -39,7 +39,7 @@ struct FilesystemIOPoolTests {
         let pool = FilesystemIOPool(maximumThreads: 2, simulatedThreadLimit: 0)
         defer { pool.shutdown() }
         let error = await #expect(throws: SessionError.self) {
-            _ = try await pool.run { () throws(SessionError) in try store.writeAtomically(name: try store.fileName(forKey: "k"), contents: [1]) }
+            _ = try await pool.run { () throws(SessionError) in try store.writeAtomically(name: try store.fileName(forKey: "k"), key: Array("k".utf8), contents: [1], lockHeld: false) }
         }
         #expect(error?.code == .storeFailure)
         #expect(dir.sessionFiles().isEmpty)

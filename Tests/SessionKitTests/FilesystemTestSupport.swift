@@ -33,9 +33,15 @@ final class FilesystemTestDirectory: Sendable {
     /// A path inside the directory.
     func sub(_ name: String) -> String { path + "/" + name }
 
-    /// The names in `directory` (default: this one), sorted.
+    /// The names in `directory` (default: this one), sorted, without the store's lock file
+    /// `.skfs-locks`, which the first write creates and which stays (see ``hasLockFile(in:)``).
     func names(in directory: String? = nil) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory ?? path)) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory ?? path)) ?? []).filter { $0 != ".skfs-locks" }.sorted()
+    }
+
+    /// True when the store's lock file is in `directory` (default: this one).
+    func hasLockFile(in directory: String? = nil) -> Bool {
+        FileManager.default.fileExists(atPath: (directory ?? path) + "/.skfs-locks")
     }
 
     /// The session files in the directory: its names without the store's dot files

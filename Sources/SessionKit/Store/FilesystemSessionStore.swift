@@ -32,8 +32,13 @@ import Synchronization
 ///   cooperative threads; reads and page-cache writes run on the caller's thread, at most
 ///   half the processors' worth at once, the rest on the dedicated threads.
 ///
+/// - Conditional saves (``VersionedSessionStore``, for the changed-keys save mode): the
+///   version is the stored value's bytes; ``save(key:value:ttl:ifVersion:)`` checks and swaps
+///   under a per-key lock (an open file description lock on `.skfs-locks` in the directory)
+///   that every save, delete and prune of this store takes, in every process.
+///
 /// Several processes may share one directory. See `Docs/filesystem.md` for the format,
-/// pruning from a scheduled job and measured throughput.
+/// conditional saves, pruning from a scheduled job and measured throughput.
 public final class FilesystemSessionStore: SessionStore {
     /// How hard a save works to survive a crash of the machine.
     ///
@@ -205,14 +210,19 @@ public final class FilesystemSessionStore: SessionStore {
                 .valueTooLarge,
                 "the session for key \"\(Self.redactedKey(Array(key.utf8)))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
         }
-        try await perform(syncs: durability.syncsFiles) { () throws(SessionError) in
-            try self.writeAtomically(name: name, contents: FilesystemEntryFormat.encode(ttl: ttl, value: value, key: Array(key.utf8)))
+        let keyBytes = Array(key.utf8)
+        let contents = FilesystemEntryFormat.encode(ttl: ttl, value: value, key: keyBytes)
+        _ = try await performLocked(key: keyBytes, syncs: durability.syncsFiles) { (lockHeld: Bool) throws(SessionError) in
+            try self.writeAtomically(name: name, key: keyBytes, contents: contents, lockHeld: lockHeld)
         }
     }
 
     public func delete(key: String) async throws {
         let name = try fileName(forKey: key)
-        try await perform(syncs: durability.syncsDirectory) { () throws(SessionError) in try self.remove(name: name) }
+        let keyBytes = Array(key.utf8)
+        try await performLocked(key: keyBytes, syncs: durability.syncsDirectory) { (lockHeld: Bool) throws(SessionError) in
+            try self.remove(name: name, key: keyBytes, lockHeld: lockHeld)
+        }
     }
 
     public func touch(key: String, ttl: Int?) async throws -> Bool {
@@ -227,8 +237,16 @@ public final class FilesystemSessionStore: SessionStore {
             try self.readLive(name: name, key: Array(key.utf8), now: now, touch: true, ttl: ttl)
         }
         guard let entry else { return nil }
-        if let rewrite = entry.rewrite {  // the kind of TTL changed: a synced rewrite, off this thread
-            try await pool.run { () throws(SessionError) in try self.writeAtomically(name: name, contents: rewrite) }
+        if let rewrite = entry.rewrite {
+            // The kind of TTL changed: rewrite the file on an I/O thread (the lock may have to be
+            // waited for), unless a save replaced or removed it meanwhile.
+            let keyBytes = Array(key.utf8)
+            let value = entry.value
+            _ = try await pool.run { () throws(SessionError) in
+                try self.writeAtomically(name: name, key: keyBytes, contents: rewrite, lockHeld: false, onlyIfPresent: true) { () throws(SessionError) in
+                    try self.readLive(name: name, key: keyBytes, now: self.clock.now(), touch: false, ttl: nil)?.value == value
+                }
+            }
         }
         return entry.value
     }
@@ -314,9 +332,11 @@ public final class FilesystemSessionStore: SessionStore {
                     return
                 }
                 guard let key = self.key(fromFileName: name).map({ Array($0.utf8) }) else { return }
-                if case .expired = try self.inspect(name: name, key: key, now: now), try self.removeIfExpired(name: name, key: key, now: now) {
-                    report.expiredSessions += 1
-                }
+                guard case .expired = try self.inspect(name: name, key: key, now: now) else { return }
+                // Under the key's lock, so that no save lands between the re-check and the removal.
+                let lock = try self.lockKey(key, wait: true)!
+                defer { close(lock) }
+                if try self.removeIfExpired(name: name, key: key, now: now) { report.expiredSessions += 1 }
             }
             return report
         }
