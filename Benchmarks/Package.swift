@@ -21,7 +21,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "RedisBenchmark",
-            dependencies: [.product(name: "SessionKitRedis", package: "SessionKit")]
+            dependencies: [
+                .product(name: "SessionKit", package: "SessionKit"),
+                .product(name: "SessionKitRedis", package: "SessionKit"),
+            ]
         ),
         .executableTarget(
             name: "MemcachedBenchmark",

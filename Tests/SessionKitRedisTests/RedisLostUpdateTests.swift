@@ -22,6 +22,13 @@ struct RedisLostUpdateTests {
         #expect(lost == 0)
     }
 
+    @Test func scriptDigestMatchesTheServer() async throws {
+        let server = try await SharedRedis.get()
+        let store = try RedisSessionStore(configuration: SharedRedis.configuration(server))
+        let sha = try await store.client.send("SCRIPT", "LOAD", RedisArgument(RedisSessionStore.compareAndSetScript))
+        #expect(sha.string == RedisSessionStore.compareAndSetScriptSHA1)
+    }
+
     @Test func conditionalSaveRefusesAChangedValue() async throws {
         let server = try await SharedRedis.get()
         let store = try RedisSessionStore(configuration: SharedRedis.configuration(server))

@@ -14,10 +14,12 @@
 // `redis-benchmark --cluster` on the same cluster; commands are counted on every primary.
 // Set REDIS_BENCHMARK_CLUSTER=0 to skip it.
 //
-// The last line is `RESULT redis ratio=<ratio> cluster_ratio=<ratio>` (without `cluster_ratio`
-// when the cluster row is skipped).
+// The last line is `RESULT redis ratio=<ratio> merge_vs_whole=<ratio> cluster_ratio=<ratio>`
+// (without `cluster_ratio` when the cluster row is skipped); merge_vs_whole compares the
+// changed-keys save mode with whole-session saves through SessionMiddleware.
 
 import Foundation
+import SessionKit
 import SessionKitRedis
 
 #if canImport(Glibc)
@@ -322,7 +324,69 @@ func portIsFree(_ port: Int) -> Bool {
     } == 0
 }
 
-var result = "RESULT redis ratio=\(String(format: "%.2f", ratio))"
+
+// Save modes through SessionMiddleware: the same open+modify+save round trip with whole-session
+// saves (GET + SET) and with changed-keys saves (GET, then GET + a compare-and-set script).
+func sessionHeaders(_ middleware: SessionMiddleware, count: Int) async throws -> [[String]] {
+    var headers: [[String]] = []
+    for i in 0..<count {
+        let result = try await middleware.handle(cookieHeaders: []) { context in
+            let session = try await context.session()
+            session["user"] = .string("user\(i)")
+            session["visits"] = 0
+        }
+        let cookie = result.setCookies[0]
+        headers.append([String(cookie[..<cookie.firstIndex(of: ";")!])])
+    }
+    return headers
+}
+
+func runMiddleware(_ middleware: SessionMiddleware, headers: [[String]], duration: Double) async throws -> Double {
+    let start = now()
+    let deadline = start + duration
+    let total = try await withThrowingTaskGroup(of: Int.self) { group in
+        for t in 0..<concurrency {
+            group.addTask {
+                var done = 0
+                var i = t
+                while now() < deadline {
+                    _ = try await middleware.handle(cookieHeaders: headers[i % headers.count]) { context in
+                        let session = try await context.session()
+                        session["visits"] = .int((session["visits"]?.intValue ?? 0) + 1)
+                    }
+                    done += 1
+                    i += concurrency
+                }
+                return done
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    return Double(total) / (now() - start)
+}
+
+let modeStore = try RedisSessionStore(configuration: configuration)
+defer { modeStore.client.close() }
+let wholeMiddleware = try SessionMiddleware(StoreSessionInterface(
+    store: modeStore, configuration: SessionConfiguration(prefix: "bench-whole:", rolling: ProcessInfo.processInfo.environment["SK_ROLLING"] != "0", saveMode: .wholeSession)))
+let mergeMiddleware = try SessionMiddleware(StoreSessionInterface(
+    store: modeStore, configuration: SessionConfiguration(prefix: "bench-merge:", saveMode: .changedKeys)))
+let wholeHeaders = try await sessionHeaders(wholeMiddleware, count: concurrency * 4)
+let mergeHeaders = try await sessionHeaders(mergeMiddleware, count: concurrency * 4)
+var wholeRate = 0.0, mergeRate = 0.0
+for _ in 0..<rounds {
+    wholeRate = max(wholeRate, try await runMiddleware(wholeMiddleware, headers: wholeHeaders, duration: seconds))
+    mergeRate = max(mergeRate, try await runMiddleware(mergeMiddleware, headers: mergeHeaders, duration: seconds))
+}
+let mergeVersusWhole = mergeRate / wholeRate
+print("")
+print("| SessionMiddleware over Redis, \(concurrency) tasks | save mode | round trips/s |")
+print("|---|---|---:|")
+print("| open + modify + save | whole session | \(rate(wholeRate)) |")
+print("| open + modify + save | changed keys (merge) | \(rate(mergeRate)) |")
+print("changed keys / whole session: \(String(format: "%.2f", mergeVersusWhole))")
+
+var result = "RESULT redis ratio=\(String(format: "%.2f", ratio)) merge_vs_whole=\(String(format: "%.2f", mergeVersusWhole))"
 if ProcessInfo.processInfo.environment["REDIS_BENCHMARK_CLUSTER"] != "0" {
     let clusterPorts = try await startCluster()
     var clusterConfiguration = try RedisConfiguration(url: "redis+cluster://" + clusterPorts.map { "\(host):\($0)" }.joined(separator: ","))

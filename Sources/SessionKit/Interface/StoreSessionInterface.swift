@@ -158,7 +158,9 @@ final class StoreSessionCore: Sendable {
             try await store.delete(key: key)
             return .unusable
         }
-        return .found(Session(id: id, data: data, isNew: false, createdAt: created, accessedAt: now, clock: clock))
+        let session = Session(id: id, data: data, isNew: false, createdAt: created, accessedAt: now, clock: clock)
+        if versioned != nil { session.state.withLock { $0.loadedBytes = bytes } }
+        return .found(session)
     }
 
     nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
@@ -194,8 +196,18 @@ final class StoreSessionCore: Sendable {
     /// concurrent request's changes to other keys are kept.
     nonisolated(nonsending) private func merge(_ s: Session.State, into store: any VersionedSessionStore) async throws -> [String] {
         let key = key(for: s.id)
+        // The bytes read when the session was opened serve for the first attempt when the
+        // store can version them; a conflict then costs one more read.
+        var known = s.loadedBytes.flatMap { bytes in store.version(ofLoaded: bytes).map { (bytes, $0) } }
         for _ in 0..<Self.maximumMergeAttempts {
-            guard let (bytes, version) = try await store.loadVersioned(key: key) else {
+            let current: ([UInt8], SessionStoreVersion)?
+            if let first = known {
+                current = first
+                known = nil
+            } else {
+                current = try await store.loadVersioned(key: key)
+            }
+            guard let (bytes, version) = current else {
                 // Deleted meanwhile (a logout in another request): never bring it back.
                 return cookieDeletionIfSent(s)
             }

@@ -51,6 +51,8 @@ public final class Session: Sendable {
         var changes: [String: Change] = [:]
         /// True when the session must be written whole (new ID, cleared, marked modified).
         var wholeWrite = false
+        /// The stored bytes the session was loaded from (store-backed sessions).
+        var loadedBytes: [UInt8]?
 
         /// Sets or removes a value and records the change.
         mutating func assign(_ key: String, _ value: SessionValue?) {

@@ -105,6 +105,11 @@ extension FilesystemSessionStore: VersionedSessionStore {
         return (value, SessionStoreVersion(contents: value))
     }
 
+    /// The bytes a session was loaded with are its version, so a changed-keys save can skip a read.
+    public func version(ofLoaded value: [UInt8]) -> SessionStoreVersion? {
+        SessionStoreVersion(contents: value)
+    }
+
     /// Saves `value` only if the live entry of `key` still holds the bytes `version` was read with.
     ///
     /// The new file is written (and synced, unless ``Durability/fast``) first; then, holding

@@ -18,6 +18,15 @@ public protocol VersionedSessionStore: SessionStore {
     ///
     /// - Returns: `false`, writing nothing, when the entry changed or disappeared since it was read.
     nonisolated(nonsending) func save(key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion) async throws -> Bool
+
+    /// The version of bytes just returned by ``SessionStore/load(key:)`` or
+    /// ``SessionStore/loadAndTouch(key:ttl:)``, when the store can tell it from the bytes alone
+    /// (stores that compare contents); `nil` otherwise. It lets a changed-keys save skip one read.
+    func version(ofLoaded value: [UInt8]) -> SessionStoreVersion?
+}
+
+extension VersionedSessionStore {
+    public func version(ofLoaded value: [UInt8]) -> SessionStoreVersion? { nil }
 }
 
 /// Identifies one value of a stored entry, as a ``VersionedSessionStore`` defines it: a counter,

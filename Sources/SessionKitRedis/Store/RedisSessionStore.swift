@@ -151,10 +151,16 @@ extension RedisSessionStore: VersionedSessionStore {
         end
         return 0
         """
+    /// SHA-1 of ``compareAndSetScript``, as `SCRIPT LOAD` reports it (a test checks that).
+    static let compareAndSetScriptSHA1 = "7bcbe071bb3212edcf02f3416885d7d1b02784c2"
 
     public func loadVersioned(key: String) async throws -> (value: [UInt8], version: SessionStoreVersion)? {
         guard let bytes = try await load(key: key) else { return nil }
         return (bytes, SessionStoreVersion(contents: bytes))
+    }
+
+    public func version(ofLoaded value: [UInt8]) -> SessionStoreVersion? {
+        SessionStoreVersion(contents: value)
     }
 
     public func save(key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion) async throws -> Bool {
@@ -163,10 +169,19 @@ extension RedisSessionStore: VersionedSessionStore {
             throw SessionError(.valueTooLarge, "the session is \(value.count) bytes, over RedisSessionStore's maxValueSize of \(maxValueSize); store less in the session or raise maxValueSize")
         }
         guard let expected = version.contents else { return false }
-        let command: [RedisArgument] = [
-            "EVAL", RedisArgument(Self.compareAndSetScript), "1", RedisArgument(key),
-            RedisArgument(expected), RedisArgument(value), RedisArgument(ttl.map { String(max($0, 1)) } ?? ""),
+        let arguments: [RedisArgument] = [
+            "1", RedisArgument(key), RedisArgument(expected), RedisArgument(value),
+            RedisArgument(ttl.map { String(max($0, 1)) } ?? ""),
         ]
-        return try await integer(command, command: "EVAL") == 1
+        // EVALSHA spares the server hashing the script on every call; a server that does not
+        // know the script yet (restarted, another cluster node) answers NOSCRIPT, and EVAL
+        // both runs and caches it.
+        let sha = Self.compareAndSetScriptSHA1
+        let reply = try await client.execute(["EVALSHA", RedisArgument(sha)] + arguments, idempotent: true)
+        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+            return try await integer(["EVAL", RedisArgument(Self.compareAndSetScript)] + arguments, command: "EVAL") == 1
+        }
+        guard let result = try check(reply, command: "EVALSHA").integer else { throw unexpected(reply, command: "EVALSHA") }
+        return result == 1
     }
 }
