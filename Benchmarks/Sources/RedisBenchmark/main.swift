@@ -368,7 +368,7 @@ func runMiddleware(_ middleware: SessionMiddleware, headers: [[String]], duratio
 let modeStore = try RedisSessionStore(configuration: configuration)
 defer { modeStore.client.close() }
 let wholeMiddleware = try SessionMiddleware(StoreSessionInterface(
-    store: modeStore, configuration: SessionConfiguration(prefix: "bench-whole:", rolling: ProcessInfo.processInfo.environment["SK_ROLLING"] != "0", saveMode: .wholeSession)))
+    store: modeStore, configuration: SessionConfiguration(prefix: "bench-whole:", saveMode: .wholeSession)))
 let mergeMiddleware = try SessionMiddleware(StoreSessionInterface(
     store: modeStore, configuration: SessionConfiguration(prefix: "bench-merge:", saveMode: .changedKeys)))
 let wholeHeaders = try await sessionHeaders(wholeMiddleware, count: concurrency * 4)
