@@ -20,17 +20,17 @@
 #   (j) hummingbird-auth and (k) SessionKit, both in memory, with wrk sending no cookie: every
 #       request then creates a new session (the workload of a client that drops cookies).
 #
-# Settings (environment): DURATION (seconds per measured run, default 10), WARMUP (seconds,
-# default 3), ROUNDS (default 2), CONNECTIONS (default 32), THREADS (wrk threads, default 2),
+# Settings (environment): DURATION (seconds per measured run, default 8), WARMUP (seconds,
+# default 2), ROUNDS (default 3), CONNECTIONS (default 32), THREADS (wrk threads, default 2),
 # ROWS (subset, e.g. "a d"), SKIP_BUILD=1. Needs wrk and redis-server (apt-get install wrk
 # redis-server). Raw results: Benchmarks/HTTP/.results/http.tsv.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 export PATH="/opt/swift/usr/bin:$PATH"
-duration="${DURATION:-10}"
-warmup="${WARMUP:-3}"
-rounds="${ROUNDS:-2}"
+duration="${DURATION:-8}"
+warmup="${WARMUP:-2}"
+rounds="${ROUNDS:-3}"
 connections="${CONNECTIONS:-32}"
 threads="${THREADS:-2}"
 rows="${ROWS:-a b c d e f g h i j k}"

@@ -31,6 +31,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 TTL_SECONDS = 3
 
@@ -111,6 +112,17 @@ class Browser:
     def get(self, url):
         self.driver.get(url)
 
+    def click_and_wait(self, element_id):
+        """Clicks an element that navigates (a submit button, a link) and waits until the new
+        page has replaced the old one and finished loading."""
+        self.driver.execute_script("window.__sessionkitOldPage = true")
+        self.driver.find_element(By.ID, element_id).click()
+        # The marker lives in the old document's window only. Mid-navigation, chromedriver may
+        # answer with assorted errors: they mean "not yet".
+        WebDriverWait(self.driver, 20, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script(
+                "return window.__sessionkitOldPage === undefined && document.readyState === 'complete'"))
+
     def text(self, element_id):
         try:
             return self.driver.find_element(By.ID, element_id).text
@@ -155,7 +167,7 @@ def lax_checks(b, demo, r, label):
     before = (b.cookie() or {}).get("value")
     b.get(demo.url("/login"))
     b.driver.find_element(By.ID, "username").send_keys("ada")
-    b.driver.find_element(By.ID, "login").click()
+    b.click_and_wait("login")
     after = (b.cookie() or {}).get("value")
     r.check(f"{label}: login changes the session cookie's value", before and after and before != after,
             f"before {before!r}, after {after!r}")
@@ -170,19 +182,19 @@ def lax_checks(b, demo, r, label):
     b.get(demo.url("/form"))
     b.driver.execute_script("document.querySelector('input[name=csrf_token]').remove()")
     b.driver.find_element(By.ID, "note-input").send_keys("no token")
-    b.driver.find_element(By.ID, "save").click()
+    b.click_and_wait("save")
     r.check(f"{label}: form post without the CSRF token is rejected (403)",
             b.text("csrf-error") is not None and "403" in b.driver.title, f"title {b.driver.title!r}")
     b.shot(f"{label}-3-csrf-rejected")
     b.get(demo.url("/form"))
     b.driver.execute_script("document.querySelector('input[name=csrf_token]').value = 'wrong-token'")
     b.driver.find_element(By.ID, "note-input").send_keys("wrong token")
-    b.driver.find_element(By.ID, "save").click()
+    b.click_and_wait("save")
     r.check(f"{label}: form post with a wrong CSRF token is rejected (403)",
             b.text("csrf-error") is not None and "403" in b.driver.title, f"title {b.driver.title!r}")
     b.get(demo.url("/form"))
     b.driver.find_element(By.ID, "note-input").send_keys("hello from the browser")
-    b.driver.find_element(By.ID, "save").click()
+    b.click_and_wait("save")
     r.check(f"{label}: form post with the CSRF token is accepted",
             b.text("note") == "hello from the browser" and b.flashes() == ["Note saved."],
             f"note {b.text('note')!r}, flashes {b.flashes()}")
@@ -191,7 +203,7 @@ def lax_checks(b, demo, r, label):
     # Logout: the session ends; only the logout flash lives on in a fresh session.
     b.get(demo.url("/"))
     logged_in = (b.cookie() or {}).get("value")
-    b.driver.find_element(By.ID, "logout").click()
+    b.click_and_wait("logout")
     now = (b.cookie() or {}).get("value")
     r.check(f"{label}: logout clears the session",
             b.text("visits") == "1" and "Not logged in" in (b.text("user") or "") and now != logged_in,
@@ -212,7 +224,7 @@ def lax_checks(b, demo, r, label):
     # Control for the SameSite=Strict check: a Lax cookie does go along on a cross-site
     # top-level navigation, so a "no" in the strict run is the attribute's doing.
     b.get(demo.url("/cross-site", host="localhost"))
-    b.driver.find_element(By.ID, "cross-link").click()
+    b.click_and_wait("cross-link")
     r.check(f"{label}: a SameSite=Lax cookie is sent on a cross-site navigation (control)",
             b.text("cookie-received") == "yes", repr(b.text("cookie-received")))
 
@@ -226,7 +238,7 @@ def strict_checks(b, demo, r, label):
             repr(b.text("cookie-received")))
     b.get(demo.url("/cross-site", host="localhost"))
     b.shot(f"{label}-1-cross-site-page")
-    b.driver.find_element(By.ID, "cross-link").click()
+    b.click_and_wait("cross-link")
     r.check(f"{label}: a SameSite=Strict cookie is not sent on a cross-site navigation (localhost -> 127.0.0.1)",
             b.text("cookie-received") == "no" and b.driver.current_url.startswith("http://127.0.0.1:"),
             f"received {b.text('cookie-received')!r} at {b.driver.current_url}")
