@@ -159,8 +159,8 @@ public final class SessionContext: Sendable {
             }
         }
         if let firstError { throw firstError }
-        if used { headers.append(SessionHeader(name: "Vary", value: "Cookie")) }
-        if cookieSet { headers.append(SessionHeader(name: "Cache-Control", value: "private")) }
+        if used { headers.append(SessionHeader(name: SessionHeader.vary, value: "Cookie")) }
+        if cookieSet { headers.append(SessionHeader(name: SessionHeader.cacheControl, value: "private")) }
         return headers
     }
 }

@@ -141,5 +141,10 @@ public struct SessionHeader: Sendable, Hashable {
         self.value = value
     }
 
-    static let setCookie = "Set-Cookie"
+    /// `Set-Cookie`.
+    public static let setCookie = "Set-Cookie"
+    /// `Vary`.
+    public static let vary = "Vary"
+    /// `Cache-Control`.
+    public static let cacheControl = "Cache-Control"
 }
