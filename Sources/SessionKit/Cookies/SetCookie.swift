@@ -17,32 +17,25 @@ public enum SetCookie {
     /// Renders the `Set-Cookie` value that deletes the cookie: empty value, `Max-Age=0`, an
     /// `Expires` in the past, and the same Domain and Path it was set with.
     public static func renderDeletion(configuration: SessionConfiguration) -> String {
-        var out = configuration.cookieName + "="
-        appendAttributes(to: &out, configuration: configuration, maxAge: 0, now: 0)
-        return out
+        configuration.cookieName + "=" + location(configuration) + "; Max-Age=0; Expires=" + HTTPDate.format(0)
+            + flags(configuration)
     }
 
-    private static func appendAttributes(to out: inout String, configuration: SessionConfiguration, maxAge: Int?, now: Double) {
-        if let domain = configuration.domain {
-            out += "; Domain="
-            out += domain
-        }
-        out += "; Path="
-        out += configuration.path
-        if let maxAge {
-            out += "; Max-Age="
-            out += String(maxAge)
-            out += "; Expires="
-            // Deletion uses the epoch; otherwise now + Max-Age.
-            out += HTTPDate.format(maxAge == 0 ? 0 : Int(now) + maxAge)
-        }
+    /// `; Domain=...; Path=...`: where the cookie applies.
+    static func location(_ configuration: SessionConfiguration) -> String {
+        var out = ""
+        if let domain = configuration.domain { out += "; Domain=" + domain }
+        return out + "; Path=" + configuration.path
+    }
+
+    /// `; Secure; HttpOnly; SameSite=...; Partitioned`, as configured.
+    static func flags(_ configuration: SessionConfiguration) -> String {
+        var out = ""
         if configuration.secure { out += "; Secure" }
         if configuration.httpOnly { out += "; HttpOnly" }
-        if configuration.sameSite != .unspecified {
-            out += "; SameSite="
-            out += configuration.sameSite.rawValue
-        }
+        if configuration.sameSite != .unspecified { out += "; SameSite=" + configuration.sameSite.rawValue }
         if configuration.partitioned { out += "; Partitioned" }
+        return out
     }
 }
 
@@ -113,17 +106,10 @@ struct SetCookieTemplate: Sendable {
     init(_ configuration: SessionConfiguration) {
         head = Array((configuration.cookieName + "=").utf8)
         maxAge = configuration.cookieMaxAge
-        var attributes = ""
-        if let domain = configuration.domain { attributes += "; Domain=" + domain }
-        attributes += "; Path=" + configuration.path
+        var attributes = SetCookie.location(configuration)
         if let maxAge { attributes += "; Max-Age=" + String(maxAge) + "; Expires=" }
         middle = Array(attributes.utf8)
-        var flags = ""
-        if configuration.secure { flags += "; Secure" }
-        if configuration.httpOnly { flags += "; HttpOnly" }
-        if configuration.sameSite != .unspecified { flags += "; SameSite=" + configuration.sameSite.rawValue }
-        if configuration.partitioned { flags += "; Partitioned" }
-        tail = Array(flags.utf8)
+        tail = Array(SetCookie.flags(configuration).utf8)
         deletion = SetCookie.renderDeletion(configuration: configuration)
     }
 

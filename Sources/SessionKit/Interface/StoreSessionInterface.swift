@@ -209,7 +209,7 @@ final class StoreSessionCore: Sendable {
             }
             guard let (bytes, version) = current else {
                 // Deleted meanwhile (a logout in another request): never bring it back.
-                return cookieDeletionIfSent(s)
+                return [cookie.deletion]
             }
             var data = (try? JSON.decode(bytes))?.objectValue ?? [:]
             let stored = data.removeValue(forKey: Session.createdKey)?.doubleValue
@@ -221,7 +221,7 @@ final class StoreSessionCore: Sendable {
             }
             if data.isEmpty {
                 try await store.delete(key: key)
-                return cookieDeletionIfSent(s)
+                return [cookie.deletion]
             }
             let created = stored.flatMap { Self.plausibleCreation($0, now: clock.now()) ? Int($0) : nil } ?? Int(s.createdAt)
             let value = try JSON.encodeObject(data, leading: [(Session.createdKey, .int(created))])
@@ -232,9 +232,5 @@ final class StoreSessionCore: Sendable {
         throw SessionError(
             .storeFailure,
             "the session changed \(Self.maximumMergeAttempts) times while this request merged its changes; the changes were not saved, retry the request")
-    }
-
-    private func cookieDeletionIfSent(_ s: Session.State) -> [String] {
-        [cookie.deletion]
     }
 }
