@@ -1,0 +1,1 @@
+../../scripts/sanitizers/TSanMutex.swift
