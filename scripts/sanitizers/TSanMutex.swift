@@ -19,18 +19,24 @@ private func tsanAcquire(_ address: UnsafeMutableRawPointer)
 @_silgen_name("__tsan_release")
 private func tsanRelease(_ address: UnsafeMutableRawPointer)
 
+/// The address the sanitizer synchronizes on: one object per mutex, never the protected value
+/// itself (taking the value's address is already an access the sanitizer would check).
+private final class TSanSyncToken: Sendable {}
+
 struct Mutex<Value: ~Copyable>: ~Copyable {
     private let base: Synchronization.Mutex<Value>
+    private let token = TSanSyncToken()
 
     init(_ initialValue: consuming sending Value) {
         base = Synchronization.Mutex(initialValue)
     }
 
+
     borrowing func withLock<Result: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {
-        try base.withLock { (value: inout sending Value) throws(E) -> sending Result in
-            let address = withUnsafeMutablePointer(to: &value) { UnsafeMutableRawPointer($0) }
+        let address = Unmanaged.passUnretained(token).toOpaque()
+        return try base.withLock { (value: inout sending Value) throws(E) -> sending Result in
             tsanAcquire(address)
             defer { tsanRelease(address) }
             return try body(&value)
@@ -40,8 +46,8 @@ struct Mutex<Value: ~Copyable>: ~Copyable {
     borrowing func withLockIfAvailable<Result: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result? {
-        try base.withLockIfAvailable { (value: inout sending Value) throws(E) -> sending Result in
-            let address = withUnsafeMutablePointer(to: &value) { UnsafeMutableRawPointer($0) }
+        let address = Unmanaged.passUnretained(token).toOpaque()
+        return try base.withLockIfAvailable { (value: inout sending Value) throws(E) -> sending Result in
             tsanAcquire(address)
             defer { tsanRelease(address) }
             return try body(&value)
