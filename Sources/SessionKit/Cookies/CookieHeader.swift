@@ -2,7 +2,8 @@
 public enum CookieHeader {
     /// Limits that bound the work done on hostile `Cookie` headers.
     public struct Limits: Sendable, Hashable {
-        /// Bytes of `Cookie` header text examined across all headers; the rest is ignored.
+        /// Bytes of `Cookie` header text examined across all headers; the rest is ignored,
+        /// and so is a pair cut by this limit.
         /// Default 16384 (browsers send at most a few KB per cookie).
         public var maximumHeaderBytes: Int
         /// Cookie pairs examined across all headers; later pairs are ignored. Default 256.
@@ -43,6 +44,8 @@ public enum CookieHeader {
                         // One pair: up to the next ';'.
                         var pairEnd = i
                         while pairEnd < end && bytes[pairEnd] != UInt8(ascii: ";") { pairEnd += 1 }
+                        // A pair cut by the byte budget is ignored, never returned truncated.
+                        if pairEnd == end && end < bytes.count && bytes[end] != UInt8(ascii: ";") { return }
                         pairs += 1
                         var s = i
                         while s < pairEnd && (bytes[s] == 0x20 || bytes[s] == 0x09) { s += 1 }
