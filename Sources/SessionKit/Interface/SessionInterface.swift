@@ -29,7 +29,9 @@ public protocol SessionInterface: Sendable {
     /// Saves, deletes or refreshes `session` after the handler ran, and returns the
     /// `Set-Cookie` header values to add to the response.
     ///
-    /// - Parameter cookieValues: the same values that were given to ``open(cookieValues:)``.
+    /// - Parameters:
+    ///   - session: the session that ``open(cookieValues:)`` returned for this request.
+    ///   - cookieValues: the same values that were given to ``open(cookieValues:)``.
     nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String]
 
     /// True when the session should be committed even if the handler throws (pyramid's

@@ -26,8 +26,11 @@ public protocol SessionStore: AnyObject, Sendable {
 
     /// Stores `value` under `key`, replacing any previous value.
     ///
-    /// - Parameter ttl: seconds until the entry expires, or `nil` for an entry that never
-    ///   expires. Always at least 1 when not `nil`.
+    /// - Parameters:
+    ///   - key: the entry's key (`prefix + sessionID` when an interface calls it).
+    ///   - value: the bytes to store.
+    ///   - ttl: seconds until the entry expires, or `nil` for an entry that never
+    ///     expires. Always at least 1 when not `nil`.
     nonisolated(nonsending) func save(key: String, value: [UInt8], ttl: Int?) async throws
 
     /// Removes the entry for `key`, if any.

@@ -59,7 +59,7 @@ public final class MemcachedClient: Sendable {
 
     /// Creates a client. No connection is made until the first command.
     ///
-    /// - Throws: ``SessionError`` `.invalidConfiguration` when a setting is out of range.
+    /// - Throws: `SessionError` `.invalidConfiguration` when a setting is out of range.
     public convenience init(configuration: MemcachedConfiguration) throws {
         try self.init(configuration: configuration, loop: .shared, freesCancelledSlots: false)
     }
@@ -149,6 +149,8 @@ public final class MemcachedClient: Sendable {
     /// `set`: stores `value` under `key`, replacing any previous value.
     ///
     /// - Parameters:
+    ///   - key: the item's key.
+    ///   - value: the item's bytes.
     ///   - flags: 32 bits stored with the item and returned by gets.
     ///   - ttl: seconds to live; `nil` never expires; zero or less expires at once.
     /// - Throws: `valueTooLarge` before anything is sent when the item would exceed

@@ -105,7 +105,7 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
     /// - a bare list `host1:11211,host2` or a socket path `/run/memcached.sock`, as libmemcached
     ///   and pylibmc take them.
     ///
-    /// - Throws: ``SessionError`` `.invalidConfiguration` naming the part that does not parse.
+    /// - Throws: `SessionError` `.invalidConfiguration` naming the part that does not parse.
     public init(url: String) throws(SessionError) {
         self.init(servers: [])
         let trimmed = url.trimmingCharactersInSpaces()

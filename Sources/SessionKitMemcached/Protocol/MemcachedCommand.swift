@@ -79,7 +79,7 @@ public enum MemcachedCommand: Sendable, Hashable {
 public enum MemcachedEncoder {
     /// Appends the command's bytes to `buffer`.
     ///
-    /// - Throws: ``SessionError`` `.invalidKey` for a key that breaks memcached's rules, a meta
+    /// - Throws: `SessionError` `.invalidKey` for a key that breaks memcached's rules, a meta
     ///   flag that is not a letter followed by printable ASCII (no CR, LF, space, NUL or other
     ///   control byte, not empty), or a retrieval without keys. Nothing is appended when it throws.
     public static func encode(_ command: MemcachedCommand, into buffer: inout [UInt8]) throws(SessionError) {

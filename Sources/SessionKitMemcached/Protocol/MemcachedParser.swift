@@ -2,11 +2,11 @@ import SessionKit
 
 /// An incremental parser for memcached replies (text and meta protocol).
 ///
-/// Feed it bytes as they arrive with ``append(_:)``, then call ``next()`` until it returns
+/// Feed it bytes as they arrive with ``append(_:)-(Sequence<UInt8>)``, then call ``next()`` until it returns
 /// `nil` ("need more bytes"). A reply split at any byte parses the same as one that arrived
 /// whole. A get reply is parsed item by item: each complete item is consumed (and kept) at
 /// once, so a reply arriving slowly is never re-parsed or re-copied from its start. Malformed input throws a
-/// ``SessionError`` with code `protocolError`; after that the stream is out of step and the
+/// `SessionError` with code `protocolError`; after that the stream is out of step and the
 /// connection must be closed.
 ///
 /// Sizes are bounded: a line longer than ``Limits/maximumLineLength``, a value longer than
@@ -81,7 +81,7 @@ public struct MemcachedParser: Sendable {
 
     /// Returns the next complete reply, or `nil` when more bytes are needed.
     ///
-    /// - Throws: ``SessionError`` `.protocolError` for malformed or oversized replies.
+    /// - Throws: `SessionError` `.protocolError` for malformed or oversized replies.
     public mutating func next() throws(SessionError) -> MemcachedReply? {
         try next(expectingKeys: nil)
     }
@@ -91,7 +91,7 @@ public struct MemcachedParser: Sendable {
     /// up to ``Limits/maximumItemsPerReply``; empty: a VALUE block is an error). Pass the
     /// request's keys each time until the reply is complete.
     ///
-    /// - Throws: ``SessionError`` `.protocolError` for malformed or oversized replies, and for a
+    /// - Throws: `SessionError` `.protocolError` for malformed or oversized replies, and for a
     ///   VALUE line naming a key that was not requested (or one more item than keys requested),
     ///   as soon as that line arrives.
     public mutating func next(expectingKeys keys: [[UInt8]]?) throws(SessionError) -> MemcachedReply? {

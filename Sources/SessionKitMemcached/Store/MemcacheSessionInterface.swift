@@ -14,7 +14,7 @@ extension StoreSessionInterface where Store == MemcachedSessionStore {
     ///   - url: `memcached://host:port[,host:port...]` or `unix:///path/to.sock`.
     ///   - configuration: the cookie and lifetime options.
     ///   - clock: the clock for creation times and cookie dates.
-    /// - Throws: ``SessionError`` for an invalid server list or configuration.
+    /// - Throws: `SessionError` for an invalid server list or configuration.
     public init(url: String, configuration: SessionConfiguration = .default, clock: SessionClock = .system) throws {
         try self.init(store: MemcachedSessionStore(url: url), configuration: configuration, clock: clock)
     }

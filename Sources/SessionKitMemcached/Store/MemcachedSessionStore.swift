@@ -1,6 +1,6 @@
 import SessionKit
 
-/// A ``SessionStore`` on memcached, in sanic_session's layout: each session is one item,
+/// A `SessionStore` on memcached, in sanic_session's layout: each session is one item,
 /// key `prefix + sessionID`, value the session's JSON bytes, flags 0, the session's lifetime
 /// as the item's `exptime`.
 ///

@@ -17,7 +17,7 @@ import Synchronization
 /// let reply = try await redis.send("GET", "greeting")   // .bulkString("hello")
 /// ```
 ///
-/// Error replies are thrown as ``SessionError``: `authenticationFailed` for `NOAUTH`/`WRONGPASS`/
+/// Error replies are thrown as `SessionError`: `authenticationFailed` for `NOAUTH`/`WRONGPASS`/
 /// `NOPERM`, `storeUnavailable` once `LOADING`/`TRYAGAIN`/`READONLY` retries are exhausted,
 /// `serverError` for the rest.
 ///
@@ -48,7 +48,7 @@ public final class RedisClient: Sendable {
 
     /// Creates a client. No connection is made until the first command.
     ///
-    /// - Throws: ``SessionError`` `.invalidConfiguration` when a setting is out of range.
+    /// - Throws: `SessionError` `.invalidConfiguration` when a setting is out of range.
     public convenience init(configuration: RedisConfiguration) throws {
         try self.init(configuration: configuration, loop: .shared, freesCancelledSlots: false)
     }
@@ -140,7 +140,7 @@ public final class RedisClient: Sendable {
     ///   - idempotent: `true` when running the command twice is harmless (GET, SET, DEL,
     ///     EXPIRE...): it is then retried once on a fresh connection if the connection is lost
     ///     before the reply arrives.
-    /// - Throws: ``SessionError`` for error replies, timeouts and connection failures;
+    /// - Throws: `SessionError` for error replies, timeouts and connection failures;
     ///   `CancellationError` if the task is cancelled.
     @discardableResult
     public func send(_ arguments: [RedisArgument], idempotent: Bool = false) async throws -> RESPValue {

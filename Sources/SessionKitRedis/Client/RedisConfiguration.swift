@@ -146,7 +146,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     ///   primary that the Sentinels (default port 26379) monitor as `masterName`; user and password
     ///   are the data nodes', `?sentinel_password=P` is the Sentinels' own
     ///
-    /// - Throws: ``SessionError`` `.unsupported` for `rediss://`, `.invalidConfiguration` for
+    /// - Throws: `SessionError` `.unsupported` for `rediss://`, `.invalidConfiguration` for
     ///   anything else that does not parse, naming the part to fix.
     public init(url: String) throws {
         self.init()

@@ -29,7 +29,7 @@ enum RedisErrorClass: Equatable {
         }
     }
 
-    /// The ``SessionError`` a caller sees when the error is final.
+    /// The `SessionError` a caller sees when the error is final.
     func error(message: String, address: String, command: String) -> SessionError {
         switch self {
         case .retry:

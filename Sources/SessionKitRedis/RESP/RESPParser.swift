@@ -2,10 +2,10 @@ import SessionKit
 
 /// An incremental, bounded parser for RESP2 and RESP3 replies.
 ///
-/// Feed it bytes as they arrive with ``append(_:)``, then call ``next()`` until it returns `nil`
+/// Feed it bytes as they arrive with ``append(_:)-(Sequence<UInt8>)``, then call ``next()`` until it returns `nil`
 /// ("need more bytes"). A reply may be split at any byte and a read may carry many replies.
 /// Nothing is consumed until a whole reply is available. Malformed input throws a
-/// ``SessionError`` with code `.protocolError`; after that the stream cannot be trusted and every
+/// `SessionError` with code `.protocolError`; after that the stream cannot be trusted and every
 /// later call throws the same error (the connection must be closed).
 ///
 /// Sizes the server announces are checked against ``Limits`` before anything is waited for, and
@@ -72,7 +72,7 @@ public struct RESPParser: Sendable {
 
     /// Returns the next complete reply, or `nil` when more bytes are needed.
     ///
-    /// - Throws: ``SessionError`` `.protocolError` on malformed input or when a limit is exceeded.
+    /// - Throws: `SessionError` `.protocolError` on malformed input or when a limit is exceeded.
     public mutating func next() throws -> RESPValue? {
         if let failure { throw failure }
         guard readIndex < buffer.count else { return nil }

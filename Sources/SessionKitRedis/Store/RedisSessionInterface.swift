@@ -16,7 +16,7 @@ extension StoreSessionInterface where Store == RedisSessionStore {
     ///     `redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster[/db]` (Redis Sentinel).
     ///   - configuration: the cookie and lifetime options.
     ///   - clock: the clock for creation times and cookie dates.
-    /// - Throws: ``SessionError`` for an invalid URL or configuration.
+    /// - Throws: `SessionError` for an invalid URL or configuration.
     public init(url: String, configuration: SessionConfiguration = .default, clock: SessionClock = .system) throws {
         try self.init(store: RedisSessionStore(url: url), configuration: configuration, clock: clock)
     }

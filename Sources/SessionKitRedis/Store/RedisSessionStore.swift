@@ -1,7 +1,7 @@
 import SessionKit
 import Synchronization
 
-/// A ``SessionStore`` on Redis, in sanic_session's layout: each session is one string key,
+/// A `SessionStore` on Redis, in sanic_session's layout: each session is one string key,
 /// `prefix + sessionID`, holding the session's JSON bytes, with the session's lifetime as the
 /// key's TTL.
 ///
@@ -28,8 +28,10 @@ public final class RedisSessionStore: SessionStore {
 
     /// Creates a store on an existing client (which may be shared with other code).
     ///
-    /// - Parameter maxValueSize: values above this size are refused with `valueTooLarge`
-    ///   before anything is sent. Default 4 MiB; Redis' own limit is 512 MiB.
+    /// - Parameters:
+    ///   - client: the client that runs the store's commands.
+    ///   - maxValueSize: values above this size are refused with `valueTooLarge`
+    ///     before anything is sent. Default 4 MiB; Redis' own limit is 512 MiB.
     public init(client: RedisClient, maxValueSize: Int = 4 * 1024 * 1024) {
         self.client = client
         self.maxValueSize = maxValueSize
