@@ -290,8 +290,10 @@ frameworks_info = {
         Name="Hummingbird",
         adapter="Examples/Hummingbird/HummingbirdDemo/Sources/HummingbirdSessionKit/SessionKitMiddleware.swift",
         packages='        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),\n'
+                 '        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),\n'
                  '        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),',
         products='                .product(name: "Hummingbird", package: "hummingbird"),\n'
+                 '                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),\n'
                  '                .product(name: "HTTPTypes", package: "swift-http-types"),'),
     "vapor": dict(
         Name="Vapor",
@@ -307,7 +309,8 @@ for fw, info in frameworks_info.items():
     ambient.update(FRAMEWORK_AMBIENT[fw])
     with open(os.path.join(root, info["adapter"]), encoding="utf-8") as f:
         adapter = f.read()
-    counts[fw] = generate(fw, {fw}, manifest, ambient, {"Adapter.swift": adapter})
+    # The folder names the root package: it must not be "hummingbird" or "vapor".
+    counts[fw] = generate(fw + "-samples", {fw}, manifest, ambient, {"Adapter.swift": adapter})
 counts["file"] = sum(1 for s in samples if s["kind"] == "file")
 
 with open(os.path.join(work, "counts"), "w") as f:
@@ -330,8 +333,8 @@ for fw in hummingbird vapor; do
     hummingbird) resolved=Examples/Hummingbird/HummingbirdDemo/Package.resolved ;;
     vapor) resolved=Examples/Vapor/VaporDemo/Package.resolved ;;
   esac
-  if [ -f "$resolved" ] && [ ! -f "$work/$fw/Package.resolved" ]; then
-    cp "$resolved" "$work/$fw/Package.resolved"
+  if [ -f "$resolved" ] && [ ! -f "$work/$fw-samples/Package.resolved" ]; then
+    cp "$resolved" "$work/$fw-samples/Package.resolved"
   fi
 done
 
@@ -352,8 +355,8 @@ build() {
 }
 [ "$core" -gt 0 ] && build core
 if [ "$frameworks" = 1 ]; then
-  [ "$hummingbird" -gt 0 ] && build hummingbird
-  [ "$vapor" -gt 0 ] && build vapor
+  [ "$hummingbird" -gt 0 ] && build hummingbird-samples
+  [ "$vapor" -gt 0 ] && build vapor-samples
 else
   echo "== doc samples: Hummingbird ($hummingbird) and Vapor ($vapor) samples not built; run with --frameworks"
 fi
