@@ -24,6 +24,9 @@ let package = Package(
         .testTarget(
             name: "SessionKitTests", dependencies: ["SessionKit", "SessionKitTestSupport", "SessionKitFilesystemWriter"]),
         .testTarget(name: "SessionKitRedisTests", dependencies: ["SessionKitRedis", "SessionKitNetworking", "SessionKitTestSupport"]),
+        .executableTarget(
+            name: "SessionKitSoak", dependencies: ["SessionKitRedis", "SessionKitMemcached", "SessionKitTestSupport"],
+            path: "Tests/SessionKitSoak"),
         .testTarget(
             name: "SessionKitMemcachedTests",
             dependencies: ["SessionKitMemcached", "SessionKitNetworking", "SessionKitCrypto", "SessionKitTestSupport"]),

@@ -117,6 +117,12 @@ public final class RedisServer: Sendable {
     /// Whether the server process is running.
     public var isRunning: Bool { process.isRunning }
 
+    /// Freezes the server process (SIGSTOP): it keeps its connections and answers nothing.
+    public func suspend() { process.suspend() }
+
+    /// Lets a server frozen by ``suspend()`` go on (SIGCONT).
+    public func resume() { process.resume() }
+
     /// The end of the server's log.
     public func logTail() -> String { process.logTail() }
 }

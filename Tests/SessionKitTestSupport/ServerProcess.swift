@@ -120,6 +120,20 @@ public final class ServerProcess: Sendable {
     /// Whether the process is running.
     public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
+    /// The running process's ID, if any.
+    public var processIdentifier: Int32? { process.withLock { $0.map(\.processIdentifier) } }
+
+    /// Freezes the process (SIGSTOP): connections stay open, nothing is answered, like a server
+    /// that hangs. ``resume()`` lets it go on.
+    public func suspend() {
+        if let pid = processIdentifier { kill(pid, SIGSTOP) }
+    }
+
+    /// Lets a process frozen by ``suspend()`` go on (SIGCONT).
+    public func resume() {
+        if let pid = processIdentifier { kill(pid, SIGCONT) }
+    }
+
     /// Stops the server (SIGKILL: tests need no graceful shutdown) and reaps it.
     public func stop() {
         let process = self.process.withLock { current -> Process? in
