@@ -32,7 +32,11 @@ public struct Backoff: Sendable, Hashable {
 
     /// The jittered delay for attempt `attempt`, using the system random number generator.
     public func delay(attempt: Int) -> Duration {
-        var generator = SystemRandomNumberGenerator()
-        return delay(attempt: attempt, using: &generator)
+        // Not `delay(attempt:using:)` with a local `SystemRandomNumberGenerator`: the generator is
+        // an empty struct, and Thread Sanitizer reports concurrent `inout` accesses to empty
+        // values as races on one shared address.
+        let ceiling = ceiling(attempt: attempt).nanosecondsClamped
+        let half = ceiling / 2
+        return .nanoseconds(half + Int64.random(in: 0...(ceiling - half)))
     }
 }
