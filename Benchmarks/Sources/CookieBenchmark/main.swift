@@ -44,6 +44,28 @@ func measureOurs() throws -> (encode: Double, decode: Double, cookie: [UInt8]) {
     return (encode, decode, cookie)
 }
 
+// Profiling mode: SK_BENCH_OPS=<n> runs only SessionKit's side, n encodes then n decodes
+// (SK_BENCH_PART=encode or decode for one of them), and prints no timings, so that
+// instruction counts (valgrind --tool=callgrind) can be compared between builds.
+if let ops = ProcessInfo.processInfo.environment["SK_BENCH_OPS"].flatMap({ Int($0) }) {
+    let part = ProcessInfo.processInfo.environment["SK_BENCH_PART"] ?? "both"
+    var cookie = try serializer.serialize(payload)
+    var checksum = 0
+    if part != "decode" {
+        for _ in 0..<ops {
+            cookie = try serializer.serialize(payload)
+            checksum &+= cookie.count
+        }
+    }
+    if part != "encode" {
+        for _ in 0..<ops {
+            if case .array(let parts) = try serializer.deserialize(cookie) { checksum &+= parts.count }
+        }
+    }
+    print("PROFILE cookie ops=\(ops) part=\(part) cookie_bytes=\(cookie.count) checksum=\(checksum)")
+    exit(0)
+}
+
 // pyramid, same payload.
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let python = ProcessInfo.processInfo.environment["SESSIONKIT_PYTHON"] ?? root.deletingLastPathComponent().appendingPathComponent(".venv/bin/python").path

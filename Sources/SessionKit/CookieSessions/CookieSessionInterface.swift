@@ -68,16 +68,16 @@ public struct CookieSessionInterface: SessionInterface {
 
     /// Decodes one cookie value into a session, or reports why it cannot be used.
     func decode(_ value: String, now: Double) -> Session? {
-        let bytes = Array(value.utf8)
+        var value = value
         let payload: SessionValue
         var rotated = false
         do {
             if let signed {
-                let (inner, index) = try signed.unsign(bytes)
+                let (inner, index) = try value.withUTF8 { try signed.open(UnsafeRawBufferPointer($0)) }
                 rotated = index > 0
-                payload = try signed.serializer.deserialize(inner)
+                payload = inner
             } else {
-                payload = try serializer.deserialize(bytes)
+                payload = try serializer.deserialize(Array(value.utf8))
             }
         } catch let error as SessionError {
             let reason: CookieRejection.Reason =

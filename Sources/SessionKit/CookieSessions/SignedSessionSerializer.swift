@@ -47,12 +47,12 @@ public struct SignedSessionSerializer: SessionSerializer {
             }
         }
 
-        /// Appends the MAC of `payload` to `out`.
-        func sign(_ payload: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        /// Writes the MAC of `payload` to `out`, which has room for it.
+        func sign(_ payload: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) {
             switch self {
-            case .sha256(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.append(contentsOf: $0) }
-            case .sha384(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.append(contentsOf: $0) }
-            case .sha512(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.append(contentsOf: $0) }
+            case .sha256(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            case .sha384(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            case .sha512(let k): k.authenticationCode(bufferPointer: payload).withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             }
         }
 
@@ -72,6 +72,9 @@ public struct SignedSessionSerializer: SessionSerializer {
     /// The salt, prepended to each secret to form the HMAC key.
     public let salt: String
     let signers: [Signer]
+    /// True when `serializer` is a ``JSONSessionSerializer``: its output is then written
+    /// straight after the MAC and parsed straight from the decoded bytes.
+    let writesPythonJSON: Bool
 
     /// Creates a signing serializer.
     ///
@@ -94,6 +97,7 @@ public struct SignedSessionSerializer: SessionSerializer {
             throw SessionError(.invalidConfiguration, "a signing secret is empty; use a long random secret (64 characters or more)")
         }
         self.serializer = serializer
+        self.writesPythonJSON = serializer is JSONSessionSerializer
         self.hashAlgorithm = hashAlgorithm
         self.salt = salt
         // webob: salted_secret = bytes_(salt) + bytes_(secret) (UTF-8 when not Latin-1).
@@ -110,20 +114,48 @@ public struct SignedSessionSerializer: SessionSerializer {
     }
 
     public func serialize(_ value: SessionValue) throws -> [UInt8] {
-        sign(try serializer.serialize(value))
+        guard writesPythonJSON else { return sign(try serializer.serialize(value)) }
+        let macCount = hashAlgorithm.macByteCount
+        var buffer = JSONBuffer(capacity: 512)
+        buffer.appendZeros(macCount)
+        try PythonJSONWriter.write(value, into: &buffer)
+        return Self.signed(&buffer, macCount: macCount, signer: signers[0])
     }
 
     public func deserialize(_ bytes: [UInt8]) throws -> SessionValue {
-        try serializer.deserialize(unsign(bytes).payload)
+        try bytes.withUnsafeBytes { text in
+            try withVerifiedPayload(text) { payload, _ in try parse(payload) }
+        }
+    }
+
+    /// Verifies signed text and parses its payload, returning the value and the index of the
+    /// secret that verified it; throws as ``unsign(_:)`` and the payload serializer do.
+    func open(_ text: UnsafeRawBufferPointer) throws -> (value: SessionValue, secretIndex: Int) {
+        try withVerifiedPayload(text) { payload, index in (try parse(payload), index) }
+    }
+
+    /// Parses a verified payload with the payload serializer.
+    func parse(_ payload: UnsafeRawBufferPointer) throws -> SessionValue {
+        writesPythonJSON ? try JSON.decode(buffer: payload) : try serializer.deserialize(Array(payload))
     }
 
     /// Signs `payload` and returns the cookie-safe text as bytes.
     public func sign(_ payload: [UInt8]) -> [UInt8] {
-        var joined: [UInt8] = []
-        joined.reserveCapacity(hashAlgorithm.macByteCount + payload.count)
-        payload.withUnsafeBytes { signers[0].sign($0, into: &joined) }
-        joined.append(contentsOf: payload)
-        return Base64URL.encodeToBytes(joined)
+        let macCount = hashAlgorithm.macByteCount
+        var buffer = JSONBuffer(capacity: macCount + payload.count)
+        buffer.appendZeros(macCount)
+        payload.withUnsafeBytes { buffer.append($0) }
+        return Self.signed(&buffer, macCount: macCount, signer: signers[0])
+    }
+
+    /// Fills the first `macCount` bytes of `buffer` with the MAC of the rest and returns the
+    /// base64url text of the whole.
+    static func signed(_ buffer: inout JSONBuffer, macCount: Int, signer: Signer) -> [UInt8] {
+        let all = buffer.mutableBytes
+        signer.sign(UnsafeRawBufferPointer(rebasing: all[macCount...]), to: all.baseAddress!)
+        return [UInt8](unsafeUninitializedCapacity: Base64URL.encodedLength(of: all.count)) { out, count in
+            count = Base64URL.encode(bytes: UnsafeRawBufferPointer(all), into: UnsafeMutableRawBufferPointer(out))
+        }
     }
 
     /// Verifies signed text and returns the payload and the index of the secret that
@@ -132,17 +164,31 @@ public struct SignedSessionSerializer: SessionSerializer {
     /// - Throws: ``SessionError`` with code `malformedData` for text that is not canonical
     ///   unpadded base64url or is too short, `invalidSignature` when no secret verifies it.
     public func unsign(_ bytes: [UInt8]) throws -> (payload: [UInt8], secretIndex: Int) {
-        guard let decoded = bytes.withUnsafeBytes({ Base64URL.decode(bytes: $0) }) else {
+        try bytes.withUnsafeBytes { text in
+            try withVerifiedPayload(text) { payload, index in (Array(payload), index) }
+        }
+    }
+
+    /// Decodes and verifies signed text, then calls `body` with the payload (valid only
+    /// during the call) and the index of the secret that verified it.
+    func withVerifiedPayload<Result>(
+        _ text: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Int) throws -> Result
+    ) throws -> Result {
+        guard let decodedCount = Base64URL.decodedCount(of: text) else {
             throw SessionError(.malformedData, "the signed value is not base64url text")
         }
-        guard decoded.isCanonical else {
-            throw SessionError(.malformedData, "the signed value is not in canonical form (padding or trailing bits were changed)")
-        }
-        let macCount = hashAlgorithm.macByteCount
-        guard decoded.bytes.count >= macCount else {
-            throw SessionError(.malformedData, "the signed value is \(decoded.bytes.count) bytes, shorter than a \(macCount)-byte signature")
-        }
-        let index: Int? = decoded.bytes.withUnsafeBytes { raw in
+        return try withUnsafeTemporaryAllocation(byteCount: Swift.max(decodedCount, 1), alignment: 8) { buffer in
+            guard let decoded = Base64URL.decode(bytes: text, into: buffer) else {
+                throw SessionError(.malformedData, "the signed value is not base64url text")
+            }
+            guard decoded.isCanonical else {
+                throw SessionError(.malformedData, "the signed value is not in canonical form (padding or trailing bits were changed)")
+            }
+            let macCount = hashAlgorithm.macByteCount
+            guard decoded.count >= macCount else {
+                throw SessionError(.malformedData, "the signed value is \(decoded.count) bytes, shorter than a \(macCount)-byte signature")
+            }
+            let raw = UnsafeRawBufferPointer(rebasing: buffer[..<decoded.count])
             let mac = UnsafeRawBufferPointer(rebasing: raw[..<macCount])
             let payload = UnsafeRawBufferPointer(rebasing: raw[macCount...])
             var found: Int?
@@ -150,11 +196,10 @@ public struct SignedSessionSerializer: SessionSerializer {
             for (i, signer) in signers.enumerated() where signer.verify(mac, payload) && found == nil {
                 found = i
             }
-            return found
+            guard let index = found else {
+                throw SessionError(.invalidSignature, "the signature does not match: the value was tampered with, truncated, or signed with another secret")
+            }
+            return try body(payload, index)
         }
-        guard let index else {
-            throw SessionError(.invalidSignature, "the signature does not match: the value was tampered with, truncated, or signed with another secret")
-        }
-        return (Array(decoded.bytes[macCount...]), index)
     }
 }

@@ -164,9 +164,72 @@ enum JSON {
         return value
     }
 
-    struct Parser {
+    /// Values parsed but not yet placed in their array or object, kept on one stack for the
+    /// whole document so that every array and dictionary is created once at its final size.
+    struct PendingValues: ~Copyable {
+        private var base: UnsafeMutablePointer<(String, SessionValue)>?
+        private(set) var count = 0
+        private var capacity = 0
+
+        init() {}
+
+        deinit {
+            if let base {
+                base.deinitialize(count: count)
+                base.deallocate()
+            }
+        }
+
+        @inline(__always)
+        mutating func push(_ key: String, _ value: SessionValue) {
+            if count == capacity { grow() }
+            (base.unsafelyUnwrapped + count).initialize(to: (key, value))
+            count &+= 1
+        }
+
+        @inline(never)
+        private mutating func grow() {
+            let newCapacity = Swift.max(16, capacity * 2)
+            let newBase = UnsafeMutablePointer<(String, SessionValue)>.allocate(capacity: newCapacity)
+            if let base {
+                newBase.moveInitialize(from: base, count: count)
+                base.deallocate()
+            }
+            base = newBase
+            capacity = newCapacity
+        }
+
+        /// Removes the entries from `start` on and returns them as an object; a repeated key
+        /// keeps its last value.
+        mutating func popObject(from start: Int) -> [String: SessionValue] {
+            let base = self.base.unsafelyUnwrapped
+            var object = [String: SessionValue](minimumCapacity: count &- start)
+            for i in start..<count {
+                let (key, value) = (base + i).move()
+                object[key] = value
+            }
+            count = start
+            return object
+        }
+
+        /// Removes the entries from `start` on and returns their values as an array.
+        mutating func popArray(from start: Int) -> [SessionValue] {
+            let base = self.base.unsafelyUnwrapped
+            let n = count &- start
+            let items = [SessionValue](unsafeUninitializedCapacity: n) { items, initialized in
+                let target = items.baseAddress.unsafelyUnwrapped
+                for i in 0..<n { (target + i).initialize(to: (base + start + i).move().1) }
+                initialized = n
+            }
+            count = start
+            return items
+        }
+    }
+
+    struct Parser: ~Copyable {
         let bytes: UnsafeRawBufferPointer
         var index = 0
+        var pending = PendingValues()
 
         init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -174,6 +237,7 @@ enum JSON {
             SessionError(.malformedData, "invalid JSON at byte \(index): \(what)")
         }
 
+        @inline(__always)
         mutating func skipWhitespace() {
             while index < bytes.count {
                 switch bytes[index] {
@@ -209,12 +273,12 @@ enum JSON {
         mutating func parseObject(depth: Int) throws(SessionError) -> [String: SessionValue] {
             guard depth <= JSON.maximumDepth else { throw error("nesting deeper than \(JSON.maximumDepth)") }
             index += 1
-            var members: [String: SessionValue] = [:]
             skipWhitespace()
             if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return members
+                return [:]
             }
+            let first = pending.count
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -223,7 +287,8 @@ enum JSON {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
-                members[key] = try parseValue(depth: depth)
+                let value = try parseValue(depth: depth)
+                pending.push(key, value)
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unterminated object") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -232,7 +297,7 @@ enum JSON {
                 }
                 if bytes[index] == UInt8(ascii: "}") {
                     index += 1
-                    return members
+                    return pending.popObject(from: first)
                 }
                 throw error("expected ',' or '}'")
             }
@@ -241,15 +306,16 @@ enum JSON {
         mutating func parseArray(depth: Int) throws(SessionError) -> SessionValue {
             guard depth <= JSON.maximumDepth else { throw error("nesting deeper than \(JSON.maximumDepth)") }
             index += 1
-            var items: [SessionValue] = []
             skipWhitespace()
             if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return .array(items)
+                return .array([])
             }
+            let first = pending.count
             while true {
                 skipWhitespace()
-                items.append(try parseValue(depth: depth))
+                let value = try parseValue(depth: depth)
+                pending.push("", value)
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unterminated array") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -258,7 +324,7 @@ enum JSON {
                 }
                 if bytes[index] == UInt8(ascii: "]") {
                     index += 1
-                    return .array(items)
+                    return .array(pending.popArray(from: first))
                 }
                 throw error("expected ',' or ']'")
             }
@@ -267,23 +333,43 @@ enum JSON {
         mutating func parseString() throws(SessionError) -> String {
             index += 1
             let start = index
-            var ascii = true
-            // Fast path: no escapes.
-            while index < bytes.count {
+            let end = bytes.count
+            // OR of every byte scanned: its high bit tells whether the string is all ASCII.
+            var seen: UInt64 = 0
+            // Eight bytes at a time while none is a quote, a backslash or a control character.
+            if let base = bytes.baseAddress {
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                while end &- index >= 8 {
+                    let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                    let quote = w ^ (ones &* 0x22)
+                    let backslash = w ^ (ones &* 0x5C)
+                    let stop = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
+                    if stop & (ones &* 0x80) != 0 { break }
+                    seen |= w
+                    index &+= 8
+                }
+            }
+            while index < end {
                 let c = bytes[index]
                 if c == UInt8(ascii: "\"") {
                     let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                     index += 1
                     // ASCII is valid UTF-8: skip the generic validation.
-                    if ascii { return String(decoding: raw, as: UTF8.self) }
+                    if seen & 0x8080_8080_8080_8080 == 0 { return String(decoding: raw, as: UTF8.self) }
                     guard let s = String(validating: raw, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
                     return s
                 }
                 if c == UInt8(ascii: "\\") { break }
                 if c < 0x20 { throw error("control character in string") }
-                if c >= 0x80 { ascii = false }
+                seen |= UInt64(c)
                 index += 1
             }
+            return try parseEscapedString(from: start)
+        }
+
+        /// The rest of a string that has escapes; `start` is where its text began and
+        /// `index` is at the first backslash (or the end of the input).
+        mutating func parseEscapedString(from start: Int) throws(SessionError) -> String {
             var out = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
             while index < bytes.count {
                 let c = bytes[index]
@@ -351,6 +437,19 @@ enum JSON {
             return value
         }
 
+        /// 10^0 through 10^22, every one exactly representable as a `Double`.
+        static let powersOfTen: [Double] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+            1e19, 1e20, 1e21, 1e22,
+        ]
+
+        @inline(__always)
+        func digitAt(_ i: Int) -> UInt8? {
+            guard i < bytes.count else { return nil }
+            let d = bytes[i] &- UInt8(ascii: "0")
+            return d < 10 ? d : nil
+        }
+
         mutating func parseNumber() throws(SessionError) -> SessionValue {
             let start = index
             var negative = false
@@ -358,39 +457,56 @@ enum JSON {
                 negative = true
                 index += 1
             }
-            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
-                throw error("invalid number")
-            }
+            guard digitAt(index) != nil else { throw error("invalid number") }
             var integral = true
             var overflow = false
             var magnitude: UInt64 = 0
             if bytes[index] == UInt8(ascii: "0") {
                 index += 1
             } else {
-                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                while let d = digitAt(index) {
                     let (m1, o1) = magnitude.multipliedReportingOverflow(by: 10)
-                    let (m2, o2) = m1.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+                    let (m2, o2) = m1.addingReportingOverflow(UInt64(d))
                     if o1 || o2 { overflow = true }
                     magnitude = m2
                     index += 1
                 }
             }
+            // The digits as an integer mantissa and a power of ten, while they fit exactly.
+            var mantissa = magnitude
+            var exact = !overflow
+            var exponent = 0
             if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
                 integral = false
                 index += 1
                 let digits = index
-                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                while let d = digitAt(index) {
+                    if mantissa < 100_000_000_000_000_000 {
+                        mantissa = mantissa &* 10 &+ UInt64(d)
+                        exponent -= 1
+                    } else {
+                        exact = false
+                    }
+                    index += 1
+                }
                 guard index > digits else { throw error("invalid number: no digits after '.'") }
             }
             if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
                 integral = false
                 index += 1
+                var exponentNegative = false
                 if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) {
+                    exponentNegative = bytes[index] == UInt8(ascii: "-")
                     index += 1
                 }
                 let digits = index
-                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                var written = 0
+                while let d = digitAt(index) {
+                    if written < 10_000 { written = written * 10 + Int(d) }
+                    index += 1
+                }
                 guard index > digits else { throw error("invalid number: no digits in exponent") }
+                exponent += exponentNegative ? -written : written
             }
             if integral && !overflow {
                 if negative {
@@ -398,6 +514,13 @@ enum JSON {
                 } else if magnitude <= UInt64(Int.max) {
                     return .int(Int(magnitude))
                 }
+            }
+            // Exact mantissa and power of ten: one correctly rounded operation (Clinger's fast path).
+            if exact && mantissa <= 1 << 53 && exponent >= -22 && exponent <= 22 {
+                let d = Self.powersOfTen.withUnsafeBufferPointer { powers in
+                    exponent < 0 ? Double(mantissa) / powers[-exponent] : Double(mantissa) * powers[exponent]
+                }
+                return .double(negative ? -d : d)
             }
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             guard let d = Double(text), d.isFinite else { throw error("number out of range") }
