@@ -248,7 +248,12 @@ struct MemcachedStreamSafetyTests {
             return chunks
         }
         defer { server.stop() }
-        let client = try MemcachedClient(testing: "memcached://127.0.0.1:\(server.port)")
+        // "Fast" is measured in bytes (below): the client must hang up after a small part of
+        // the flood. The command timeout only bounds a broken client, and is generous because a
+        // Thread Sanitizer build processes the first reads many times slower.
+        var configuration = try MemcachedConfiguration(testing: "memcached://127.0.0.1:\(server.port)")
+        configuration.commandTimeout = .seconds(45)
+        let client = try MemcachedClient(configuration: configuration)
         defer { client.close() }
         let error = await #expect(throws: SessionError.self) {
             _ = try await withDeadline(.seconds(60), "a flooded get") { try await client.get("k") }
