@@ -26,9 +26,10 @@
 # sees Foundation and all of the library's modules (and the framework's, for hummingbird/vapor).
 # A block with `import` lines must import every module it uses.
 #
-# A sample may use names it does not declare, as documentation does (`session`, `context`,
+# A fragment may use names it does not declare, as documentation does (`session`, `context`,
 # `secret`...): the wrapping function takes them as parameters, with the types listed in
-# AMBIENT below. An HTML comment on the line before a block adds or retypes such names:
+# AMBIENT below. A block with imports gets no such names unless an HTML comment on the line
+# before it lists them (the comment also adds or retypes names for fragments):
 #   <!-- sample-context: header: [UInt8], body: [UInt8] -->
 #
 # Generated files live in .build-docs-samples/ (git-ignored), the framework packages too, so
@@ -176,7 +177,9 @@ def render(s, ambient):
         out += rest
         out.append("#sourceLocation()")
         return "\n".join(out) + "\n", imports
-    names = dict(ambient)
+    # Ambient names are for fragments; a sample with imports declares what it uses, or names
+    # it in a sample-context comment.
+    names = dict(ambient) if not imports else {}
     names.update(s["extra"])
     code = "\n".join(re.sub(r"//.*$", "", line) for line in rest)
     names = {k: v for k, v in names.items() if re.search(r"\b" + re.escape(k) + r"\b", code)}
