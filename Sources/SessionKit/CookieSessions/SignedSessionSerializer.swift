@@ -151,11 +151,15 @@ public struct SignedSessionSerializer: SessionSerializer {
     /// Fills the first `macCount` bytes of `buffer` with the MAC of the rest and returns the
     /// base64url text of the whole.
     static func signed(_ buffer: inout JSONBuffer, macCount: Int, signer: Signer) -> [UInt8] {
+        let signedCount = buffer.count
         let all = buffer.mutableBytes
         signer.sign(UnsafeRawBufferPointer(rebasing: all[macCount...]), to: all.baseAddress!)
-        return [UInt8](unsafeUninitializedCapacity: Base64URL.encodedLength(of: all.count)) { out, count in
-            count = Base64URL.encode(bytes: UnsafeRawBufferPointer(all), into: UnsafeMutableRawBufferPointer(out))
+        // The text is written after the bytes in the same buffer, then copied out once.
+        let length = Base64URL.encodedLength(of: signedCount)
+        buffer.write(reserving: length) { end in
+            Base64URL.encode(bytes: UnsafeRawBufferPointer(start: end - signedCount, count: signedCount), into: UnsafeMutableRawBufferPointer(start: end, count: length))
         }
+        return JSONBuffer.array(UnsafeRawBufferPointer(rebasing: buffer.bytes[signedCount...]))
     }
 
     /// Verifies signed text and returns the payload and the index of the secret that

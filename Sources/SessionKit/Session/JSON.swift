@@ -203,24 +203,37 @@ enum JSON {
         /// keeps its last value.
         mutating func popObject(from start: Int) -> [String: SessionValue] {
             let base = self.base.unsafelyUnwrapped
-            var object = [String: SessionValue](minimumCapacity: count &- start)
-            for i in start..<count {
-                let (key, value) = (base + i).move()
-                object[key] = value
-            }
+            // Sized from the entry count up front. (This initializer is specialized here;
+            // `init(minimumCapacity:)` and `reserveCapacity` look up the storage type at run
+            // time on every call.)
+            let object = [String: SessionValue](MovingEntries(cursor: base + start, end: base + count)) { _, last in last }
             count = start
             return object
+        }
+
+        /// Moves entries out of the stack, in order.
+        struct MovingEntries: Sequence, IteratorProtocol {
+            var cursor: UnsafeMutablePointer<(String, SessionValue)>
+            let end: UnsafeMutablePointer<(String, SessionValue)>
+
+            var underestimatedCount: Int { end - cursor }
+
+            mutating func next() -> (String, SessionValue)? {
+                guard cursor < end else { return nil }
+                defer { cursor += 1 }
+                return cursor.move()
+            }
         }
 
         /// Removes the entries from `start` on and returns their values as an array.
         mutating func popArray(from start: Int) -> [SessionValue] {
             let base = self.base.unsafelyUnwrapped
             let n = count &- start
-            let items = [SessionValue](unsafeUninitializedCapacity: n) { items, initialized in
-                let target = items.baseAddress.unsafelyUnwrapped
-                for i in 0..<n { (target + i).initialize(to: (base + start + i).move().1) }
-                initialized = n
-            }
+            // (`reserveCapacity` is specialized here; `init(unsafeUninitializedCapacity:)`
+            // looks up the storage type at run time on every call.)
+            var items: [SessionValue] = []
+            items.reserveCapacity(n)
+            for i in 0..<n { items.append((base + start + i).move().1) }
             count = start
             return items
         }
@@ -343,10 +356,17 @@ enum JSON {
                     let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
                     let quote = w ^ (ones &* 0x22)
                     let backslash = w ^ (ones &* 0x5C)
-                    let stop = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
-                    if stop & (ones &* 0x80) != 0 { break }
-                    seen |= w
-                    index &+= 8
+                    let stop = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)) & (ones &* 0x80)
+                    if stop == 0 {
+                        seen |= w
+                        index &+= 8
+                        continue
+                    }
+                    // The lowest flagged byte is a real stop; the bytes before it are text.
+                    let plain = stop.trailingZeroBitCount >> 3
+                    seen |= w & ((1 << (UInt64(plain) &* 8)) &- 1)
+                    index &+= plain
+                    break
                 }
             }
             while index < end {

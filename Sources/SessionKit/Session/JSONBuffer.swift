@@ -102,10 +102,17 @@ struct JSONBuffer: ~Copyable {
     var mutableBytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: base, count: count) }
 
     /// The bytes written so far, copied into an array.
-    var array: [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
-            if count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: base, byteCount: count) }
-            initialized = count
-        }
+    var array: [UInt8] { Self.array(bytes) }
+
+    /// `bytes` copied into an array.
+    ///
+    /// (`reserveCapacity` then `append` are specialized here; `[UInt8](repeating:count:)`
+    /// and `init(unsafeUninitializedCapacity:)` look up the storage type at run time on
+    /// every call.)
+    static func array(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var array: [UInt8] = []
+        array.reserveCapacity(bytes.count)
+        array.append(contentsOf: bytes)
+        return array
     }
 }
