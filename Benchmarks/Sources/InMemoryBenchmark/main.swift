@@ -75,13 +75,34 @@ for u in 0..<users {
 }
 let headers = cookieHeaders
 
-// Fixed-count mode for instruction counting (valgrind --tool=callgrind): SK_BENCH_OPS=N.
-if let ops = ProcessInfo.processInfo.environment["SK_BENCH_OPS"].flatMap({ Int($0) }) {
-    for i in 0..<ops {
-        _ = try await middleware.handle(cookieHeaders: headers[i % users]) { context in
-            let session = try await context.session()
-            session["visits"] = .int((session["visits"]?.intValue ?? 0) + 1)
+// Fixed-count mode for instruction and CPU-time counting (valgrind --tool=callgrind,
+// perf stat): SK_BENCH_OPS=N round trips spread over SK_BENCH_TASKS tasks (default 1);
+// SK_BENCH_BASELINE=1 runs the no-session loop instead.
+let environment = ProcessInfo.processInfo.environment
+if let ops = environment["SK_BENCH_OPS"].flatMap({ Int($0) }) {
+    let baseline = environment["SK_BENCH_BASELINE"] != nil
+    @Sendable nonisolated(nonsending) func run(from first: Int, by step: Int) async throws {
+        var i = first
+        while i < ops {
+            if baseline {
+                _ = try await middleware.handle(cookieHeaders: headers[i % users]) { _ in 0 }
+            } else {
+                _ = try await middleware.handle(cookieHeaders: headers[i % users]) { context in
+                    let session = try await context.session()
+                    session["visits"] = .int((session["visits"]?.intValue ?? 0) + 1)
+                }
+            }
+            i += step
         }
+    }
+    // Without SK_BENCH_TASKS the loop runs on the main task (valgrind copes better with it).
+    if let tasks = environment["SK_BENCH_TASKS"].flatMap({ Int($0) }) {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<tasks { group.addTask { try await run(from: t, by: tasks) } }
+            try await group.waitForAll()
+        }
+    } else {
+        try await run(from: 0, by: 1)
     }
     exit(0)
 }

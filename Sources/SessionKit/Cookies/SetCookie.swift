@@ -95,41 +95,50 @@ public enum HTTPDate {
 }
 
 /// A configuration's `Set-Cookie` text, prepared once: rendering a cookie is then one
-/// allocation that copies the fixed parts around the value and the date.
+/// allocation and three memory copies around the value and the date.
 struct SetCookieTemplate: Sendable {
-    let head: [UInt8]
-    let middle: [UInt8]
+    /// `name=`, then `; Domain=...; Path=...; Max-Age=...; Expires=`, then the flags, in one
+    /// buffer so that rendering touches a single array.
+    let fixed: [UInt8]
+    /// The end of `name=` in ``fixed``.
+    let headEnd: Int
+    /// The end of the location and lifetime attributes in ``fixed``.
+    let middleEnd: Int
     let maxAge: Int?
-    let tail: [UInt8]
     let deletion: String
 
     init(_ configuration: SessionConfiguration) {
-        head = Array((configuration.cookieName + "=").utf8)
+        let head = Array((configuration.cookieName + "=").utf8)
         maxAge = configuration.cookieMaxAge
         var attributes = SetCookie.location(configuration)
         if let maxAge { attributes += "; Max-Age=" + String(maxAge) + "; Expires=" }
-        middle = Array(attributes.utf8)
-        tail = Array(SetCookie.flags(configuration).utf8)
+        let middle = Array(attributes.utf8)
+        fixed = head + middle + Array(SetCookie.flags(configuration).utf8)
+        headEnd = head.count
+        middleEnd = head.count + middle.count
         deletion = SetCookie.renderDeletion(configuration: configuration)
     }
 
     /// The `Set-Cookie` value that sets the cookie to `value` at time `now`.
     func render(value: String, now: Double) -> String {
         var value = value
+        let expires = maxAge.map { Int(now) + $0 }
         return value.withUTF8 { v in
-            let total = head.count + v.count + middle.count + (maxAge == nil ? 0 : HTTPDate.length) + tail.count
-            return String(unsafeUninitializedCapacity: total) { out in
-                var o = 0
-                func copy(_ bytes: UnsafeBufferPointer<UInt8>) {
-                    _ = UnsafeMutableBufferPointer(rebasing: out[o..<(o + bytes.count)]).initialize(from: bytes)
-                    o += bytes.count
+            fixed.withUnsafeBufferPointer { f in
+                let total = f.count + v.count + (expires == nil ? 0 : HTTPDate.length)
+                return String(unsafeUninitializedCapacity: total) { out in
+                    let base = out.baseAddress!
+                    let fixedBase = f.baseAddress!
+                    base.initialize(from: fixedBase, count: headEnd)
+                    var o = headEnd
+                    if let valueBase = v.baseAddress { (base + o).initialize(from: valueBase, count: v.count) }
+                    o += v.count
+                    (base + o).initialize(from: fixedBase + headEnd, count: middleEnd - headEnd)
+                    o += middleEnd - headEnd
+                    if let expires { o = HTTPDate.write(expires, into: out, at: o) }
+                    (base + o).initialize(from: fixedBase + middleEnd, count: f.count - middleEnd)
+                    return o + f.count - middleEnd
                 }
-                head.withUnsafeBufferPointer(copy)
-                copy(v)
-                middle.withUnsafeBufferPointer(copy)
-                if let maxAge { o = HTTPDate.write(Int(now) + maxAge, into: out, at: o) }
-                tail.withUnsafeBufferPointer(copy)
-                return o
             }
         }
     }

@@ -148,7 +148,11 @@ public final class SessionContext: Sendable {
         for index in 0..<snapshot.count {
             guard case .loaded(let session, let values) = snapshot[index] else { continue }
             if onlyWhenHandlerThrew && !entries[index].interface.commitsWhenHandlerThrows { continue }
-            used = true
+            if !used {
+                // One Set-Cookie per session, Vary and Cache-Control: one allocation.
+                headers.reserveCapacity(snapshot.count + 2)
+                used = true
+            }
             do {
                 for cookie in try await entries[index].interface.commit(session, cookieValues: values) {
                     headers.append(SessionHeader(name: SessionHeader.setCookie, value: cookie))
