@@ -64,6 +64,14 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     }
 }
 
+/// An interface whose request path is a ``StoreSessionCore``, which the middleware calls
+/// directly.
+protocol StoreBackedSessionInterface {
+    var core: StoreSessionCore { get }
+}
+
+extension StoreSessionInterface: StoreBackedSessionInterface {}
+
 /// The behaviour of ``StoreSessionInterface``, over any store.
 final class StoreSessionCore: Sendable {
     let store: any SessionStore
@@ -74,6 +82,8 @@ final class StoreSessionCore: Sendable {
     let touchTTL: Int?
     let cookie: SetCookieTemplate
     let versioned: (any VersionedSessionStore)?
+    /// The store when it is an ``InMemorySessionStore``, reached with synchronous calls.
+    let memory: InMemorySessionStore?
 
     /// How many well-formed cookie values of our name are looked up at most.
     static let maximumCandidates = 4
@@ -89,6 +99,7 @@ final class StoreSessionCore: Sendable {
         self.touchTTL = configuration.rolling ? configuration.storeTTL : nil
         self.cookie = SetCookieTemplate(configuration)
         self.versioned = configuration.saveMode == .changedKeys ? store as? any VersionedSessionStore : nil
+        self.memory = store as? InMemorySessionStore
     }
 
     func key(for id: String) -> String {
@@ -137,7 +148,9 @@ final class StoreSessionCore: Sendable {
     nonisolated(nonsending) private func loadStored(id: String, now: Double) async throws -> Lookup {
         let key = key(for: id)
         let bytes: [UInt8]?
-        if let touchTTL {
+        if let memory {
+            bytes = memory.loadNow(key: key, touchTTL: touchTTL)
+        } else if let touchTTL {
             bytes = try await store.loadAndTouch(key: key, ttl: touchTTL)
         } else {
             bytes = try await store.load(key: key)
@@ -158,8 +171,10 @@ final class StoreSessionCore: Sendable {
             try await store.delete(key: key)
             return .unusable
         }
-        let session = Session(id: id, data: data, isNew: false, createdAt: created, accessedAt: now, clock: clock)
-        if versioned != nil { session.state.withLock { $0.loadedBytes = bytes } }
+        // A session that may be merged (changed-keys mode) keeps the bytes it was read from
+        // and records its changes.
+        let session = Session(
+            id: id, data: data, createdAt: created, accessedAt: now, clock: clock, loadedBytes: versioned != nil ? bytes : nil)
         return .found(session)
     }
 
@@ -182,7 +197,11 @@ final class StoreSessionCore: Sendable {
             let value = try JSON.encodeObject(data, leading: [(Session.createdKey, .int(created))])
             // Save under the new ID before deleting the old entry: if the save fails, the user
             // keeps the session they had.
-            try await store.save(key: key(for: s.id), value: value, ttl: storeTTL)
+            if let memory {
+                try memory.saveNow(key: key(for: s.id), value: value, ttl: storeTTL)
+            } else {
+                try await store.save(key: key(for: s.id), value: value, ttl: storeTTL)
+            }
             if let replacedID { try await store.delete(key: key(for: replacedID)) }
             return [cookie.render(value: s.id, now: clock.now())]
         }

@@ -113,7 +113,7 @@ public final class SessionContext: Sendable {
             let entry = entries[index]
             let values = CookieHeader.values(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
             do {
-                let session = try await entry.interface.open(cookieValues: values)
+                let session = try await entry.open(cookieValues: values)
                 let waiters = finish(index, .loaded(session, cookieValues: values))
                 for waiter in waiters { waiter.resume(returning: session) }
                 return session
@@ -154,7 +154,7 @@ public final class SessionContext: Sendable {
                 used = true
             }
             do {
-                for cookie in try await entries[index].interface.commit(session, cookieValues: values) {
+                for cookie in try await entries[index].commit(session, cookieValues: values) {
                     headers.append(SessionHeader(name: SessionHeader.setCookie, value: cookie))
                     cookieSet = true
                 }

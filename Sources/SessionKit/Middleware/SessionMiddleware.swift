@@ -34,11 +34,25 @@ public struct SessionMiddleware: Sendable {
         let interface: any SessionInterface
         let cookieName: String
         let sessionName: String
+        /// The request path of a store-backed interface, called directly rather than through
+        /// the existential (no copy of the interface, no witness thunk per request).
+        let storeCore: StoreSessionCore?
 
         init(_ interface: any SessionInterface) {
             self.interface = interface
             self.cookieName = interface.configuration.cookieName
             self.sessionName = interface.configuration.sessionName
+            self.storeCore = (interface as? any StoreBackedSessionInterface)?.core
+        }
+
+        nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
+            if let storeCore { return try await storeCore.open(cookieValues: cookieValues) }
+            return try await interface.open(cookieValues: cookieValues)
+        }
+
+        nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
+            if let storeCore { return try await storeCore.commit(session, cookieValues: cookieValues) }
+            return try await interface.commit(session, cookieValues: cookieValues)
         }
     }
 

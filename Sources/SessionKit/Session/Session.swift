@@ -49,6 +49,9 @@ public final class Session: Sendable {
         var needsReissue = false
         /// The keys set or removed during this request, for the changed-keys save mode.
         var changes: [String: Change] = [:]
+        /// True when ``changes`` is kept: only a session that may be merged into its stored
+        /// entry (changed-keys save mode) pays for it.
+        var tracksChanges = false
         /// True when the session must be written whole (new ID, cleared, marked modified).
         var wholeWrite = false
         /// The stored bytes the session was loaded from (store-backed sessions).
@@ -58,10 +61,10 @@ public final class Session: Sendable {
         mutating func assign(_ key: String, _ value: SessionValue?) {
             if let value {
                 data[key] = value
-                changes[key] = .set(value)
+                if tracksChanges { changes[key] = .set(value) }
                 isModified = true
             } else if data.removeValue(forKey: key) != nil {
-                changes[key] = .removed
+                if tracksChanges { changes[key] = .removed }
                 isModified = true
             }
         }
@@ -93,6 +96,22 @@ public final class Session: Sendable {
             State(
                 id: id, storedID: isNew ? nil : id, data: data, isNew: isNew, createdAt: createdAt, accessedAt: accessedAt,
                 renewedAt: accessedAt))
+        self.clock = clock
+    }
+
+    /// Creates a session loaded from a store; `loadedBytes`, when given, are the stored
+    /// bytes it came from, and the session then records its changes for a merge.
+    init(
+        id: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
+        loadedBytes: [UInt8]?
+    ) {
+        var state = State(
+            id: id, storedID: id, data: data, isNew: false, createdAt: createdAt, accessedAt: accessedAt, renewedAt: accessedAt)
+        if let loadedBytes {
+            state.loadedBytes = loadedBytes
+            state.tracksChanges = true
+        }
+        self.state = Mutex(state)
         self.clock = clock
     }
 
@@ -199,8 +218,10 @@ public final class Session: Sendable {
             let result = try body(&state.data)
             if state.data != before {
                 state.isModified = true
-                for (key, value) in state.data where before[key] != value { state.changes[key] = .set(value) }
-                for key in before.keys where state.data[key] == nil { state.changes[key] = .removed }
+                if state.tracksChanges {
+                    for (key, value) in state.data where before[key] != value { state.changes[key] = .set(value) }
+                    for key in before.keys where state.data[key] == nil { state.changes[key] = .removed }
+                }
             }
             return result
         }
@@ -279,7 +300,6 @@ public final class Session: Sendable {
     /// Appends `message` to a flash queue, to be shown on a later request.
     ///
     /// - Parameters:
-    ///   - message: the message, any ``SessionValue`` (usually a string).
     ///   - queue: the queue's name; `""` is the default queue. Stored under `_f_<queue>`.
     ///   - allowDuplicate: when `false`, a message already in the queue is not added again.
     public func flash(_ message: SessionValue, queue: String = "", allowDuplicate: Bool = true) {

@@ -59,16 +59,27 @@ public final class InMemorySessionStore: VersionedSessionStore {
     }
 
     nonisolated(nonsending) public func load(key: String) async throws -> [UInt8]? {
-        let now = clock.now()
-        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: nil) }
+        loadNow(key: key, touchTTL: nil)
     }
 
     nonisolated(nonsending) public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
-        let now = clock.now()
-        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: now + Double(ttl)) }
+        loadNow(key: key, touchTTL: ttl)
     }
 
     nonisolated(nonsending) public func save(key: String, value: [UInt8], ttl: Int?) async throws {
+        try saveNow(key: key, value: value, ttl: ttl)
+    }
+
+    /// ``load(key:)`` (or ``loadAndTouch(key:ttl:)`` when `touchTTL` is given) without the
+    /// asynchronous call, for the store-backed interface's request path.
+    func loadNow(key: String, touchTTL: Int?) -> [UInt8]? {
+        let now = clock.now()
+        let newExpiry = touchTTL.map { now + Double($0) }
+        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: newExpiry) }
+    }
+
+    /// ``save(key:value:ttl:)`` without the asynchronous call.
+    func saveNow(key: String, value: [UInt8], ttl: Int?) throws(SessionError) {
         guard value.count <= maximumValueBytes else {
             throw SessionError(
                 .valueTooLarge,
