@@ -17,8 +17,9 @@
 # that a real race is still reported. A continuation resumed on one of SessionKit's own threads
 # has the same blind spot inside the concurrency runtime; scripts/sanitizers/tsan-suppressions.txt
 # says why, and suppresses only races whose top frame is the standard library's continuation code.
-# The Thread Sanitizer suite runs its tests one at a time (--no-parallel): instrumented code is
-# several times slower, and tests that start servers and wait on deadlines need the time.
+# Both suites run their tests one at a time (--no-parallel): instrumented code is several times
+# slower, and tests that start servers and wait on deadlines need the time. Leak checking is on;
+# scripts/sanitizers/lsan-suppressions.txt exempts only XCTest's own runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -79,7 +80,8 @@ fi
 
 if [ "$which" = all ] || [ "$which" = address ]; then
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1 strict_string_checks=1 detect_stack_use_after_return=1}" \
-    run_suite address .build-asan .build-asan/test.log --sanitize=address "$@" || status=1
+  LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/scripts/sanitizers/lsan-suppressions.txt}" \
+    run_suite address .build-asan .build-asan/test.log --no-parallel --sanitize=address "$@" || status=1
 fi
 
 exit $status
