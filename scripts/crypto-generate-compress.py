@@ -110,31 +110,26 @@ def generate(bits):
     def rot(x, n):
         return f"({x} &>> {n} | {x} &<< {width - n})"
 
+    # Nested rotations: ROTR(a) ^ ROTR(b) ^ ROTR(c) == ROTR(a)(x ^ ROTR(b - a)(x ^ ROTR(c - b)(x))),
+    # one register copy per function instead of one per rotation.
     b0, b1, s0, s1 = s["big0"], s["big1"], s["small0"], s["small1"]
-    out.append(f"@inline(__always)")
-    out.append(f"func sha{bits}BigSigma0(_ x: {word}) -> {word} {{")
-    out.append(f"    let r1: {word} = {rot('x', b0[0])}, r2: {word} = {rot('x', b0[1])}, r3: {word} = {rot('x', b0[2])}")
-    out.append(f"    return r1 ^ r2 ^ r3")
-    out.append(f"}}")
-    out.append("")
-    out.append(f"@inline(__always)")
-    out.append(f"func sha{bits}BigSigma1(_ x: {word}) -> {word} {{")
-    out.append(f"    let r1: {word} = {rot('x', b1[0])}, r2: {word} = {rot('x', b1[1])}, r3: {word} = {rot('x', b1[2])}")
-    out.append(f"    return r1 ^ r2 ^ r3")
-    out.append(f"}}")
-    out.append("")
-    out.append(f"@inline(__always)")
-    out.append(f"func sha{bits}SmallSigma0(_ x: {word}) -> {word} {{")
-    out.append(f"    let r1: {word} = {rot('x', s0[0])}, r2: {word} = {rot('x', s0[1])}, r3: {word} = x &>> {s0[2]}")
-    out.append(f"    return r1 ^ r2 ^ r3")
-    out.append(f"}}")
-    out.append("")
-    out.append(f"@inline(__always)")
-    out.append(f"func sha{bits}SmallSigma1(_ x: {word}) -> {word} {{")
-    out.append(f"    let r1: {word} = {rot('x', s1[0])}, r2: {word} = {rot('x', s1[1])}, r3: {word} = x &>> {s1[2]}")
-    out.append(f"    return r1 ^ r2 ^ r3")
-    out.append(f"}}")
-    out.append("")
+    for name, (r1, r2, r3) in (("BigSigma0", b0), ("BigSigma1", b1)):
+        out.append(f"@inline(__always)")
+        out.append(f"func sha{bits}{name}(_ x: {word}) -> {word} {{")
+        out.append(f"    // ROTR{r1}(x) ^ ROTR{r2}(x) ^ ROTR{r3}(x)")
+        out.append(f"    let t1: {word} = {rot('x', r3 - r2)} ^ x")
+        out.append(f"    let t2: {word} = {rot('t1', r2 - r1)} ^ x")
+        out.append(f"    return {rot('t2', r1)}")
+        out.append(f"}}")
+        out.append("")
+    for name, (r1, r2, shift) in (("SmallSigma0", s0), ("SmallSigma1", s1)):
+        out.append(f"@inline(__always)")
+        out.append(f"func sha{bits}{name}(_ x: {word}) -> {word} {{")
+        out.append(f"    // ROTR{r1}(x) ^ ROTR{r2}(x) ^ SHR{shift}(x)")
+        out.append(f"    let t: {word} = {rot('x', r2 - r1)} ^ x")
+        out.append(f"    return {rot('t', r1)} ^ x &>> {shift}")
+        out.append(f"}}")
+        out.append("")
     return "\n".join(out)
 
 

@@ -348,24 +348,30 @@ extension SHA256State {
 
 @inline(__always)
 func sha256BigSigma0(_ x: UInt32) -> UInt32 {
-    let r1: UInt32 = (x &>> 2 | x &<< 30), r2: UInt32 = (x &>> 13 | x &<< 19), r3: UInt32 = (x &>> 22 | x &<< 10)
-    return r1 ^ r2 ^ r3
+    // ROTR2(x) ^ ROTR13(x) ^ ROTR22(x)
+    let t1: UInt32 = (x &>> 9 | x &<< 23) ^ x
+    let t2: UInt32 = (t1 &>> 11 | t1 &<< 21) ^ x
+    return (t2 &>> 2 | t2 &<< 30)
 }
 
 @inline(__always)
 func sha256BigSigma1(_ x: UInt32) -> UInt32 {
-    let r1: UInt32 = (x &>> 6 | x &<< 26), r2: UInt32 = (x &>> 11 | x &<< 21), r3: UInt32 = (x &>> 25 | x &<< 7)
-    return r1 ^ r2 ^ r3
+    // ROTR6(x) ^ ROTR11(x) ^ ROTR25(x)
+    let t1: UInt32 = (x &>> 14 | x &<< 18) ^ x
+    let t2: UInt32 = (t1 &>> 5 | t1 &<< 27) ^ x
+    return (t2 &>> 6 | t2 &<< 26)
 }
 
 @inline(__always)
 func sha256SmallSigma0(_ x: UInt32) -> UInt32 {
-    let r1: UInt32 = (x &>> 7 | x &<< 25), r2: UInt32 = (x &>> 18 | x &<< 14), r3: UInt32 = x &>> 3
-    return r1 ^ r2 ^ r3
+    // ROTR7(x) ^ ROTR18(x) ^ SHR3(x)
+    let t: UInt32 = (x &>> 11 | x &<< 21) ^ x
+    return (t &>> 7 | t &<< 25) ^ x &>> 3
 }
 
 @inline(__always)
 func sha256SmallSigma1(_ x: UInt32) -> UInt32 {
-    let r1: UInt32 = (x &>> 17 | x &<< 15), r2: UInt32 = (x &>> 19 | x &<< 13), r3: UInt32 = x &>> 10
-    return r1 ^ r2 ^ r3
+    // ROTR17(x) ^ ROTR19(x) ^ SHR10(x)
+    let t: UInt32 = (x &>> 2 | x &<< 30) ^ x
+    return (t &>> 17 | t &<< 15) ^ x &>> 10
 }

@@ -428,24 +428,30 @@ extension SHA512State {
 
 @inline(__always)
 func sha512BigSigma0(_ x: UInt64) -> UInt64 {
-    let r1: UInt64 = (x &>> 28 | x &<< 36), r2: UInt64 = (x &>> 34 | x &<< 30), r3: UInt64 = (x &>> 39 | x &<< 25)
-    return r1 ^ r2 ^ r3
+    // ROTR28(x) ^ ROTR34(x) ^ ROTR39(x)
+    let t1: UInt64 = (x &>> 5 | x &<< 59) ^ x
+    let t2: UInt64 = (t1 &>> 6 | t1 &<< 58) ^ x
+    return (t2 &>> 28 | t2 &<< 36)
 }
 
 @inline(__always)
 func sha512BigSigma1(_ x: UInt64) -> UInt64 {
-    let r1: UInt64 = (x &>> 14 | x &<< 50), r2: UInt64 = (x &>> 18 | x &<< 46), r3: UInt64 = (x &>> 41 | x &<< 23)
-    return r1 ^ r2 ^ r3
+    // ROTR14(x) ^ ROTR18(x) ^ ROTR41(x)
+    let t1: UInt64 = (x &>> 23 | x &<< 41) ^ x
+    let t2: UInt64 = (t1 &>> 4 | t1 &<< 60) ^ x
+    return (t2 &>> 14 | t2 &<< 50)
 }
 
 @inline(__always)
 func sha512SmallSigma0(_ x: UInt64) -> UInt64 {
-    let r1: UInt64 = (x &>> 1 | x &<< 63), r2: UInt64 = (x &>> 8 | x &<< 56), r3: UInt64 = x &>> 7
-    return r1 ^ r2 ^ r3
+    // ROTR1(x) ^ ROTR8(x) ^ SHR7(x)
+    let t: UInt64 = (x &>> 7 | x &<< 57) ^ x
+    return (t &>> 1 | t &<< 63) ^ x &>> 7
 }
 
 @inline(__always)
 func sha512SmallSigma1(_ x: UInt64) -> UInt64 {
-    let r1: UInt64 = (x &>> 19 | x &<< 45), r2: UInt64 = (x &>> 61 | x &<< 3), r3: UInt64 = x &>> 6
-    return r1 ^ r2 ^ r3
+    // ROTR19(x) ^ ROTR61(x) ^ SHR6(x)
+    let t: UInt64 = (x &>> 42 | x &<< 22) ^ x
+    return (t &>> 19 | t &<< 45) ^ x &>> 6
 }
