@@ -174,16 +174,19 @@ final class StoreSessionCore: Sendable {
         // A session that may be merged (changed-keys mode) keeps the bytes it was read from
         // and records its changes.
         let session = Session(
-            id: id, data: data, createdAt: created, accessedAt: now, clock: clock, loadedBytes: versioned != nil ? bytes : nil)
+            id: id, key: key, data: data, createdAt: created, accessedAt: now, clock: clock,
+            loadedBytes: versioned != nil ? bytes : nil)
         return .found(session)
     }
 
     nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
         let s = session.state.withLock { $0 }
         let replacedID = s.storedID.flatMap { $0 != s.id ? $0 : nil }
+        // The key the session was read under, when this interface loaded it.
+        let storedKey = s.storedID == nil ? nil : s.storedKey ?? key(for: s.storedID!)
         if s.data.isEmpty {
             guard s.isModified else { return [] }
-            if let stored = s.storedID { try await store.delete(key: key(for: stored)) }
+            if let storedKey { try await store.delete(key: storedKey) }
             return cookieValues.isEmpty ? [] : [cookie.deletion]
         }
         if s.isModified, let versioned, !s.wholeWrite, !s.isNew, s.storedID == s.id {
@@ -193,17 +196,19 @@ final class StoreSessionCore: Sendable {
             // The reserved key is written by the library only.
             var data = s.data
             data.removeValue(forKey: Session.createdKey)
-            let created = Self.plausibleCreation(s.createdAt, now: clock.now()) ? Int(s.createdAt) : Int(clock.now())
+            let now = clock.now()
+            let created = Self.plausibleCreation(s.createdAt, now: now) ? Int(s.createdAt) : Int(now)
             let value = try JSON.encodeObject(data, leading: [(Session.createdKey, .int(created))])
+            let key = replacedID == nil ? storedKey ?? key(for: s.id) : key(for: s.id)
             // Save under the new ID before deleting the old entry: if the save fails, the user
             // keeps the session they had.
             if let memory {
-                try memory.saveNow(key: key(for: s.id), value: value, ttl: storeTTL)
+                try memory.saveNow(key: key, value: value, ttl: storeTTL)
             } else {
-                try await store.save(key: key(for: s.id), value: value, ttl: storeTTL)
+                try await store.save(key: key, value: value, ttl: storeTTL)
             }
-            if let replacedID { try await store.delete(key: key(for: replacedID)) }
-            return [cookie.render(value: s.id, now: clock.now())]
+            if replacedID != nil, let storedKey { try await store.delete(key: storedKey) }
+            return [cookie.render(value: s.id, now: now)]
         }
         if configuration.rolling && s.isAccessed && !s.isNew && !configuration.sessionCookie {
             return [cookie.render(value: s.id, now: clock.now())]

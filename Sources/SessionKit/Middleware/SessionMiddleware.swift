@@ -45,11 +45,13 @@ public struct SessionMiddleware: Sendable {
             self.storeCore = (interface as? any StoreBackedSessionInterface)?.core
         }
 
+        @inline(__always)
         nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
             if let storeCore { return try await storeCore.open(cookieValues: cookieValues) }
             return try await interface.open(cookieValues: cookieValues)
         }
 
+        @inline(__always)
         nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
             if let storeCore { return try await storeCore.commit(session, cookieValues: cookieValues) }
             return try await interface.commit(session, cookieValues: cookieValues)

@@ -56,6 +56,8 @@ public final class Session: Sendable {
         var wholeWrite = false
         /// The stored bytes the session was loaded from (store-backed sessions).
         var loadedBytes: [UInt8]?
+        /// The store key of ``storedID``, when the interface that loaded the session gave it.
+        var storedKey: String?
 
         /// Sets or removes a value and records the change.
         mutating func assign(_ key: String, _ value: SessionValue?) {
@@ -99,14 +101,15 @@ public final class Session: Sendable {
         self.clock = clock
     }
 
-    /// Creates a session loaded from a store; `loadedBytes`, when given, are the stored
-    /// bytes it came from, and the session then records its changes for a merge.
+    /// Creates a session loaded from a store under `key`; `loadedBytes`, when given, are the
+    /// stored bytes it came from, and the session then records its changes for a merge.
     init(
-        id: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
+        id: String, key: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
         loadedBytes: [UInt8]?
     ) {
         var state = State(
             id: id, storedID: id, data: data, isNew: false, createdAt: createdAt, accessedAt: accessedAt, renewedAt: accessedAt)
+        state.storedKey = key
         if let loadedBytes {
             state.loadedBytes = loadedBytes
             state.tracksChanges = true
