@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Vapor
 import VaporDemoApp
 
@@ -10,6 +12,11 @@ import VaporDemoApp
 var env = try Environment.detect()
 try LoggingSystem.bootstrap(from: &env)
 let app = try await Application.make(env)
+// As in Vapor's app template: NIO's event loops become Swift Concurrency's global executor, so
+// the async handlers and SessionKit's AsyncMiddleware stay on the request's event loop.
+if !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+    app.logger.warning("Could not install NIO's event loops as the global executor; async code runs on Swift's cooperative pool")
+}
 do {
     let environment = ProcessInfo.processInfo.environment
     app.http.server.configuration.hostname = "127.0.0.1"
