@@ -146,8 +146,16 @@ public final class MemcachedServer: Sendable {
     }
 
     /// Every key the server holds (`lru_crawler metadump all`), sorted.
+    ///
+    /// The crawler runs one dump at a time and answers `BUSY` while an earlier one (or its own
+    /// background crawl) is still going, which happens on a loaded machine: that is retried.
     public func allKeys() async throws -> [String] {
-        let dump = try await raw("lru_crawler metadump all\r\n", until: "END")
+        var dump = try await raw("lru_crawler metadump all\r\n", until: "END")
+        for _ in 0..<100 where dump.hasPrefix("BUSY") {
+            try await Task.sleep(for: .milliseconds(100))
+            dump = try await raw("lru_crawler metadump all\r\n", until: "END")
+        }
+        guard !dump.hasPrefix("BUSY") else { throw FixtureError("memcached's LRU crawler stayed busy for 10 s") }
         return dump.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).compactMap { line -> String? in
             guard line.hasPrefix("key=") else { return nil }
             let field = line.split(separator: " ").first!.dropFirst(4)
@@ -209,6 +217,8 @@ public final class MemcachedServer: Sendable {
         let end = Array("\n\(terminator)\r\n".utf8), alone = Array("\(terminator)\r\n".utf8)
         while true {
             if received.count >= alone.count && (received == alone || received.suffix(end.count).elementsEqual(end)) { break }
+            // The LRU crawler's one-line refusal ("BUSY currently processing crawler request").
+            if received.starts(with: Array("BUSY ".utf8)) && received.suffix(2).elementsEqual([0x0D, 0x0A]) { break }
             let n = read(fd, &buffer, buffer.count)
             guard n > 0 else { throw FixtureError("memcached closed or timed out before '\(terminator)'; got \(received.count) bytes") }
             received += buffer[0..<n]

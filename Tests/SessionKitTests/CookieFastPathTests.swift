@@ -9,6 +9,8 @@ import Testing
 /// implementations in ReferenceJSON.swift, on seeded random and damaged input.
 @Suite("Cookie fast paths")
 struct CookieFastPathTests {
+    static let secretOne = "secret-one-" + String(repeating: "1", count: 40)
+    static let secretTwo = "secret-two-" + String(repeating: "2", count: 40)
     // MARK: Generators
 
     static let stringPool: [String] = [
@@ -227,9 +229,9 @@ struct CookieFastPathTests {
 
     @Test(arguments: SignedSessionSerializer.HashAlgorithm.allCases)
     func signedSerializerMatchesSignThenEncode(_ algorithm: SignedSessionSerializer.HashAlgorithm) throws {
-        let signed = try SignedSessionSerializer(secrets: ["secret-one", "secret-two"], hashAlgorithm: algorithm)
-        let compact = try SignedSessionSerializer(secrets: ["secret-one"], hashAlgorithm: algorithm, serializer: CompactSerializer())
-        let key = Array("pyramid.session.secret-one".utf8)
+        let signed = try SignedSessionSerializer(secrets: [Self.secretOne, Self.secretTwo], hashAlgorithm: algorithm)
+        let compact = try SignedSessionSerializer(secrets: [Self.secretOne], hashAlgorithm: algorithm, serializer: CompactSerializer())
+        let key = Array(("pyramid.session." + Self.secretOne).utf8)
         var rng = SplitMix64(seed: 0x5167)
         for _ in 0..<300 {
             let value = Self.randomValue(&rng)
@@ -254,7 +256,7 @@ struct CookieFastPathTests {
     }
 
     @Test func signedSerializerRejectsWithTheSameErrors() throws {
-        let signed = try SignedSessionSerializer(secrets: ["secret-one"])
+        let signed = try SignedSessionSerializer(secrets: [Self.secretOne])
         let good = try signed.serialize(["user": "ada"])
         let text = String(decoding: good, as: UTF8.self)
         var firstChanged = good

@@ -136,7 +136,7 @@ struct HardeningTests {
     @Test func durationsAreBounded() {
         #expect(throws: SessionError.self) { try SessionConfiguration(expiry: Int.max) }
         #expect(throws: SessionError.self) { try SessionConfiguration(absoluteLifetime: Int.max) }
-        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: "s", options: .init(maxAge: Int.max)) }
+        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: String(repeating: "k", count: 64), options: .init(maxAge: Int.max)) }
         #expect(throws: Never.self) { try SessionConfiguration(expiry: SessionConfiguration.maximumDuration) }
     }
 

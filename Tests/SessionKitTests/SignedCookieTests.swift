@@ -16,6 +16,8 @@ final class RejectionLog: Sendable {
 @Suite("Signed cookie sessions")
 struct SignedCookieTests {
     static let secret = String(repeating: "k", count: 64)
+    static let oldSecret = "old-secret-" + String(repeating: "o", count: 40)
+    static let newSecret = "new-secret-" + String(repeating: "n", count: 40)
 
     func make(
         _ options: CookieSessionConfiguration = .init(), secrets: [String] = [secret],
@@ -44,7 +46,7 @@ struct SignedCookieTests {
     }
 
     @Test func cookieFormatIsPyramids() throws {
-        let interface = try SignedCookieSessionInterface(secret: "secret")
+        let interface = try SignedCookieSessionInterface(secret: "secret", allowShortSecrets: true)
         let header = try interface.base.render(data: ["a": 1], created: 1_700_000_000.5, accessed: 1_700_000_000, now: 0)
         let value = String(header.dropFirst("session=".count).prefix { $0 != ";" })
         #expect(!value.contains("="))
@@ -127,14 +129,14 @@ struct SignedCookieTests {
 
     @Test func keyRotationVerifiesOldSecretsAndReissues() async throws {
         let clock = ManualClock()
-        let old = try make(secrets: ["old-secret"], clock: clock)
+        let old = try make(secrets: [Self.oldSecret], clock: clock)
         let first = try await old.handle(cookieHeaders: []) { try await $0.session()["user"] = "ada" }
         let oldCookie = try #require(first.setCookies.first).prefix { $0 != ";" }
-        let rotated = try make(CookieSessionConfiguration(reissueTime: nil), secrets: ["new-secret", "old-secret"], clock: clock)
+        let rotated = try make(CookieSessionConfiguration(reissueTime: nil), secrets: [Self.newSecret, Self.oldSecret], clock: clock)
         let read = try await rotated.handle(cookieHeaders: [String(oldCookie)]) { try await $0.session()["user"] }
         #expect(read.value == "ada")
         let reissued = try #require(read.setCookies.first, "a cookie signed with an older secret is re-issued")
-        let newOnly = try make(secrets: ["new-secret"], clock: clock)
+        let newOnly = try make(secrets: [Self.newSecret], clock: clock)
         #expect(try await newOnly.handle(cookieHeaders: [String(reissued.prefix { $0 != ";" })]) { try await $0.session()["user"] }.value == "ada")
         #expect(try await newOnly.handle(cookieHeaders: [String(oldCookie)]) { try await $0.session()["user"] }.value == nil)
     }
@@ -223,10 +225,43 @@ struct SignedCookieTests {
     @Test func invalidOptionsAreRejected() {
         #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secrets: []) }
         #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: "") }
-        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: "s", options: .init(maxAge: 0)) }
-        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: "s", options: .init(timeout: -1)) }
-        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: "s", options: .init(sameSite: .none)) }
-        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: "s", options: .init(cookieName: "bad name")) }
+        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: Self.secret, options: .init(maxAge: 0)) }
+        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: Self.secret, options: .init(timeout: -1)) }
+        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: Self.secret, options: .init(sameSite: .none)) }
+        #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: Self.secret, options: .init(cookieName: "bad name")) }
+    }
+
+    @Test func shortSecretsNeedAnExplicitOption() throws {
+        let short = String(repeating: "s", count: SignedSessionSerializer.minimumSecretLength - 1)
+        let long = String(repeating: "s", count: SignedSessionSerializer.minimumSecretLength)
+        let error = #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secret: short) }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("31 bytes") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("allowShortSecrets") == true, "the message names the option")
+        // Every secret of a rotation list counts, not only the signing one.
+        let rotation = #expect(throws: SessionError.self) { try SignedCookieSessionInterface(secrets: [long, "pyramid"]) }
+        #expect(rotation?.message.contains("secret number 2 of 2") == true, "\(String(describing: rotation))")
+        // Bytes, not characters: 16 two-byte characters are 32 bytes.
+        _ = try SignedCookieSessionInterface(secret: String(repeating: "é", count: 16))
+        _ = try SignedCookieSessionInterface(secret: long)
+        // An existing Pyramid secret can be kept on purpose, and still signs and verifies.
+        let kept = try SignedSessionSerializer(secrets: ["seekrit"], allowShortSecrets: true)
+        let cookie = try kept.serialize(.array([.double(1), .double(1), .object(["a": .int(1)])]))
+        #expect(try kept.deserialize(cookie) == .array([.double(1), .double(1), .object(["a": .int(1)])]))
+        _ = try SignedCookieSessionInterface(secret: "seekrit", allowShortSecrets: true)
+    }
+
+    @Test func reissueTimeMustBeBelowTimeout() throws {
+        for (reissue, timeout) in [(1200, 1200), (1201, 1200), (60, 30)] {
+            let error = #expect(throws: SessionError.self) {
+                try SignedCookieSessionInterface(secret: Self.secret, options: .init(timeout: timeout, reissueTime: reissue))
+            }
+            #expect(error?.code == .invalidConfiguration)
+            #expect(error?.message.contains("reissueTime \(reissue) is not below timeout \(timeout)") == true, "\(String(describing: error))")
+        }
+        _ = try SignedCookieSessionInterface(secret: Self.secret, options: .init(timeout: 1200, reissueTime: 120))
+        _ = try SignedCookieSessionInterface(secret: Self.secret, options: .init(timeout: nil, reissueTime: 5000))
+        _ = try SignedCookieSessionInterface(secret: Self.secret, options: .init(timeout: 1200, reissueTime: nil))
     }
 
     @Test func unsignedSerializersMustProduceCookieSafeText() async throws {

@@ -95,6 +95,9 @@ public struct CookieSessionConfiguration: Sendable {
         if let reissueTime, reissueTime < 0 {
             throw SessionError(.invalidConfiguration, "reissueTime \(reissueTime) is negative; use 0 to re-issue on every read, or nil to never re-issue on reads")
         }
+        if let reissueTime, let timeout, reissueTime >= timeout {
+            throw SessionError(.invalidConfiguration, "reissueTime \(reissueTime) is not below timeout \(timeout): the cookie would time out before it is ever re-issued. Use a reissueTime well below timeout (a tenth of it, e.g. 120 for 1200), 0 to re-issue on every read, or nil to never re-issue")
+        }
         var configuration = SessionConfiguration.default
         configuration.cookieName = cookieName
         configuration.expiry = maxAge

@@ -183,23 +183,42 @@ public struct SignedCookieSessionInterface: SessionInterface {
     ///   - serializer: the payload serializer, default ``JSONSessionSerializer`` (pyramid's `JSONSerializer`).
     ///   - options: pyramid's cookie and lifetime options.
     ///   - clock: the clock for timestamps.
+    ///   - allowShortSecrets: accept secrets shorter than
+    ///     ``SignedSessionSerializer/minimumSecretLength`` (32) bytes, to keep an existing Pyramid
+    ///     application's secret. New secrets should be long and random.
+    /// - Throws: ``SessionError`` (`invalidConfiguration`) for a missing, empty or short secret
+    ///   and for invalid options.
     public init(
         secrets: [String], salt: String = "pyramid.session.",
         hashAlgorithm: SignedSessionSerializer.HashAlgorithm = .sha512,
         serializer: any SessionSerializer = JSONSessionSerializer(),
-        options: CookieSessionConfiguration = .init(), clock: SessionClock = .system
+        options: CookieSessionConfiguration = .init(), clock: SessionClock = .system,
+        allowShortSecrets: Bool = false
     ) throws {
-        let signed = try SignedSessionSerializer(secrets: secrets, salt: salt, hashAlgorithm: hashAlgorithm, serializer: serializer)
+        let signed = try SignedSessionSerializer(
+            secrets: secrets, salt: salt, hashAlgorithm: hashAlgorithm, serializer: serializer,
+            allowShortSecrets: allowShortSecrets)
         base = try CookieSessionInterface(serializer: signed, options: options, clock: clock)
     }
 
     /// Creates a signed cookie session interface with one secret.
+    ///
+    /// - Parameters:
+    ///   - secret: the signing secret, at least 32 bytes unless `allowShortSecrets` is `true`.
+    ///   - salt: pyramid's `salt`, default `"pyramid.session."`.
+    ///   - hashAlgorithm: pyramid's `hashalg`, default `.sha512`.
+    ///   - options: pyramid's cookie and lifetime options.
+    ///   - clock: the clock for timestamps.
+    ///   - allowShortSecrets: accept a secret shorter than 32 bytes (an existing Pyramid secret).
     public init(
         secret: String, salt: String = "pyramid.session.",
         hashAlgorithm: SignedSessionSerializer.HashAlgorithm = .sha512,
-        options: CookieSessionConfiguration = .init(), clock: SessionClock = .system
+        options: CookieSessionConfiguration = .init(), clock: SessionClock = .system,
+        allowShortSecrets: Bool = false
     ) throws {
-        try self.init(secrets: [secret], salt: salt, hashAlgorithm: hashAlgorithm, options: options, clock: clock)
+        try self.init(
+            secrets: [secret], salt: salt, hashAlgorithm: hashAlgorithm, options: options, clock: clock,
+            allowShortSecrets: allowShortSecrets)
     }
 
     public var configuration: SessionConfiguration { base.configuration }

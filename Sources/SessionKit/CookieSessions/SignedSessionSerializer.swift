@@ -69,6 +69,9 @@ public struct SignedSessionSerializer: SessionSerializer {
     public let serializer: any SessionSerializer
     /// The HMAC hash function.
     public let hashAlgorithm: HashAlgorithm
+    /// The shortest secret accepted without `allowShortSecrets`, in bytes (UTF-8).
+    public static let minimumSecretLength = 32
+
     /// The salt, prepended to each secret to form the HMAC key.
     public let salt: String
     let signers: [Signer]
@@ -85,16 +88,25 @@ public struct SignedSessionSerializer: SessionSerializer {
     ///   - salt: namespace for the secret; pyramid's default is `"pyramid.session."`.
     ///   - hashAlgorithm: `.sha512` (default), `.sha384` or `.sha256`.
     ///   - serializer: the payload serializer, ``JSONSessionSerializer`` by default.
-    /// - Throws: ``SessionError`` (`invalidConfiguration`) when no secret or an empty secret is given.
+    ///   - allowShortSecrets: accept secrets shorter than ``minimumSecretLength`` bytes. Only
+    ///     for keeping an existing Pyramid application's secret while sharing its cookies; a
+    ///     new secret should be long and random.
+    /// - Throws: ``SessionError`` (`invalidConfiguration`) when no secret is given, a secret is
+    ///   empty, or a secret is shorter than ``minimumSecretLength`` bytes (UTF-8) and
+    ///   `allowShortSecrets` is `false`.
     public init(
         secrets: [String], salt: String = "pyramid.session.", hashAlgorithm: HashAlgorithm = .sha512,
-        serializer: any SessionSerializer = JSONSessionSerializer()
+        serializer: any SessionSerializer = JSONSessionSerializer(), allowShortSecrets: Bool = false
     ) throws {
         guard !secrets.isEmpty else {
             throw SessionError(.invalidConfiguration, "a signed serializer needs at least one secret; pass secrets: [yourSecret]")
         }
         if secrets.contains(where: \.isEmpty) {
             throw SessionError(.invalidConfiguration, "a signing secret is empty; use a long random secret (64 characters or more)")
+        }
+        if !allowShortSecrets, let index = secrets.firstIndex(where: { $0.utf8.count < Self.minimumSecretLength }) {
+            let position = secrets.count == 1 ? "the signing secret" : "secret number \(index + 1) of \(secrets.count)"
+            throw SessionError(.invalidConfiguration, "\(position) is \(secrets[index].utf8.count) bytes, shorter than \(Self.minimumSecretLength): a short secret can be guessed offline from one cookie. Use a long random secret (64 characters or more); to keep an existing Pyramid application's secret, pass allowShortSecrets: true")
         }
         self.serializer = serializer
         self.writesPythonJSON = serializer is JSONSessionSerializer
