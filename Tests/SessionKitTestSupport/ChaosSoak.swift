@@ -413,6 +413,7 @@ final class Run: Sendable {
             check(seen, user: user, attemptedBefore: attemptedBefore, startEpoch: startEpoch, endEpoch: endEpoch)
             successes.add(1, ordering: .relaxed)
             if write {
+                user.record(value, "acknowledged")
                 user.acknowledged = value
                 user.acknowledgedEpoch = startEpoch == endEpoch && startEpoch % 2 == 0 ? startEpoch : nil
                 report.withLock { $0.acknowledgedWrites += 1 }
@@ -420,6 +421,7 @@ final class Run: Sendable {
                 report.withLock { $0.successfulReads += 1 }
             }
         case .failure(let error):
+            if write { user.record(value, cancelAfter != nil ? "cancelled (\(Self.kind(of: error)))" : "failed (\(Self.kind(of: error)))") }
             if cancelAfter != nil {
                 report.withLock { $0.cancelledRequests += 1 }
             } else {
@@ -479,7 +481,9 @@ final class Run: Sendable {
             violation("lost-acknowledged-write", "\(who) found no session; its write \(user.acknowledged) was acknowledged (epochs \(startEpoch)-\(endEpoch))")
             return false
         case (let counter?, true) where counter < user.acknowledged:
-            violation("lost-acknowledged-write", "\(who) read counter \(counter) after write \(user.acknowledged) was acknowledged (epochs \(startEpoch)-\(endEpoch))")
+            violation(
+                "lost-acknowledged-write",
+                "\(who) read counter \(counter) (its write: \(user.outcome(of: counter))) after write \(user.acknowledged) was acknowledged (epochs \(startEpoch)-\(endEpoch))")
             return false
         case (_, true):
             report.withLock { $0.verifiedReadBacks += 1 }
@@ -680,6 +684,18 @@ struct SoakUser: Sendable {
     /// while it ran.
     var acknowledgedEpoch: Int?
     var hung = false
+    /// How the last few writes ended, by counter value, for violation reports.
+    var outcomes: [(value: Int, outcome: String)] = []
+
+    mutating func record(_ value: Int, _ outcome: String) {
+        if outcomes.count == 16 { outcomes.removeFirst() }
+        outcomes.append((value, outcome))
+    }
+
+    /// How the write of `value` ended, when it was one of the last few.
+    func outcome(of value: Int) -> String {
+        outcomes.last { $0.value == value }?.outcome ?? "not recent"
+    }
 
     init(index: Int, seed: UInt64) {
         self.index = index

@@ -342,7 +342,7 @@ public final class MemcachedClient: Sendable {
         while true {
             let node = try fixed ?? route(keys.first ?? [])
             do {
-                let connection = try await node.connection(deadline: deadline)
+                let connection = try await node.connection(deadline: deadline, key: keys.first)
                 return try await connection.send(expecting: expectation, deadline: deadline) { buffer in
                     MemcachedEncoder.encodeValidated(command, keys: keys, into: &buffer)
                 }

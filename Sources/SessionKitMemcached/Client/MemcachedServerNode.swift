@@ -23,8 +23,20 @@ final class MemcachedServerNode: Sendable {
     }
 
     /// An open connection, preferring one that is already open; connects when none is.
-    func connection(deadline: Deadline) async throws -> MemcachedConnection {
+    ///
+    /// With a `key`, always that key's own connection (by a hash of the key). The server runs
+    /// one connection's commands in order, so a command whose caller was cancelled or gave up
+    /// still runs before any later command on the same key. Spread over several connections,
+    /// a cancelled `set` could reach the server after the next, acknowledged `set` of the same
+    /// session and undo it.
+    func connection(deadline: Deadline, key: [UInt8]? = nil) async throws -> MemcachedConnection {
         let count = slots.count
+        if let key, count > 1 {
+            // FNV-1a.
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return try await slots[Int(hash % UInt64(count))].acquire(deadline: deadline)
+        }
         let start = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
         for offset in 0..<count {
             if let ready = slots[(start + offset) % count].readyConnection() { return ready }
