@@ -3,6 +3,7 @@
 #
 #   bash scripts/check-doc-samples.sh                 # library samples (CI runs this)
 #   bash scripts/check-doc-samples.sh --frameworks    # also the Hummingbird and Vapor samples
+#   bash scripts/check-doc-samples.sh --framework vapor   # also one framework's samples
 #   bash scripts/check-doc-samples.sh --list          # print each sample and how it is checked
 #
 # How a block is checked depends on its info string:
@@ -40,14 +41,16 @@ root="$PWD"
 export PATH="/opt/swift/usr/bin:$PATH"
 
 frameworks=0
+only=""
 list=0
 scratch=.build
 while [ $# -gt 0 ]; do
   case "$1" in
-    --frameworks) frameworks=1 ;;
+    --frameworks) frameworks=1; only="hummingbird vapor" ;;
+    --framework) frameworks=1; only="${only:-} $2"; shift ;;
     --list) list=1 ;;
     --scratch-path) scratch="$2"; shift ;;
-    *) echo "usage: $0 [--scratch-path DIR] [--frameworks] [--list]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--scratch-path DIR] [--frameworks | --framework hummingbird|vapor] [--list]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -55,10 +58,10 @@ done
 work="$root/.build-docs-samples"
 mkdir -p "$work"
 
-python3 - "$root" "$work" "$frameworks" "$list" <<'PY'
+python3 - "$root" "$work" "$only" "$list" <<'PY'
 import os, re, sys, glob
 
-root, work, frameworks, list_only = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1"
+root, work, only, list_only = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4] == "1"
 
 # Names a sample may use without declaring them, and their types.
 AMBIENT = {
@@ -216,7 +219,9 @@ def write_if_changed(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
 
-def generate(name, kinds, manifest, ambient, copies={}):
+def generate(name, kinds, manifest, ambient, copies={}, write=True):
+    if not write:
+        return sum(1 for s in samples if s["kind"] in kinds)
     pkg = os.path.join(work, name)
     src = os.path.join(pkg, "Sources", "DocSamples")
     os.makedirs(src, exist_ok=True)
@@ -296,7 +301,7 @@ for fw, info in frameworks_info.items():
     with open(os.path.join(root, info["adapter"]), encoding="utf-8") as f:
         adapter = f.read()
     # The folder names the root package: it must not be "hummingbird" or "vapor".
-    counts[fw] = generate(fw + "-samples", {fw}, manifest, ambient, {"Adapter.swift": adapter})
+    counts[fw] = generate(fw + "-samples", {fw}, manifest, ambient, {"Adapter.swift": adapter}, write=fw in only)
 counts["file"] = sum(1 for s in samples if s["kind"] == "file")
 
 with open(os.path.join(work, "counts"), "w") as f:
@@ -319,7 +324,7 @@ for fw in hummingbird vapor; do
     hummingbird) resolved=Examples/Hummingbird/HummingbirdDemo/Package.resolved ;;
     vapor) resolved=Examples/Vapor/VaporDemo/Package.resolved ;;
   esac
-  if [ -f "$resolved" ] && [ ! -f "$work/$fw-samples/Package.resolved" ]; then
+  if [ -f "$resolved" ] && [ -d "$work/$fw-samples" ] && [ ! -f "$work/$fw-samples/Package.resolved" ]; then
     cp "$resolved" "$work/$fw-samples/Package.resolved"
   fi
 done
@@ -365,8 +370,13 @@ if [ "$core" -gt 0 ]; then
   fi
 fi
 if [ "$frameworks" = 1 ]; then
-  [ "$hummingbird" -gt 0 ] && build hummingbird-samples
-  [ "$vapor" -gt 0 ] && build vapor-samples
+  for fw in $only; do
+    case $fw in
+      hummingbird) [ "$hummingbird" -gt 0 ] && build hummingbird-samples ;;
+      vapor) [ "$vapor" -gt 0 ] && build vapor-samples ;;
+      *) echo "unknown framework $fw (hummingbird or vapor)" >&2; exit 2 ;;
+    esac
+  done
 else
   echo "== doc samples: Hummingbird ($hummingbird) and Vapor ($vapor) samples not built; run with --frameworks"
 fi
