@@ -18,8 +18,7 @@
 # has the same blind spot inside the concurrency runtime; scripts/sanitizers/tsan-suppressions.txt
 # says why, and suppresses only races whose top frame is the standard library's continuation code.
 # Both suites run their tests one at a time (--no-parallel): instrumented code is several times
-# slower, and tests that start servers and wait on deadlines need the time. Leak checking is on;
-# scripts/sanitizers/lsan-suppressions.txt exempts only XCTest's own runner.
+# slower, and tests that start servers and wait on deadlines need the time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -79,8 +78,10 @@ if [ "$which" = all ] || [ "$which" = thread ]; then
 fi
 
 if [ "$which" = all ] || [ "$which" = address ]; then
-  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1 strict_string_checks=1 detect_stack_use_after_return=1}" \
-  LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/scripts/sanitizers/lsan-suppressions.txt}" \
+  # Leak checking is off: LeakSanitizer cannot follow the references Swift hides in pointer spare
+  # bits (enum payloads) or stores shifted (weak-reference side tables), and reports live objects
+  # as leaks. Unbounded growth is checked by the chaos soak's RSS sampling instead.
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0 strict_string_checks=1 detect_stack_use_after_return=1}" \
     run_suite address .build-asan .build-asan/test.log --no-parallel --sanitize=address "$@" || status=1
 fi
 
