@@ -8,8 +8,8 @@ import SessionKitMemcached
 /// where the input is split; the rest is the byte stream.
 ///
 /// Checks: the stream fed whole, fed in two pieces split at the chosen byte, and (when short)
-/// fed one byte at a time gives the same replies, then the same end (the same error, or the
-/// same number of bytes left waiting); every reply respects the limits (value sizes, items
+/// fed one byte at a time gives the same replies, then the same end (an error with the same
+/// code, or the same number of bytes left waiting); every reply respects the limits (value sizes, items
 /// per reply, valid keys, only requested keys in request order); every reply is re-encoded
 /// in memcached's wire format and parses back to an equal reply with nothing left over.
 enum MemcachedFuzz {
@@ -78,7 +78,10 @@ enum MemcachedFuzz {
             do {
                 while let reply = try parser.next(expectingKeys: keys) { replies.append(reply) }
             } catch {
-                return (replies, .failed("\(error)"))
+                // The error code, not the message: a line that is both too long and holds a
+                // bare CR fails as one or the other depending on where the bytes were split
+                // (Fuzz/Regressions/memcached/cr-at-line-limit-error-depends-on-split).
+                return (replies, .failed("\(error.code)"))
             }
         }
         return (replies, .needsMore(buffered: parser.bufferedCount))
