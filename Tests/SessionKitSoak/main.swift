@@ -1,4 +1,5 @@
-// The chaos soak for long runs: `SessionKitSoak [seconds] [redis|memcached|all] [users] [seed]`.
+// The chaos soak for long runs:
+// `SessionKitSoak [seconds] [redis|memcached|all] [users] [seed] [wholeSession|changedKeys]`.
 // Prints progress, the report, and one line per store:
 // RESULT soak store=<redis|memcached> seconds=.. requests=.. faults=.. errors=.. violations=..
 // Exits with status 1 when any violation was found, 2 on bad arguments or a fixture failure.
@@ -9,7 +10,7 @@ import SessionKitRedis
 import SessionKitTestSupport
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: SessionKitSoak [seconds (default 300)] [redis|memcached|all (default all)] [users (default 300)] [seed (default 1)]\n".utf8))
+    FileHandle.standardError.write(Data("usage: SessionKitSoak [seconds (default 300)] [redis|memcached|all (default all)] [users (default 300)] [seed (default 1)] [wholeSession|changedKeys (save mode, default wholeSession)]\n".utf8))
     exit(2)
 }
 
@@ -19,11 +20,18 @@ func number<T: LosslessStringConvertible>(_ text: String) -> T {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.count <= 4 else { usage() }
+guard arguments.count <= 5 else { usage() }
 let seconds = arguments.count > 0 ? number(arguments[0]) as Int : 300
 let which = arguments.count > 1 ? arguments[1] : "all"
 let users = arguments.count > 2 ? number(arguments[2]) as Int : 300
 let seed = arguments.count > 3 ? number(arguments[3]) as UInt64 : 1
+let saveMode: SessionConfiguration.SaveMode
+switch arguments.count > 4 ? arguments[4] : "wholeSession" {
+case "wholeSession": saveMode = .wholeSession
+case "changedKeys": saveMode = .changedKeys
+default: usage()
+}
+let sessionConfiguration = try SessionConfiguration(saveMode: saveMode)
 guard seconds > 0, users > 0 else { usage() }
 let stores: [ChaosSoak.StoreKind]
 switch which {
@@ -43,7 +51,7 @@ func factory(_ store: ChaosSoak.StoreKind) -> ChaosSoak.Factory {
             redis.reconnectDelay = .milliseconds(10)
             redis.maxReconnectDelay = .milliseconds(200)
             let store = RedisSessionStore(client: try RedisClient(configuration: redis))
-            let middleware = try SessionMiddleware(RedisSessionInterface(store: store))
+            let middleware = try SessionMiddleware(RedisSessionInterface(store: store, configuration: sessionConfiguration))
             return ChaosSoak.Target(middleware: middleware, close: { store.client.close() })
         }
     case .memcached:
@@ -54,7 +62,7 @@ func factory(_ store: ChaosSoak.StoreKind) -> ChaosSoak.Factory {
             memcached.reconnectDelay = .milliseconds(10)
             memcached.maxReconnectDelay = .milliseconds(200)
             let client = try MemcachedClient(configuration: memcached)
-            let middleware = try SessionMiddleware(MemcacheSessionInterface(store: MemcachedSessionStore(client: client)))
+            let middleware = try SessionMiddleware(MemcacheSessionInterface(store: MemcachedSessionStore(client: client), configuration: sessionConfiguration))
             return ChaosSoak.Target(middleware: middleware, close: { client.close() })
         }
     }
@@ -74,7 +82,7 @@ for store in stores {
         configuration.warmUp = .seconds(max(1, seconds / 10))
         configuration.progressInterval = .seconds(max(5, seconds / 6))
     }
-    log("soak: store=\(store.rawValue) seconds=\(seconds) users=\(users) seed=\(seed) client-timeout=\(configuration.clientTimeout) request-deadline=\(configuration.requestDeadline) stall=\(configuration.stallLength) fault-interval=\(configuration.faultInterval)s cancel=\(configuration.cancelProbability) rss-allowance=\(configuration.rssAllowance >> 20)MiB")
+    log("soak: store=\(store.rawValue) seconds=\(seconds) users=\(users) seed=\(seed) save-mode=\(saveMode) client-timeout=\(configuration.clientTimeout) request-deadline=\(configuration.requestDeadline) stall=\(configuration.stallLength) fault-interval=\(configuration.faultInterval)s cancel=\(configuration.cancelProbability) rss-allowance=\(configuration.rssAllowance >> 20)MiB")
     do {
         let report = try await ChaosSoak.run(configuration, factory: factory(store))
         log(report.description)
