@@ -148,8 +148,9 @@ final class StoreSessionCore: Sendable {
     nonisolated(nonsending) private func loadStored(id: String, now: Double) async throws -> Lookup {
         let key = key(for: id)
         let bytes: [UInt8]?
+        var slot: Int32 = -1
         if let memory {
-            bytes = memory.loadNow(key: key, touchTTL: touchTTL)
+            bytes = memory.loadNow(key: key, touchTTL: touchTTL, slot: &slot)
         } else if let touchTTL {
             bytes = try await store.loadAndTouch(key: key, ttl: touchTTL)
         } else {
@@ -175,7 +176,7 @@ final class StoreSessionCore: Sendable {
         // and records its changes.
         let session = Session(
             id: id, key: key, data: data, createdAt: created, accessedAt: now, clock: clock,
-            loadedBytes: versioned != nil ? bytes : nil)
+            loadedBytes: versioned != nil ? bytes : nil, storeSlot: slot)
         return .found(session)
     }
 
@@ -203,7 +204,7 @@ final class StoreSessionCore: Sendable {
             // Save under the new ID before deleting the old entry: if the save fails, the user
             // keeps the session they had.
             if let memory {
-                try memory.saveNow(key: key, value: value, ttl: storeTTL)
+                try memory.saveNow(key: key, value: value, ttl: storeTTL, slot: replacedID == nil ? s.storeSlot : -1)
             } else {
                 try await store.save(key: key, value: value, ttl: storeTTL)
             }

@@ -58,6 +58,8 @@ public final class Session: Sendable {
         var loadedBytes: [UInt8]?
         /// The store key of ``storedID``, when the interface that loaded the session gave it.
         var storedKey: String?
+        /// Where an in-memory store keeps the entry (a hint for the save), or -1.
+        var storeSlot: Int32 = -1
 
         /// Sets or removes a value and records the change.
         mutating func assign(_ key: String, _ value: SessionValue?) {
@@ -105,11 +107,12 @@ public final class Session: Sendable {
     /// stored bytes it came from, and the session then records its changes for a merge.
     init(
         id: String, key: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
-        loadedBytes: [UInt8]?
+        loadedBytes: [UInt8]?, storeSlot: Int32 = -1
     ) {
         var state = State(
             id: id, storedID: id, data: data, isNew: false, createdAt: createdAt, accessedAt: accessedAt, renewedAt: accessedAt)
         state.storedKey = key
+        state.storeSlot = storeSlot
         if let loadedBytes {
             state.loadedBytes = loadedBytes
             state.tracksChanges = true
@@ -303,7 +306,6 @@ public final class Session: Sendable {
     /// Appends `message` to a flash queue, to be shown on a later request.
     ///
     /// - Parameters:
-    ///   - message: the message, any ``SessionValue`` (usually a string).
     ///   - queue: the queue's name; `""` is the default queue. Stored under `_f_<queue>`.
     ///   - allowDuplicate: when `false`, a message already in the queue is not added again.
     public func flash(_ message: SessionValue, queue: String = "", allowDuplicate: Bool = true) {

@@ -73,13 +73,23 @@ public final class InMemorySessionStore: VersionedSessionStore {
     /// ``load(key:)`` (or ``loadAndTouch(key:ttl:)`` when `touchTTL` is given) without the
     /// asynchronous call, for the store-backed interface's request path.
     func loadNow(key: String, touchTTL: Int?) -> [UInt8]? {
+        var slot: Int32 = -1
+        return loadNow(key: key, touchTTL: touchTTL, slot: &slot)
+    }
+
+    /// ``loadNow(key:touchTTL:)`` that also gives the entry's slot in its shard, which a
+    /// following ``saveNow(key:value:ttl:slot:)`` of the same key uses to skip the lookup.
+    func loadNow(key: String, touchTTL: Int?, slot: inout Int32) -> [UInt8]? {
         let now = clock.now()
         let newExpiry = touchTTL.map { now + Double($0) }
-        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: newExpiry) }
+        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: newExpiry, slot: &slot) }
     }
 
     /// ``save(key:value:ttl:)`` without the asynchronous call.
-    func saveNow(key: String, value: [UInt8], ttl: Int?) throws(SessionError) {
+    ///
+    /// - Parameter slot: the slot ``loadNow(key:touchTTL:slot:)`` gave for `key`, or -1. It is
+    ///   only a hint: a slot that no longer holds `key` is ignored.
+    func saveNow(key: String, value: [UInt8], ttl: Int?, slot: Int32 = -1) throws(SessionError) {
         guard value.count <= maximumValueBytes else {
             throw SessionError(
                 .valueTooLarge,
@@ -87,7 +97,7 @@ public final class InMemorySessionStore: VersionedSessionStore {
         }
         let now = clock.now()
         let expires = ttl.map { now + Double($0) } ?? .infinity
-        shard(for: key).lock.withLock { $0.set(key, value: value, expires: expires, now: now) }
+        shard(for: key).lock.withLock { $0.set(key, value: value, expires: expires, now: now, slot: slot) }
     }
 
     nonisolated(nonsending) public func delete(key: String) async throws {
@@ -200,7 +210,14 @@ struct LRUShard {
     /// Returns the live value for `key`, marking it most recently used and optionally
     /// setting a new expiry; an expired entry is removed and `nil` returned.
     mutating func get(_ key: String, now: Double, newExpiry: Double?) -> [UInt8]? {
+        var slot: Int32 = -1
+        return get(key, now: now, newExpiry: newExpiry, slot: &slot)
+    }
+
+    /// ``get(_:now:newExpiry:)`` that also gives the entry's slot.
+    mutating func get(_ key: String, now: Double, newExpiry: Double?, slot: inout Int32) -> [UInt8]? {
         guard let i = index[key] else { return nil }
+        slot = i
         if nodes[Int(i)].expires <= now {
             release(i)
             return nil
@@ -217,9 +234,18 @@ struct LRUShard {
         index[key].map { nodes[Int($0)].version } ?? 0
     }
 
-    mutating func set(_ key: String, value: [UInt8], expires: Double, now: Double) {
+    /// The slot of `key` when `hint` is that slot: a live slot holds the key it is indexed
+    /// under (released slots hold an empty key and are never indexed), so checking the key
+    /// is enough, and cheaper than hashing it.
+    func slot(of key: String, hint: Int32) -> Int32? {
+        guard hint >= 0, Int(hint) < nodes.count, nodes[Int(hint)].expires > -.infinity, nodes[Int(hint)].key == key
+        else { return nil }
+        return hint
+    }
+
+    mutating func set(_ key: String, value: [UInt8], expires: Double, now: Double, slot hint: Int32 = -1) {
         writes &+= 1
-        if let i = index[key] {
+        if let i = slot(of: key, hint: hint) ?? index[key] {
             nodes[Int(i)].value = value
             nodes[Int(i)].expires = expires
             nodes[Int(i)].version = writes
