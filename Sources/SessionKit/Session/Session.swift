@@ -306,6 +306,7 @@ public final class Session: Sendable {
     /// Appends `message` to a flash queue, to be shown on a later request.
     ///
     /// - Parameters:
+    ///   - message: the message to show later.
     ///   - queue: the queue's name; `""` is the default queue. Stored under `_f_<queue>`.
     ///   - allowDuplicate: when `false`, a message already in the queue is not added again.
     public func flash(_ message: SessionValue, queue: String = "", allowDuplicate: Bool = true) {
