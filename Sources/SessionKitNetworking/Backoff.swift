@@ -25,9 +25,8 @@ public struct Backoff: Sendable, Hashable {
 
     /// The jittered delay for attempt `attempt`, drawn from `generator`.
     public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
-        let ceiling = ceiling(attempt: attempt).nanosecondsClamped
-        let half = ceiling / 2
-        return .nanoseconds(half + Int64.random(in: 0...(ceiling - half), using: &generator))
+        let (half, span) = jitterRange(attempt: attempt)
+        return .nanoseconds(half + Int64.random(in: span, using: &generator))
     }
 
     /// The jittered delay for attempt `attempt`, using the system random number generator.
@@ -35,8 +34,14 @@ public struct Backoff: Sendable, Hashable {
         // Not `delay(attempt:using:)` with a local `SystemRandomNumberGenerator`: the generator is
         // an empty struct, and Thread Sanitizer reports concurrent `inout` accesses to empty
         // values as races on one shared address.
+        let (half, span) = jitterRange(attempt: attempt)
+        return .nanoseconds(half + Int64.random(in: span))
+    }
+
+    /// Half the ceiling, and the random part added to it: `0...(ceiling - half)` nanoseconds.
+    private func jitterRange(attempt: Int) -> (half: Int64, span: ClosedRange<Int64>) {
         let ceiling = ceiling(attempt: attempt).nanosecondsClamped
         let half = ceiling / 2
-        return .nanoseconds(half + Int64.random(in: 0...(ceiling - half)))
+        return (half, 0...(ceiling - half))
     }
 }
