@@ -93,4 +93,34 @@ struct MemcachedFaultTests {
         let stored = try #require(try await direct.get(key)?.value)
         #expect(stored == Array("old".utf8) || values.contains(stored), "the stored value is one whole write")
     }
+
+    @Test("a save abandoned after a timeout and executed later does not overwrite a newer acknowledged save")
+    func lateSave() async throws {
+        let server = try await SharedMemcached.get()
+        for conditional in [true, false] {
+            let proxy = try FaultProxy(upstreamPort: server.port)
+            defer { proxy.stop() }
+            var configuration = try MemcachedConfiguration(testing: "memcached://127.0.0.1:\(proxy.port)").withFastReconnect()
+            configuration.connectionsPerServer = 1
+            configuration.commandTimeout = .seconds(3)
+            let store = try MemcachedSessionStore(configuration: configuration)
+            defer { store.client.close() }
+            let sessions = try SessionConfiguration(prefix: "late:\(UUID().uuidString.prefix(8)):")
+            // The control: the same store behind a wrapper that is not a VersionedSessionStore,
+            // so the interface saves with plain `set`s.
+            let middleware: SessionMiddleware
+            if conditional {
+                middleware = try SessionMiddleware(StoreSessionInterface(store: store, configuration: sessions))
+            } else {
+                middleware = try SessionMiddleware(StoreSessionInterface(store: InstrumentedStore(store), configuration: sessions))
+            }
+            let outcome = try await withDeadline(.seconds(60), "late-write check") {
+                try await LateWriteCheck.run(middleware: middleware, proxy: proxy)
+            }
+            #expect(outcome.abandonedRequestFailed)
+            #expect(outcome.heldConnectionsDelivered == 1)
+            // With `cas` the late write finds another token; with plain `set`s it lands.
+            #expect(outcome.finalCounter == .int(conditional ? 2 : 1), "conditional: \(conditional)")
+        }
+    }
 }

@@ -22,10 +22,10 @@ struct MemcachedSoakTests {
             memcached.reconnectDelay = .milliseconds(10)
             memcached.maxReconnectDelay = .milliseconds(200)
             let client = try MemcachedClient(configuration: memcached)
-            // Conditional saves (cas): with plain sets, a write that timed out in a stall can
-            // still reach memcached after later, acknowledged writes (see Docs/soak-results.md).
-            let sessions = try SessionConfiguration(saveMode: .changedKeys)
-            let middleware = try SessionMiddleware(MemcacheSessionInterface(store: MemcachedSessionStore(client: client), configuration: sessions))
+            // The default configuration: whole-session saves, which the store makes with `cas`
+            // against the token the session was read with (a `set` that timed out in a stall
+            // could otherwise still reach memcached after later, acknowledged writes).
+            let middleware = try SessionMiddleware(MemcacheSessionInterface(store: MemcachedSessionStore(client: client), configuration: SessionConfiguration()))
             return ChaosSoak.Target(middleware: middleware, close: { client.close() })
         }
         print(report)

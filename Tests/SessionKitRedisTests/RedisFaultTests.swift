@@ -126,4 +126,35 @@ struct RedisFaultTests {
             #expect(recovered)
         }
     }
+
+    @Test("a save abandoned after a timeout and executed later does not overwrite a newer acknowledged save")
+    func lateSave() async throws {
+        let server = try await SharedRedis.get()
+        for conditional in [true, false] {
+            let proxy = try FaultProxy(upstreamPort: server.port)
+            defer { proxy.stop() }
+            var configuration = try RedisConfiguration(testing: proxy.redisURL).withFastReconnect()
+            configuration.connectionCount = 1
+            configuration.commandTimeout = .seconds(3)
+            let store = try RedisSessionStore(configuration: configuration)
+            defer { store.client.close() }
+            let sessions = try SessionConfiguration(prefix: "late:\(UUID().uuidString.prefix(8)):")
+            // The control: the same store behind a wrapper that is not a VersionedSessionStore,
+            // so the interface saves with plain `SET`s.
+            let middleware: SessionMiddleware
+            if conditional {
+                middleware = try SessionMiddleware(StoreSessionInterface(store: store, configuration: sessions))
+            } else {
+                middleware = try SessionMiddleware(StoreSessionInterface(store: InstrumentedStore(store), configuration: sessions))
+            }
+            let outcome = try await withDeadline(.seconds(60), "late-write check") {
+                try await LateWriteCheck.run(middleware: middleware, proxy: proxy)
+            }
+            #expect(outcome.abandonedRequestFailed)
+            #expect(outcome.heldConnectionsDelivered == 1)
+            // With the compare-and-set script the late write finds other bytes; with plain
+            // `SET`s it lands.
+            #expect(outcome.finalCounter == .int(conditional ? 2 : 1), "conditional: \(conditional)")
+        }
+    }
 }

@@ -89,6 +89,9 @@ struct RedisSoakTests {
         configuration.cancelProbability = 0
         configuration.warmUp = .seconds(1)
         configuration.rssAllowance = 256 << 20
+        // Enough requests for the flaws to show, however slow the machine (the server fsyncs
+        // every write, so a busy disk slows it down).
+        configuration.minimumRequests = 500
         let report = try await ChaosSoak.run(configuration) { port, configuration in
             var redis = try RedisConfiguration(url: "redis://127.0.0.1:\(port)")
             redis.connectTimeout = .seconds(10)

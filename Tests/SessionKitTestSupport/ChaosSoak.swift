@@ -117,6 +117,9 @@ public enum ChaosSoak {
         public var progress: (@Sendable (String) -> Void)?
         /// How often ``progress`` is called.
         public var progressInterval: Duration
+        /// The run goes on past ``duration`` (by at most a minute) until this many requests
+        /// were made, so that a short run on a slow machine still exercises what it checks.
+        public var minimumRequests = 0
 
         /// A configuration with the defaults of the long soak: 300 users, 1 s client timeouts,
         /// a 10 s request deadline, 1.5 s stalls, a fault every 2 to 5 s, 5 % of requests
@@ -326,6 +329,10 @@ final class Run: Sendable {
             // The users run until the injector is done (the duration passed and every fault
             // kind was injected), then finish their current request.
             let injected = await injector.result
+            let overtime = clock.now.advanced(by: .seconds(60))
+            while report.withLock({ $0.requests }) < configuration.minimumRequests && clock.now < overtime {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
             self.stopping.store(true, ordering: .relaxed)
             if case .failure(let error) = injected {
                 self.violation("fixture", "fault injection failed: \(error)")

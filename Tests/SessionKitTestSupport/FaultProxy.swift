@@ -29,6 +29,10 @@ public final class FaultProxy: Sendable {
         var accepted = 0
         var midReplyResetsDone = 0
         var forwardedFromServer = 0
+        /// Connections with a serial number below this one are held (see ``holdOpenConnections()``).
+        var holdBelow = 0
+        var holding = false
+        var heldDelivered = 0
     }
     private let state = Mutex(State())
     private let listenFD: Int32
@@ -96,6 +100,27 @@ public final class FaultProxy: Sendable {
         state.withLock { $0.stalled = stalled }
     }
 
+    /// The connections open now stop forwarding, as if the server had stalled on them: what
+    /// the client sends on them is kept (like bytes in a stalled server's socket buffer),
+    /// even after the client closes them. Connections opened later work normally.
+    public func holdOpenConnections() {
+        state.withLock {
+            $0.holdBelow = $0.accepted
+            $0.holding = true
+        }
+    }
+
+    /// Delivers what the held connections kept to the server, as a stalled server that
+    /// resumes reads it: the server executes those commands now. A held connection the client
+    /// closed meanwhile is then closed towards the server as well, after its replies.
+    public func releaseHeldConnections() {
+        state.withLock { $0.holding = false }
+    }
+
+    /// How many held connections delivered their kept bytes and finished, after
+    /// ``releaseHeldConnections()``.
+    public var heldConnectionsDelivered: Int { state.withLock { $0.heldDelivered } }
+
     /// Closes new connections as soon as they are accepted (or accepts them again).
     public func setRefusing(_ refusing: Bool) {
         state.withLock { $0.refusing = refusing }
@@ -115,9 +140,9 @@ public final class FaultProxy: Sendable {
             guard poll(&fds, 1, 50) > 0 else { continue }
             let client = accept(listenFD, nil, nil)
             guard client >= 0 else { continue }
-            let (refusing, generation) = state.withLock { state -> (Bool, Int) in
+            let (refusing, generation, serial) = state.withLock { state -> (Bool, Int, Int) in
                 state.accepted += 1
-                return (state.refusing, state.resetGeneration)
+                return (state.refusing, state.resetGeneration, state.accepted - 1)
             }
             if refusing {
                 Self.reset(client)
@@ -127,7 +152,7 @@ public final class FaultProxy: Sendable {
                 Self.reset(client)
                 continue
             }
-            let thread = Thread { [self] in self.pump(client: client, server: upstream, generation: generation) }
+            let thread = Thread { [self] in self.pump(client: client, server: upstream, generation: generation, serial: serial) }
             thread.name = "FaultProxy pump"
             thread.start()
         }
@@ -159,7 +184,7 @@ public final class FaultProxy: Sendable {
         close(fd)
     }
 
-    private func pump(client: Int32, server: Int32, generation: Int) {
+    private func pump(client: Int32, server: Int32, generation: Int, serial: Int) {
         var one: Int32 = 1
         setsockopt(client, Int32(IPPROTO_TCP), Int32(TCP_NODELAY), &one, socklen_t(MemoryLayout<Int32>.size))
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -168,14 +193,23 @@ public final class FaultProxy: Sendable {
             Self.reset(server)
         }
         while true {
-            let (stalled, current) = state.withLock { ($0.stalled, $0.resetGeneration) }
+            let (stalled, current, held) = state.withLock { ($0.stalled, $0.resetGeneration, $0.holding && serial < $0.holdBelow) }
             if current != generation { return }
+            if held {
+                hold(client: client, server: server, serial: serial)
+                return
+            }
             if stalled {
                 usleep(5_000)
                 continue
             }
             var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
             guard poll(&fds, 2, 20) > 0 else { continue }
+            // A hold set while this thread waited applies to what just arrived.
+            if state.withLock({ $0.holding && serial < $0.holdBelow }) {
+                hold(client: client, server: server, serial: serial)
+                return
+            }
             if fds[0].revents != 0 {
                 let count = read(client, &buffer, buffer.count)
                 if count <= 0 { return }
@@ -200,6 +234,39 @@ public final class FaultProxy: Sendable {
                 if !Self.writeAll(client, buffer, count) { return }
             }
         }
+    }
+
+    /// A held connection: keeps what the client sends until the hold is lifted, then delivers
+    /// it to the server, ends the server's input, reads (and drops) its replies, and closes.
+    private func hold(client: Int32, server: Int32, serial: Int) {
+        var kept: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var clientOpen = true
+        while state.withLock({ $0.holding && serial < $0.holdBelow && !$0.stopped }) {
+            guard clientOpen else {
+                usleep(5_000)
+                continue
+            }
+            var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0)]
+            guard poll(&fds, 1, 20) > 0 else { continue }
+            let count = read(client, &buffer, buffer.count)
+            if count <= 0 {
+                clientOpen = false
+            } else {
+                kept += buffer[..<count]
+            }
+        }
+        if !kept.isEmpty { _ = Self.writeAll(server, kept, kept.count) }
+        // End of input for the server, after the kept commands; then read its replies (the
+        // client is gone or is dropped here) until it closes or a second passes.
+        shutdown(server, Int32(SHUT_WR))
+        let deadline = Date().addingTimeInterval(1)
+        while Date() < deadline {
+            var fds = [pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
+            guard poll(&fds, 1, 20) > 0 else { continue }
+            if read(server, &buffer, buffer.count) <= 0 { break }
+        }
+        state.withLock { $0.heldDelivered += 1 }
     }
 
     private static func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) -> Bool {

@@ -81,7 +81,11 @@ final class StoreSessionCore: Sendable {
     let storeTTL: Int?
     let touchTTL: Int?
     let cookie: SetCookieTemplate
+    /// The store, when sessions are merged into it key by key (changed-keys save mode).
     let versioned: (any VersionedSessionStore)?
+    /// The store, when a loaded session is saved whole with a conditional write
+    /// (``VersionedSessionStore/savesWholeSessionsConditionally``).
+    let conditional: (any VersionedSessionStore)?
     /// The store when it is an ``InMemorySessionStore``, reached with synchronous calls.
     let memory: InMemorySessionStore?
 
@@ -98,7 +102,9 @@ final class StoreSessionCore: Sendable {
         self.storeTTL = configuration.storeTTL
         self.touchTTL = configuration.rolling ? configuration.storeTTL : nil
         self.cookie = SetCookieTemplate(configuration)
-        self.versioned = configuration.saveMode == .changedKeys ? store as? any VersionedSessionStore : nil
+        let versionedStore = store as? any VersionedSessionStore
+        self.versioned = configuration.saveMode == .changedKeys ? versionedStore : nil
+        self.conditional = versionedStore?.savesWholeSessionsConditionally == true ? versionedStore : nil
         self.memory = store as? InMemorySessionStore
     }
 
@@ -149,8 +155,13 @@ final class StoreSessionCore: Sendable {
         let key = key(for: id)
         let bytes: [UInt8]?
         var slot: Int32 = -1
+        var version: SessionStoreVersion?
         if let memory {
             bytes = memory.loadNow(key: key, touchTTL: touchTTL, slot: &slot)
+        } else if let versionedStore = conditional ?? versioned {
+            let loaded = try await versionedStore.loadForUpdate(key: key, touchTTL: touchTTL)
+            bytes = loaded?.value
+            version = loaded?.version
         } else if let touchTTL {
             bytes = try await store.loadAndTouch(key: key, ttl: touchTTL)
         } else {
@@ -176,7 +187,7 @@ final class StoreSessionCore: Sendable {
         // and records its changes.
         let session = Session(
             id: id, key: key, data: data, createdAt: created, accessedAt: now, clock: clock,
-            loadedBytes: versioned != nil ? bytes : nil, storeSlot: slot)
+            loadedBytes: versioned != nil ? bytes : nil, loadedVersion: version, storeSlot: slot)
         return .found(session)
     }
 
@@ -203,7 +214,9 @@ final class StoreSessionCore: Sendable {
             let key = replacedID == nil ? storedKey ?? key(for: s.id) : key(for: s.id)
             // Save under the new ID before deleting the old entry: if the save fails, the user
             // keeps the session they had.
-            if let memory {
+            if let conditional, replacedID == nil, storedKey != nil {
+                try await replace(key: key, value: value, loadedVersion: s.loadedVersion, in: conditional)
+            } else if let memory {
                 try memory.saveNow(key: key, value: value, ttl: storeTTL, slot: replacedID == nil ? s.storeSlot : -1)
             } else {
                 try await store.save(key: key, value: value, ttl: storeTTL)
@@ -217,13 +230,44 @@ final class StoreSessionCore: Sendable {
         return []
     }
 
+    /// Saves a loaded session whole, as a plain save would, but with conditional writes: each
+    /// write names the version it replaces, so a write the store's client gave up on (a
+    /// timeout) that the server executes later finds another version and changes nothing,
+    /// instead of overwriting a newer acknowledged save. A concurrent request's save still
+    /// loses to this one, as whole-session saves do: on a conflict the current version is read
+    /// and the write repeated.
+    nonisolated(nonsending) private func replace(
+        key: String, value: [UInt8], loadedVersion: SessionStoreVersion?, in store: any VersionedSessionStore
+    ) async throws {
+        var known = loadedVersion
+        for _ in 0..<Self.maximumMergeAttempts {
+            let version: SessionStoreVersion
+            if let first = known {
+                version = first
+                known = nil
+            } else {
+                guard let current = try await store.loadVersioned(key: key) else {
+                    // Gone since it was read (expired, evicted, deleted by a logout elsewhere):
+                    // written again, as a plain whole-session save would.
+                    try await store.save(key: key, value: value, ttl: storeTTL)
+                    return
+                }
+                version = current.version
+            }
+            if try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) { return }
+        }
+        throw SessionError(
+            .storeFailure,
+            "the session changed \(Self.maximumMergeAttempts) times while this request saved it; the changes were not saved, retry the request")
+    }
+
     /// Applies the request's changes to the stored session with conditional saves, so that a
     /// concurrent request's changes to other keys are kept.
     nonisolated(nonsending) private func merge(_ s: Session.State, into store: any VersionedSessionStore) async throws -> [String] {
         let key = key(for: s.id)
         // The bytes read when the session was opened serve for the first attempt when the
         // store can version them; a conflict then costs one more read.
-        var known = s.loadedBytes.flatMap { bytes in store.version(ofLoaded: bytes).map { (bytes, $0) } }
+        var known = s.loadedBytes.flatMap { bytes in (s.loadedVersion ?? store.version(ofLoaded: bytes)).map { (bytes, $0) } }
         for _ in 0..<Self.maximumMergeAttempts {
             let current: ([UInt8], SessionStoreVersion)?
             if let first = known {

@@ -56,6 +56,9 @@ public final class Session: Sendable {
         var wholeWrite = false
         /// The stored bytes the session was loaded from (store-backed sessions).
         var loadedBytes: [UInt8]?
+        /// The version of the stored entry the session was loaded from, when the store gave it
+        /// (conditional saves).
+        var loadedVersion: SessionStoreVersion?
         /// The store key of ``storedID``, when the interface that loaded the session gave it.
         var storedKey: String?
         /// Where an in-memory store keeps the entry (a hint for the save), or -1.
@@ -104,15 +107,17 @@ public final class Session: Sendable {
     }
 
     /// Creates a session loaded from a store under `key`; `loadedBytes`, when given, are the
-    /// stored bytes it came from, and the session then records its changes for a merge.
+    /// stored bytes it came from, and the session then records its changes for a merge;
+    /// `loadedVersion` is the stored entry's version, for a conditional save.
     init(
         id: String, key: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
-        loadedBytes: [UInt8]?, storeSlot: Int32 = -1
+        loadedBytes: [UInt8]?, loadedVersion: SessionStoreVersion? = nil, storeSlot: Int32 = -1
     ) {
         var state = State(
             id: id, storedID: id, data: data, isNew: false, createdAt: createdAt, accessedAt: accessedAt, renewedAt: accessedAt)
         state.storedKey = key
         state.storeSlot = storeSlot
+        state.loadedVersion = loadedVersion
         if let loadedBytes {
             state.loadedBytes = loadedBytes
             state.tracksChanges = true

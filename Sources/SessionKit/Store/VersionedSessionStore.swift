@@ -23,10 +23,49 @@ public protocol VersionedSessionStore: SessionStore {
     /// ``SessionStore/loadAndTouch(key:ttl:)``, when the store can tell it from the bytes alone
     /// (stores that compare contents); `nil` otherwise. It lets a changed-keys save skip one read.
     func version(ofLoaded value: [UInt8]) -> SessionStoreVersion?
+
+    /// Loads an entry as ``SessionStore/load(key:)`` does, or as
+    /// ``SessionStore/loadAndTouch(key:ttl:)`` does when `touchTTL` is given, together with its
+    /// version when the store learns it in the same step (memcached's `gets`/`gats`), so that
+    /// a conditional save needs no second read.
+    ///
+    /// - Parameters:
+    ///   - key: the entry's key.
+    ///   - touchTTL: when given, the entry's TTL is refreshed to it, as `loadAndTouch` does.
+    /// - Returns: the value, and its version or `nil` when the store cannot give it without
+    ///   another read; `nil` when there is no live entry.
+    nonisolated(nonsending) func loadForUpdate(key: String, touchTTL: Int?) async throws -> (value: [UInt8], version: SessionStoreVersion?)?
+
+    /// Whether a session interface saves a whole session it loaded from this store
+    /// conditionally, against the version it loaded, instead of with a plain
+    /// ``SessionStore/save(key:value:ttl:)``.
+    ///
+    /// A network store whose client gives up on a command after a timeout and reconnects may
+    /// see the abandoned write executed by the server later, after a newer save that was
+    /// acknowledged: a plain write would then overwrite the newer value. A conditional write
+    /// that arrives late finds the entry at another version and changes nothing. The Redis and
+    /// memcached stores return `true`; stores whose writes cannot outlive the call return
+    /// `false` (the default).
+    var savesWholeSessionsConditionally: Bool { get }
 }
 
 extension VersionedSessionStore {
     public func version(ofLoaded value: [UInt8]) -> SessionStoreVersion? { nil }
+
+    /// Loads with ``SessionStore/load(key:)`` or ``SessionStore/loadAndTouch(key:ttl:)`` and
+    /// takes the version from ``version(ofLoaded:)``.
+    public nonisolated(nonsending) func loadForUpdate(key: String, touchTTL: Int?) async throws -> (value: [UInt8], version: SessionStoreVersion?)? {
+        let bytes: [UInt8]?
+        if let touchTTL {
+            bytes = try await loadAndTouch(key: key, ttl: touchTTL)
+        } else {
+            bytes = try await load(key: key)
+        }
+        guard let bytes else { return nil }
+        return (bytes, version(ofLoaded: bytes))
+    }
+
+    public var savesWholeSessionsConditionally: Bool { false }
 }
 
 /// Identifies one value of a stored entry, as a ``VersionedSessionStore`` defines it: a counter,

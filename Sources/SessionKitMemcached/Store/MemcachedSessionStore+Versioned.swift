@@ -1,6 +1,7 @@
 import SessionKit
 
-/// Conditional saves with memcached's `gets`/`cas`, for the changed-keys save mode.
+/// Conditional saves with memcached's `gets`/`gats` and `cas`: for the changed-keys save mode,
+/// and for every save of a loaded session (``savesWholeSessionsConditionally``).
 extension MemcachedSessionStore: VersionedSessionStore {
     public func loadVersioned(key: String) async throws -> (value: [UInt8], version: SessionStoreVersion)? {
         guard let (value, token) = try await loadForUpdate(key: key) else { return nil }
@@ -10,4 +11,22 @@ extension MemcachedSessionStore: VersionedSessionStore {
     public func save(key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion) async throws -> Bool {
         try await save(key: key, value: value, ttl: ttl, ifUnchangedSince: version.token)
     }
+
+    /// `gets`, or `gats` when `touchTTL` is given: the CAS token comes with the value.
+    public func loadForUpdate(key: String, touchTTL: Int?) async throws -> (value: [UInt8], version: SessionStoreVersion?)? {
+        guard let touchTTL else {
+            return try await loadForUpdate(key: key).map { ($0.value, SessionStoreVersion(token: $0.token)) }
+        }
+        if touchTTL <= 0 {
+            // Already expired: read once and delete, as loadAndTouch does.
+            return try await loadAndTouch(key: key, ttl: touchTTL).map { ($0, nil) }
+        }
+        guard let item = try await client.getsAndTouch(key, ttl: Self.serverTTL(touchTTL)), let cas = item.cas else { return nil }
+        return (item.value, SessionStoreVersion(token: cas))
+    }
+
+    /// `true`: a `set` abandoned after a timeout can still be executed by the server after a
+    /// newer one (for instance on another connection, once a stalled server resumes), so a
+    /// loaded session is saved with `cas` against the token it was read with.
+    public var savesWholeSessionsConditionally: Bool { true }
 }

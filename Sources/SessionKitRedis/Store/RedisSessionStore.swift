@@ -142,9 +142,10 @@ public final class RedisSessionStore: SessionStore {
     }
 }
 
-/// Conditional saves for the changed-keys save mode: a server-side script replaces the value
-/// only if it still equals the bytes that were read, in one atomic step (one key, so it also
-/// works on a cluster).
+/// Conditional saves, for the changed-keys save mode and for every save of a loaded session
+/// (``savesWholeSessionsConditionally``): a server-side script replaces the value only if it
+/// still equals the bytes that were read, in one atomic step (one key, so it also works on a
+/// cluster).
 extension RedisSessionStore: VersionedSessionStore {
     static let compareAndSetScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -164,6 +165,11 @@ extension RedisSessionStore: VersionedSessionStore {
     public func version(ofLoaded value: [UInt8]) -> SessionStoreVersion? {
         SessionStoreVersion(contents: value)
     }
+
+    /// `true`: a `SET` abandoned after a timeout can still be executed by the server after a
+    /// newer one (sent on a new connection once a stalled server resumes), so a loaded session
+    /// is saved with the compare-and-set script against the bytes it was read as.
+    public var savesWholeSessionsConditionally: Bool { true }
 
     public func save(key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion) async throws -> Bool {
         try validate(key)
