@@ -17,7 +17,9 @@ let package = Package(
         .target(name: "SessionKitNetworking"),
         .target(name: "SessionKitRedis", dependencies: ["SessionKit", "SessionKitNetworking"]),
         .target(name: "SessionKitMemcached", dependencies: ["SessionKit", "SessionKitNetworking", "SessionKitCrypto"]),
-        .target(name: "SessionKitTestSupport", dependencies: ["SessionKit"], path: "Tests/SessionKitTestSupport"),
+        .target(name: "SessionKitMallocStats", path: "Tests/SessionKitMallocStats"),
+        .target(
+            name: "SessionKitTestSupport", dependencies: ["SessionKit", "SessionKitMallocStats"], path: "Tests/SessionKitTestSupport"),
         .testTarget(name: "SessionKitCryptoTests", dependencies: ["SessionKitCrypto"]),
         .executableTarget(
             name: "SessionKitFilesystemWriter", dependencies: ["SessionKit"], path: "Tests/SessionKitFilesystemWriter"),

@@ -1,5 +1,6 @@
 import Foundation
 import SessionKit
+import SessionKitMallocStats
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -186,6 +187,12 @@ public enum ChaosSoak {
         public var rssBound = 0
         public var peakRSS = 0
         public var rssSamples = 0
+        /// Bytes allocated and not freed (the C allocator's count), at the end of the warm-up,
+        /// at their peak, and at the end of the run (after the users stopped): a leak shows in
+        /// these; memory the allocator keeps after a burst shows only in RSS.
+        public var warmUpHeap = 0
+        public var peakHeap = 0
+        public var endHeap = 0
         /// Violations, by kind.
         public var violationsByKind: [String: Int] = [:]
         /// The first violations, described.
@@ -226,6 +233,7 @@ public enum ChaosSoak {
                 "sessions lost to restart (memcached only) \(sessionsLostToRestart)",
                 "final read-back       \(finalReadBacks) of \(finalUsers) users",
                 "RSS                   warm-up \(warmUpRSS >> 20) MiB, bound \(rssBound >> 20) MiB, peak after warm-up \(peakRSS >> 20) MiB (\(rssSamples) samples)",
+                "heap in use           warm-up \(warmUpHeap >> 20) MiB, peak \(peakHeap >> 20) MiB, end \(endHeap >> 20) MiB (allocated and not freed)",
                 "violations            \(violations) (\(list(violationsByKind)))",
             ]
             for sample in violationSamples { lines.append("  violation: \(sample)") }
@@ -340,6 +348,8 @@ final class Run: Sendable {
             return await group.reduce(into: []) { $0.append($1) }
         }
         let elapsed = clock.now - start
+        let endHeap = sessionkit_heap_in_use()
+        report.withLock { $0.endHeap = endHeap }
         finished.store(true, ordering: .relaxed)
         sampler.cancel()
         reporter.cancel()
@@ -643,6 +653,7 @@ final class Run: Sendable {
             do { try await Task.sleep(for: configuration.rssSampleInterval) } catch { break }
             let rss = ChaosSoak.residentMemory()
             guard rss > 0 else { continue }
+            let heap = sessionkit_heap_in_use()
             guard let base = baseline else {
                 if clock.now - start >= configuration.warmUp {
                     baseline = rss
@@ -650,6 +661,8 @@ final class Run: Sendable {
                         $0.warmUpRSS = rss
                         $0.rssBound = rss + configuration.rssAllowance
                         $0.peakRSS = rss
+                        $0.warmUpHeap = heap
+                        $0.peakHeap = heap
                     }
                 }
                 continue
@@ -657,6 +670,7 @@ final class Run: Sendable {
             let exceeded = report.withLock { report -> Bool in
                 report.rssSamples += 1
                 report.peakRSS = max(report.peakRSS, rss)
+                report.peakHeap = max(report.peakHeap, heap)
                 return rss > base + configuration.rssAllowance
             }
             if exceeded {
@@ -672,7 +686,7 @@ final class Run: Sendable {
             do { try await Task.sleep(for: configuration.progressInterval) } catch { return }
             let r = report.withLock { $0 }
             progress(
-                "t=\((clock.now - start).components.seconds)s requests=\(r.requests) acked=\(r.acknowledgedWrites) reads=\(r.successfulReads) faults=\(r.totalFaults) errors=\(r.errors) cancelled=\(r.cancelledRequests) violations=\(r.violations) rss=\(ChaosSoak.residentMemory() >> 20)MiB")
+                "t=\((clock.now - start).components.seconds)s requests=\(r.requests) acked=\(r.acknowledgedWrites) reads=\(r.successfulReads) faults=\(r.totalFaults) errors=\(r.errors) cancelled=\(r.cancelledRequests) violations=\(r.violations) rss=\(ChaosSoak.residentMemory() >> 20)MiB heap=\(sessionkit_heap_in_use() >> 20)MiB")
         }
     }
 }
