@@ -54,6 +54,12 @@ extension VersionedSessionStore {
 
     /// Loads with ``SessionStore/load(key:)`` or ``SessionStore/loadAndTouch(key:ttl:)`` and
     /// takes the version from ``version(ofLoaded:)``.
+    ///
+    /// - Parameters:
+    ///   - key: the entry's key.
+    ///   - touchTTL: when given, the entry's TTL is refreshed to it.
+    /// - Returns: the value and its version, if the store can tell it from the bytes; `nil`
+    ///   when there is no live entry.
     public nonisolated(nonsending) func loadForUpdate(key: String, touchTTL: Int?) async throws -> (value: [UInt8], version: SessionStoreVersion?)? {
         let bytes: [UInt8]?
         if let touchTTL {

@@ -13,6 +13,11 @@ extension MemcachedSessionStore: VersionedSessionStore {
     }
 
     /// `gets`, or `gats` when `touchTTL` is given: the CAS token comes with the value.
+    ///
+    /// - Parameters:
+    ///   - key: the session's key.
+    ///   - touchTTL: when given, the item's TTL is refreshed to it (`gats`).
+    /// - Returns: the value and its CAS token; `nil` when there is no item.
     public func loadForUpdate(key: String, touchTTL: Int?) async throws -> (value: [UInt8], version: SessionStoreVersion?)? {
         guard let touchTTL else {
             return try await loadForUpdate(key: key).map { ($0.value, SessionStoreVersion(token: $0.token)) }
