@@ -14,9 +14,11 @@
 // `redis-benchmark --cluster` on the same cluster; commands are counted on every primary.
 // Set REDIS_BENCHMARK_CLUSTER=0 to skip it.
 //
-// The last line is `RESULT redis ratio=<ratio> merge_vs_whole=<ratio> cluster_ratio=<ratio>`
-// (without `cluster_ratio` when the cluster row is skipped); merge_vs_whole compares the
-// changed-keys save mode with whole-session saves through SessionMiddleware.
+// The last line is `RESULT redis ratio=<ratio> merge_vs_whole=<ratio>
+// conditional_vs_plain=<ratio> cluster_ratio=<ratio>` (without `cluster_ratio` when the
+// cluster row is skipped); merge_vs_whole compares the changed-keys save mode with
+// whole-session saves through SessionMiddleware, conditional_vs_plain the whole-session saves
+// (conditional on the version loaded) with plain `SET`s through the same middleware.
 
 import Foundation
 import SessionKit
@@ -365,16 +367,32 @@ func runMiddleware(_ middleware: SessionMiddleware, headers: [[String]], duratio
     return Double(total) / (now() - start)
 }
 
+/// The Redis store behind a wrapper that is not a `VersionedSessionStore`: the interface then
+/// saves loaded sessions with a plain `SET`, which is what conditional saves cost against.
+final class PlainWrites: SessionStore {
+    let base: RedisSessionStore
+    init(_ base: RedisSessionStore) { self.base = base }
+    func load(key: String) async throws -> [UInt8]? { try await base.load(key: key) }
+    func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? { try await base.loadAndTouch(key: key, ttl: ttl) }
+    func save(key: String, value: [UInt8], ttl: Int?) async throws { try await base.save(key: key, value: value, ttl: ttl) }
+    func delete(key: String) async throws { try await base.delete(key: key) }
+    func touch(key: String, ttl: Int?) async throws -> Bool { try await base.touch(key: key, ttl: ttl) }
+}
+
 let modeStore = try RedisSessionStore(configuration: configuration)
 defer { modeStore.client.close() }
+let plainMiddleware = try SessionMiddleware(StoreSessionInterface(
+    store: PlainWrites(modeStore), configuration: SessionConfiguration(prefix: "bench-plain:", saveMode: .wholeSession)))
+let plainHeaders = try await sessionHeaders(plainMiddleware, count: concurrency * 4)
 let wholeMiddleware = try SessionMiddleware(StoreSessionInterface(
     store: modeStore, configuration: SessionConfiguration(prefix: "bench-whole:", saveMode: .wholeSession)))
 let mergeMiddleware = try SessionMiddleware(StoreSessionInterface(
     store: modeStore, configuration: SessionConfiguration(prefix: "bench-merge:", saveMode: .changedKeys)))
 let wholeHeaders = try await sessionHeaders(wholeMiddleware, count: concurrency * 4)
 let mergeHeaders = try await sessionHeaders(mergeMiddleware, count: concurrency * 4)
-var wholeRate = 0.0, mergeRate = 0.0
+var wholeRate = 0.0, mergeRate = 0.0, plainRate = 0.0
 for _ in 0..<rounds {
+    plainRate = max(plainRate, try await runMiddleware(plainMiddleware, headers: plainHeaders, duration: seconds))
     wholeRate = max(wholeRate, try await runMiddleware(wholeMiddleware, headers: wholeHeaders, duration: seconds))
     mergeRate = max(mergeRate, try await runMiddleware(mergeMiddleware, headers: mergeHeaders, duration: seconds))
 }
@@ -382,11 +400,14 @@ let mergeVersusWhole = mergeRate / wholeRate
 print("")
 print("| SessionMiddleware over Redis, \(concurrency) tasks | save mode | round trips/s |")
 print("|---|---|---:|")
-print("| open + modify + save | whole session | \(rate(wholeRate)) |")
+print("| open + modify + save | whole session, plain SET (no protection against late writes) | \(rate(plainRate)) |")
+print("| open + modify + save | whole session (conditional save of the loaded session) | \(rate(wholeRate)) |")
 print("| open + modify + save | changed keys (merge) | \(rate(mergeRate)) |")
 print("changed keys / whole session: \(String(format: "%.2f", mergeVersusWhole))")
+let conditionalVersusPlain = wholeRate / plainRate
+print("whole session, conditional / plain SET: \(String(format: "%.2f", conditionalVersusPlain))")
 
-var result = "RESULT redis ratio=\(String(format: "%.2f", ratio)) merge_vs_whole=\(String(format: "%.2f", mergeVersusWhole))"
+var result = "RESULT redis ratio=\(String(format: "%.2f", ratio)) merge_vs_whole=\(String(format: "%.2f", mergeVersusWhole)) conditional_vs_plain=\(String(format: "%.2f", conditionalVersusPlain))"
 if ProcessInfo.processInfo.environment["REDIS_BENCHMARK_CLUSTER"] != "0" {
     let clusterPorts = try await startCluster()
     var clusterConfiguration = try RedisConfiguration(url: "redis+cluster://" + clusterPorts.map { "\(host):\($0)" }.joined(separator: ","))

@@ -230,35 +230,26 @@ final class StoreSessionCore: Sendable {
         return []
     }
 
-    /// Saves a loaded session whole, as a plain save would, but with conditional writes: each
-    /// write names the version it replaces, so a write the store's client gave up on (a
-    /// timeout) that the server executes later finds another version and changes nothing,
-    /// instead of overwriting a newer acknowledged save. A concurrent request's save still
-    /// loses to this one, as whole-session saves do: on a conflict the current version is read
-    /// and the write repeated.
+    /// Saves a loaded session whole with a write conditional on the version it was loaded at,
+    /// so that if the store's client gives up on it (a timeout) and the server executes it
+    /// later, it finds another version and changes nothing instead of overwriting a newer
+    /// acknowledged save.
+    ///
+    /// When the condition fails, another request saved the session since it was loaded: this
+    /// save then follows with a plain write, so the later save still wins, as whole-session
+    /// saves promise, at the cost of one round trip and without retry loops under contention.
+    /// (That follow-up write is the one write not protected against arriving late.)
     nonisolated(nonsending) private func replace(
         key: String, value: [UInt8], loadedVersion: SessionStoreVersion?, in store: any VersionedSessionStore
     ) async throws {
-        var known = loadedVersion
-        for _ in 0..<Self.maximumMergeAttempts {
-            let version: SessionStoreVersion
-            if let first = known {
-                version = first
-                known = nil
-            } else {
-                guard let current = try await store.loadVersioned(key: key) else {
-                    // Gone since it was read (expired, evicted, deleted by a logout elsewhere):
-                    // written again, as a plain whole-session save would.
-                    try await store.save(key: key, value: value, ttl: storeTTL)
-                    return
-                }
-                version = current.version
-            }
-            if try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) { return }
+        var version = loadedVersion
+        if version == nil {
+            version = try await store.loadVersioned(key: key)?.version
         }
-        throw SessionError(
-            .storeFailure,
-            "the session changed \(Self.maximumMergeAttempts) times while this request saved it; the changes were not saved, retry the request")
+        if let version, try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) { return }
+        // Changed or gone since it was read (another request's save, expiry, eviction, a
+        // logout elsewhere): written as a plain whole-session save would.
+        try await store.save(key: key, value: value, ttl: storeTTL)
     }
 
     /// Applies the request's changes to the stored session with conditional saves, so that a
