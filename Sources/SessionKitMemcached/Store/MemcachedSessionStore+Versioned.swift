@@ -19,15 +19,19 @@ extension MemcachedSessionStore: VersionedSessionStore {
     ///   - touchTTL: when given, the item's TTL is refreshed to it (`gats`).
     /// - Returns: the value and its CAS token; `nil` when there is no item.
     public func loadForUpdate(key: String, touchTTL: Int?) async throws -> (value: [UInt8], version: SessionStoreVersion?)? {
-        guard let touchTTL else {
-            return try await loadForUpdate(key: key).map { ($0.value, SessionStoreVersion(token: $0.token)) }
+        let item: MemcachedItem?
+        if let touchTTL {
+            if touchTTL <= 0 {
+                // Already expired: read once and delete, as loadAndTouch does.
+                return try await loadAndTouch(key: key, ttl: touchTTL).map { ($0, nil) }
+            }
+            item = try await client.getsAndTouch(key, ttl: Self.serverTTL(touchTTL))
+        } else {
+            item = try await client.gets(key)
         }
-        if touchTTL <= 0 {
-            // Already expired: read once and delete, as loadAndTouch does.
-            return try await loadAndTouch(key: key, ttl: touchTTL).map { ($0, nil) }
-        }
-        guard let item = try await client.getsAndTouch(key, ttl: Self.serverTTL(touchTTL)), let cas = item.cas else { return nil }
-        return (item.value, SessionStoreVersion(token: cas))
+        guard let item else { return nil }
+        // A reply without a token still carries the session; the save then reads it again.
+        return (item.value, item.cas.map { SessionStoreVersion(token: $0) })
     }
 
     /// `true`: a `set` abandoned after a timeout can still be executed by the server after a
