@@ -105,17 +105,10 @@ struct MemcachedFaultTests {
             configuration.commandTimeout = .seconds(3)
             let store = try MemcachedSessionStore(configuration: configuration)
             defer { store.client.close() }
-            let sessions = try SessionConfiguration(prefix: "late:\(UUID().uuidString.prefix(8)):")
-            // The control: the same store behind a wrapper that is not a VersionedSessionStore,
-            // so the interface saves with plain `set`s.
-            let middleware: SessionMiddleware
-            if conditional {
-                middleware = try SessionMiddleware(StoreSessionInterface(store: store, configuration: sessions))
-            } else {
-                middleware = try SessionMiddleware(StoreSessionInterface(store: InstrumentedStore(store), configuration: sessions))
-            }
+            // The control (plain writes): the same store behind a wrapper that is not a
+            // VersionedSessionStore.
             let outcome = try await withDeadline(.seconds(60), "late-write check") {
-                try await LateWriteCheck.run(middleware: middleware, proxy: proxy)
+                try await LateWriteCheck.run(store: store, proxy: proxy, plainWrites: !conditional)
             }
             #expect(outcome.abandonedRequestFailed)
             #expect(outcome.heldConnectionsDelivered == 1)

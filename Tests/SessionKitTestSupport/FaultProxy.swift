@@ -193,19 +193,15 @@ public final class FaultProxy: Sendable {
             Self.reset(server)
         }
         while true {
-            let (stalled, current, held) = state.withLock { ($0.stalled, $0.resetGeneration, $0.holding && serial < $0.holdBelow) }
+            let (stalled, current) = state.withLock { ($0.stalled, $0.resetGeneration) }
             if current != generation { return }
-            if held {
-                hold(client: client, server: server, serial: serial)
-                return
-            }
             if stalled {
                 usleep(5_000)
                 continue
             }
             var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
             guard poll(&fds, 2, 20) > 0 else { continue }
-            // A hold set while this thread waited applies to what just arrived.
+            // A held connection keeps what arrives from here on.
             if state.withLock({ $0.holding && serial < $0.holdBelow }) {
                 hold(client: client, server: server, serial: serial)
                 return

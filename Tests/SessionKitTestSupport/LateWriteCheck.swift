@@ -24,6 +24,18 @@ public enum LateWriteCheck {
         public var heldConnectionsDelivered: Int
     }
 
+    /// Runs the check through a middleware over `store`, whose client connects through
+    /// `proxy` with one connection; with `plainWrites` the store sits behind a wrapper that is
+    /// not a ``VersionedSessionStore``, so the interface saves with plain writes (the control).
+    public static func run<Store: VersionedSessionStore>(store: Store, proxy: FaultProxy, plainWrites: Bool) async throws -> Outcome {
+        let sessions = try SessionConfiguration(prefix: "late:\(UInt32.random(in: 0...UInt32.max)):")
+        let interface: any SessionInterface =
+            plainWrites
+            ? try StoreSessionInterface(store: InstrumentedStore(store), configuration: sessions)
+            : try StoreSessionInterface(store: store, configuration: sessions)
+        return try await run(middleware: SessionMiddleware(interface), proxy: proxy)
+    }
+
     public static func run(middleware: SessionMiddleware, proxy: FaultProxy) async throws -> Outcome {
         let browser = TestBrowser()
         try await retrying("the first save") { _ = try await browser.request(middleware) { try await $0.session()["counter"] = .int(0) } }
