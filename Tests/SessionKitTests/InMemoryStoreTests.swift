@@ -1,4 +1,4 @@
-import SessionKit
+@testable import SessionKit
 import SessionKitTestSupport
 import Testing
 
@@ -18,6 +18,39 @@ struct InMemoryStoreTests {
         for check in StoreConformance.checks where check.name != "ttlExpiryAndTouch" {
             try await check.run(store)
         }
+    }
+
+    /// The middleware's in-memory path shares one clock reading between the interface and
+    /// the store only when both use the system clock; a store with a clock of its own times
+    /// expiry by that clock.
+    @Test func storeWithItsOwnClockTimesExpiryByIt() async throws {
+        let storeTime = ManualClock(0)
+        let store = InMemorySessionStore(clock: storeTime.clock)
+        var configuration = SessionConfiguration.default
+        configuration.expiry = 3600
+        configuration.rolling = false
+        let sessions = try SessionMiddleware(try StoreSessionInterface(store: store, configuration: configuration, clock: .system))
+        let first = try await sessions.handle(cookieHeaders: []) { context in
+            try await context.session()["user"] = "ada"
+        }
+        let cookie = String(first.setCookies[0].prefix { $0 != ";" })
+        func user() async throws -> SessionValue? {
+            try await sessions.handle(cookieHeaders: [cookie]) { context in try await context.session()["user"] }.value
+        }
+        storeTime.advance(by: 3599)
+        #expect(try await user() == "ada")
+        // Reading it did not extend it (not rolling), so one hour after the save it is gone,
+        // although the interface's system clock has moved by milliseconds only.
+        storeTime.advance(by: 2)
+        #expect(try await user() == nil)
+    }
+
+    @Test func onlyTheUnchangedSystemClockCountsAsTheSystemClock() {
+        #expect(SessionClock.system.isSystem)
+        #expect(!SessionClock { 0 }.isSystem)
+        var replaced = SessionClock.system
+        replaced.now = { 0 }
+        #expect(!replaced.isSystem)
     }
 
     @Test func evictsLeastRecentlyUsed() async throws {

@@ -46,9 +46,28 @@ struct JSONTests {
         #expect(throws: SessionError.self) { try JSON.encode(.double(.nan)) }
     }
 
-    @Test func encodeObjectPutsLeadingMembersFirst() throws {
-        let bytes = try JSON.encodeObject(["a": 1], leading: [("_sk_created", 5)])
+    @Test func storedSessionsPutTheCreationTimeFirst() throws {
+        let bytes = try JSON.encodeStoredSession(["a": 1], created: 5)
         #expect(String(decoding: bytes, as: UTF8.self) == #"{"_sk_created":5,"a":1}"#)
+        #expect(String(decoding: try JSON.encodeStoredSession([:], created: -7), as: UTF8.self) == #"{"_sk_created":-7}"#)
+    }
+
+    /// The stored-session decoder takes the creation time out wherever it is, keeps the last
+    /// of repeated keys like any object, and tells "not an object" from "not JSON".
+    @Test func storedSessionDecodingTakesTheCreationTimeOut() throws {
+        let decoded = try #require(try JSON.decodeStoredSession(Array(#" {"a":1,"_sk_created":5,"b":{"_sk_created":2}} "#.utf8)))
+        #expect(decoded.data == ["a": 1, "b": ["_sk_created": 2]])
+        #expect(decoded.created == 5)
+        let repeated = try #require(try JSON.decodeStoredSession(Array(#"{"_sk_created":1,"_sk_created":"x"}"#.utf8)))
+        #expect(repeated.data.isEmpty)
+        #expect(repeated.created == "x")
+        let without = try #require(try JSON.decodeStoredSession(Array(#"{"a":[]}"#.utf8)))
+        #expect(without.data == ["a": []] && without.created == nil)
+        #expect(try JSON.decodeStoredSession(Array("[1]".utf8)) == nil)
+        #expect(try JSON.decodeStoredSession(Array(#""text""#.utf8)) == nil)
+        for garbage in [#"{"a":1"#, #"{"a":1}x"#, "", "{", #"[1] 2"#, #"{"_sk_created":}"#] {
+            #expect(throws: SessionError.self, "\(garbage)") { try JSON.decodeStoredSession(Array(garbage.utf8)) }
+        }
     }
 
     /// Seeded random values survive encode then decode unchanged.

@@ -18,7 +18,7 @@ let secondsPerRun = CommandLine.arguments.count > 1 ? Double(CommandLine.argumen
 /// Each figure is the best of this many runs: other processes on a shared machine only ever
 /// slow a run down, so the best run is the closest to what the code can do.
 let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 3 : 3
-let users = 10_000
+let users = ProcessInfo.processInfo.environment["SK_BENCH_USERS"].flatMap { Int($0) } ?? 10_000
 
 @Sendable func now() -> Double {
     var ts = timespec()

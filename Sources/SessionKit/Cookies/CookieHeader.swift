@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reading `Cookie` request headers (RFC 6265 section 5.4 as browsers send them).
 public enum CookieHeader {
     /// Limits that bound the work done on hostile `Cookie` headers.
@@ -42,15 +50,13 @@ public enum CookieHeader {
                     var i = 0
                     while i < end && pairs < limits.maximumCookies {
                         // One pair: up to the next ';'.
-                        var pairEnd = i
-                        while pairEnd < end && bytes[pairEnd] != UInt8(ascii: ";") { pairEnd += 1 }
+                        let pairEnd = find(UInt8(ascii: ";"), in: bytes, from: i, to: end)
                         // A pair cut by the byte budget is ignored, never returned truncated.
                         if pairEnd == end && end < bytes.count && bytes[end] != UInt8(ascii: ";") { return }
                         pairs += 1
                         var s = i
                         while s < pairEnd && (bytes[s] == 0x20 || bytes[s] == 0x09) { s += 1 }
-                        var eq = s
-                        while eq < pairEnd && bytes[eq] != UInt8(ascii: "=") { eq += 1 }
+                        let eq = find(UInt8(ascii: "="), in: bytes, from: s, to: pairEnd)
                         if eq < pairEnd {
                             var nameEnd = eq
                             while nameEnd > s && (bytes[nameEnd - 1] == 0x20 || bytes[nameEnd - 1] == 0x09) { nameEnd -= 1 }
@@ -76,6 +82,13 @@ public enum CookieHeader {
             }
         }
         return result
+    }
+
+    /// The index of the first `byte` in `bytes[start..<end]`, or `end`.
+    @inline(__always)
+    static func find(_ byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
+        guard start < end, let found = memchr(bytes.baseAddress! + start, Int32(byte), end - start) else { return end }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(bytes.baseAddress!)
     }
 
     @inline(__always)

@@ -88,6 +88,11 @@ final class StoreSessionCore: Sendable {
     let conditional: (any VersionedSessionStore)?
     /// The store when it is an ``InMemorySessionStore``, reached with synchronous calls.
     let memory: InMemorySessionStore?
+    /// ``memory`` when commits need no asynchronous call either (whole-session saves).
+    let synchronousMemory: InMemorySessionStore?
+    /// True when this interface and ``memory`` both read the system clock, so that one
+    /// reading serves both.
+    let sharesClockWithMemory: Bool
 
     /// How many well-formed cookie values of our name are looked up at most.
     static let maximumCandidates = 4
@@ -105,7 +110,10 @@ final class StoreSessionCore: Sendable {
         let versionedStore = store as? any VersionedSessionStore
         self.versioned = configuration.saveMode == .changedKeys ? versionedStore : nil
         self.conditional = versionedStore?.savesWholeSessionsConditionally == true ? versionedStore : nil
-        self.memory = store as? InMemorySessionStore
+        let memory = store as? InMemorySessionStore
+        self.memory = memory
+        self.synchronousMemory = configuration.saveMode == .wholeSession && conditional == nil ? memory : nil
+        self.sharesClockWithMemory = memory.map { clock.isSystem && $0.clock.isSystem } ?? false
     }
 
     func key(for id: String) -> String {
@@ -115,22 +123,85 @@ final class StoreSessionCore: Sendable {
         return prefix + id
     }
 
+    /// The well-formed cookie values worth looking up, in order: duplicates skipped, at most
+    /// ``maximumCandidates``.
+    struct Candidates: IteratorProtocol {
+        let values: [String]
+        var position = 0
+        var tried = 0
+
+        init(_ values: [String]) { self.values = values }
+
+        mutating func next() -> String? {
+            while position < values.count && tried < StoreSessionCore.maximumCandidates {
+                let value = values[position]
+                position += 1
+                guard SessionID.isWellFormed(value) else { continue }
+                if position > 1 && values[..<(position - 1)].contains(value) { continue }
+                tried += 1
+                return value
+            }
+            return nil
+        }
+    }
+
     nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
+        if let memory { return try openNow(cookieValues: cookieValues, memory: memory) }
         let now = clock.now()
+        var candidates = Candidates(cookieValues)
         var firstCandidate: String?
         var sawUnusableEntry = false
-        var tried = 0
-        for (position, value) in cookieValues.enumerated() where SessionID.isWellFormed(value) {
-            if tried == Self.maximumCandidates { break }
-            if position > 0 && cookieValues[..<position].contains(value) { continue }
-            tried += 1
-            if firstCandidate == nil { firstCandidate = value }
-            switch try await loadStored(id: value, now: now) {
+        while let id = candidates.next() {
+            if firstCandidate == nil { firstCandidate = id }
+            let key = key(for: id)
+            let bytes: [UInt8]?
+            var version: SessionStoreVersion?
+            if let versionedStore = conditional ?? versioned {
+                let loaded = try await versionedStore.loadForUpdate(key: key, touchTTL: touchTTL)
+                bytes = loaded?.value
+                version = loaded?.version
+            } else if let touchTTL {
+                bytes = try await store.loadAndTouch(key: key, ttl: touchTTL)
+            } else {
+                bytes = try await store.load(key: key)
+            }
+            switch lookup(bytes, id: id, key: key, now: now, version: version, slot: -1) {
             case .found(let session): return session
             case .absent: break
             case .unusable: sawUnusableEntry = true
+            case .ended:
+                try await store.delete(key: key)
+                sawUnusableEntry = true
             }
         }
+        return try freshSession(firstCandidate: firstCandidate, sawUnusableEntry: sawUnusableEntry, now: now)
+    }
+
+    /// ``open(cookieValues:)`` over the in-memory store, without suspension points.
+    func openNow(cookieValues: [String], memory: InMemorySessionStore) throws -> Session {
+        let now = clock.now()
+        var candidates = Candidates(cookieValues)
+        var firstCandidate: String?
+        var sawUnusableEntry = false
+        while let id = candidates.next() {
+            if firstCandidate == nil { firstCandidate = id }
+            let key = key(for: id)
+            var slot: Int32 = -1
+            let bytes = memory.loadNow(key: key, touchTTL: touchTTL, slot: &slot, now: sharesClockWithMemory ? now : memory.clock.now())
+            switch lookup(bytes, id: id, key: key, now: now, version: nil, slot: slot) {
+            case .found(let session): return session
+            case .absent: break
+            case .unusable: sawUnusableEntry = true
+            case .ended:
+                memory.deleteNow(key: key)
+                sawUnusableEntry = true
+            }
+        }
+        return try freshSession(firstCandidate: firstCandidate, sawUnusableEntry: sawUnusableEntry, now: now)
+    }
+
+    /// The session a request gets when no stored one was found.
+    private func freshSession(firstCandidate: String?, sawUnusableEntry: Bool, now: Double) throws -> Session {
         // An ID whose entry exists but cannot be used (not JSON, past its absolute lifetime) is
         // never adopted: that would overwrite the entry, or extend a session that has ended.
         if configuration.adoptUnknownIDs, !sawUnusableEntry, let firstCandidate {
@@ -143,6 +214,9 @@ final class StoreSessionCore: Sendable {
         case found(Session)
         case absent
         case unusable
+        /// Past its absolute lifetime, or without a creation time it can be checked against:
+        /// the caller deletes the entry, and it is then unusable.
+        case ended
     }
 
     /// The creation times accepted from a stored entry: not before 1970, not in the future
@@ -151,38 +225,22 @@ final class StoreSessionCore: Sendable {
         value.isFinite && value >= 0 && value <= now + 300
     }
 
-    nonisolated(nonsending) private func loadStored(id: String, now: Double) async throws -> Lookup {
-        let key = key(for: id)
-        let bytes: [UInt8]?
-        var slot: Int32 = -1
-        var version: SessionStoreVersion?
-        if let memory {
-            bytes = memory.loadNow(key: key, touchTTL: touchTTL, slot: &slot)
-        } else if let versionedStore = conditional ?? versioned {
-            let loaded = try await versionedStore.loadForUpdate(key: key, touchTTL: touchTTL)
-            bytes = loaded?.value
-            version = loaded?.version
-        } else if let touchTTL {
-            bytes = try await store.loadAndTouch(key: key, ttl: touchTTL)
-        } else {
-            bytes = try await store.load(key: key)
-        }
+    /// What the stored `bytes` of session `id` (stored under `key`) give.
+    private func lookup(
+        _ bytes: [UInt8]?, id: String, key: String, now: Double, version: SessionStoreVersion?, slot: Int32
+    ) -> Lookup {
         guard let bytes else { return .absent }
-        guard case .object(var data)? = try? JSON.decode(bytes) else { return .unusable }
+        guard let (data, stored) = (try? JSON.decodeStoredSession(bytes)) ?? nil else { return .unusable }
         var created = now
-        if let stored = data.removeValue(forKey: Session.createdKey) {
+        if let stored {
             if let value = stored.doubleValue, Self.plausibleCreation(value, now: now) {
                 created = value
             } else if configuration.absoluteLifetime != nil {
                 // The lifetime cannot be enforced from a forged or corrupt creation time.
-                try await store.delete(key: key)
-                return .unusable
+                return .ended
             }
         }
-        if let limit = configuration.absoluteLifetime, now - created >= Double(limit) {
-            try await store.delete(key: key)
-            return .unusable
-        }
+        if let limit = configuration.absoluteLifetime, now - created >= Double(limit) { return .ended }
         // A session that may be merged (changed-keys mode) keeps the bytes it was read from
         // and records its changes.
         let session = Session(
@@ -191,43 +249,113 @@ final class StoreSessionCore: Sendable {
         return .found(session)
     }
 
-    nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
-        let s = session.state.withLock { $0 }
+    /// What a commit writes, decided under the session's lock from its state without copying it.
+    enum CommitPlan {
+        case nothing
+        case delete(key: String?, cookies: [String])
+        case merge(Session.State)
+        case save(Save)
+        case cookies([String])
+    }
+
+    struct Save {
+        var key: String
+        var value: [UInt8]
+        /// Saved with a write conditional on ``loadedVersion``.
+        var conditional: Bool
+        var loadedVersion: SessionStoreVersion?
+        var slot: Int32
+        /// The entry to delete after the save (the old ID after ``Session/regenerateID()``).
+        var replacedKey: String?
+        var cookie: String
+        var now: Double
+    }
+
+    private func plan(_ s: Session.State, cookieValues: [String]) throws -> CommitPlan {
         let replacedID = s.storedID.flatMap { $0 != s.id ? $0 : nil }
         // The key the session was read under, when this interface loaded it.
         let storedKey = s.storedID == nil ? nil : s.storedKey ?? key(for: s.storedID!)
         if s.data.isEmpty {
-            guard s.isModified else { return [] }
-            if let storedKey { try await store.delete(key: storedKey) }
-            return cookieValues.isEmpty ? [] : [cookie.deletion]
+            guard s.isModified else { return .nothing }
+            return .delete(key: storedKey, cookies: cookieValues.isEmpty ? [] : [cookie.deletion])
         }
-        if s.isModified, let versioned, !s.wholeWrite, !s.isNew, s.storedID == s.id {
-            return try await merge(s, into: versioned)
+        if s.isModified, versioned != nil, !s.wholeWrite, !s.isNew, s.storedID == s.id {
+            return .merge(s)
         }
         if s.isModified {
-            // The reserved key is written by the library only.
-            var data = s.data
-            data.removeValue(forKey: Session.createdKey)
             let now = clock.now()
             let created = Self.plausibleCreation(s.createdAt, now: now) ? Int(s.createdAt) : Int(now)
-            let value = try JSON.encodeObject(data, leading: [(Session.createdKey, .int(created))])
-            let key = replacedID == nil ? storedKey ?? key(for: s.id) : key(for: s.id)
-            // Save under the new ID before deleting the old entry: if the save fails, the user
-            // keeps the session they had.
-            if let conditional, replacedID == nil, storedKey != nil {
-                try await replace(key: key, value: value, loadedVersion: s.loadedVersion, in: conditional)
-            } else if let memory {
-                try memory.saveNow(key: key, value: value, ttl: storeTTL, slot: replacedID == nil ? s.storeSlot : -1)
+            let value: [UInt8]
+            // The reserved key is written by the library only.
+            if s.mayHoldCreatedKey && s.data[Session.createdKey] != nil {
+                var data = s.data
+                data.removeValue(forKey: Session.createdKey)
+                value = try JSON.encodeStoredSession(data, created: created)
             } else {
-                try await store.save(key: key, value: value, ttl: storeTTL)
+                value = try JSON.encodeStoredSession(s.data, created: created)
             }
-            if replacedID != nil, let storedKey { try await store.delete(key: storedKey) }
-            return [cookie.render(value: s.id, now: now)]
+            return .save(
+                Save(
+                    key: replacedID == nil ? storedKey ?? key(for: s.id) : key(for: s.id), value: value,
+                    conditional: conditional != nil && replacedID == nil && storedKey != nil, loadedVersion: s.loadedVersion,
+                    slot: replacedID == nil ? s.storeSlot : -1, replacedKey: replacedID == nil ? nil : storedKey,
+                    cookie: cookie.render(value: s.id, now: now), now: now))
         }
         if configuration.rolling && s.isAccessed && !s.isNew && !configuration.sessionCookie {
-            return [cookie.render(value: s.id, now: clock.now())]
+            return .cookies([cookie.render(value: s.id, now: clock.now())])
         }
-        return []
+        return .nothing
+    }
+
+    nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
+        if let memory = synchronousMemory { return try commitNow(session, cookieValues: cookieValues, memory: memory) }
+        switch try session.state.withLock({ try plan($0, cookieValues: cookieValues) }) {
+        case .nothing:
+            return []
+        case .delete(let key, let cookies):
+            if let key { try await store.delete(key: key) }
+            return cookies
+        case .merge(let state):
+            return try await merge(state, into: versioned!)
+        case .save(let save):
+            // Save under the new ID before deleting the old entry: if the save fails, the user
+            // keeps the session they had.
+            if save.conditional, let conditional {
+                try await replace(key: save.key, value: save.value, loadedVersion: save.loadedVersion, in: conditional)
+            } else if let memory {
+                try memory.saveNow(
+                    key: save.key, value: save.value, ttl: storeTTL, slot: save.slot,
+                    now: sharesClockWithMemory ? save.now : memory.clock.now())
+            } else {
+                try await store.save(key: save.key, value: save.value, ttl: storeTTL)
+            }
+            if let replacedKey = save.replacedKey { try await store.delete(key: replacedKey) }
+            return [save.cookie]
+        case .cookies(let cookies):
+            return cookies
+        }
+    }
+
+    /// ``commit(_:cookieValues:)`` over the in-memory store in whole-session mode, without
+    /// suspension points.
+    func commitNow(_ session: Session, cookieValues: [String], memory: InMemorySessionStore) throws -> [String] {
+        switch try session.state.withLock({ try plan($0, cookieValues: cookieValues) }) {
+        case .nothing:
+            return []
+        case .delete(let key, let cookies):
+            if let key { memory.deleteNow(key: key) }
+            return cookies
+        case .merge:
+            preconditionFailure("changed-keys saves never take the in-memory store's synchronous path")
+        case .save(let save):
+            try memory.saveNow(
+                key: save.key, value: save.value, ttl: storeTTL, slot: save.slot,
+                now: sharesClockWithMemory ? save.now : memory.clock.now())
+            if let replacedKey = save.replacedKey { memory.deleteNow(key: replacedKey) }
+            return [save.cookie]
+        case .cookies(let cookies):
+            return cookies
+        }
     }
 
     /// Saves a loaded session whole with a write conditional on the version it was loaded at,
@@ -271,8 +399,9 @@ final class StoreSessionCore: Sendable {
                 // Deleted meanwhile (a logout in another request): never bring it back.
                 return [cookie.deletion]
             }
-            var data = (try? JSON.decode(bytes))?.objectValue ?? [:]
-            let stored = data.removeValue(forKey: Session.createdKey)?.doubleValue
+            let decoded = (try? JSON.decodeStoredSession(bytes)) ?? nil
+            var data = decoded?.data ?? [:]
+            let stored = decoded?.created?.doubleValue
             for (name, change) in s.changes where name != Session.createdKey {
                 switch change {
                 case .set(let value): data[name] = value
@@ -284,7 +413,7 @@ final class StoreSessionCore: Sendable {
                 return [cookie.deletion]
             }
             let created = stored.flatMap { Self.plausibleCreation($0, now: clock.now()) ? Int($0) : nil } ?? Int(s.createdAt)
-            let value = try JSON.encodeObject(data, leading: [(Session.createdKey, .int(created))])
+            let value = try JSON.encodeStoredSession(data, created: created)
             if try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) {
                 return [cookie.render(value: s.id, now: clock.now())]
             }

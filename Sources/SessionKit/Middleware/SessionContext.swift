@@ -55,7 +55,47 @@ public final class SessionContext: Sendable {
             let known = entries.map { "\"\($0.sessionName)\"" }.joined(separator: ", ")
             throw SessionError(.invalidConfiguration, "no session interface is named \"\(name)\"; the configured session names are \(known)")
         }
+        if let session = try loadNow(index) { return session }
         return try await load(index)
+    }
+
+    /// The session at `index` without suspending, when it is loaded already or its interface
+    /// opens sessions synchronously (the in-memory store); `nil` otherwise (and nothing done).
+    private func loadNow(_ index: Int) throws -> Session? {
+        let entry = entries[index]
+        let synchronous = entry.storeCore?.memory
+        let action = states.withLock { states -> Action? in
+            switch states[index] {
+            case .idle:
+                guard synchronous != nil else { return nil }
+                states[index] = .loading([])
+                return .load
+            case .loading: return nil
+            case .loaded(let session, _): return .done(session)
+            case .failed(let error): return .fail(error)
+            }
+        }
+        switch action {
+        case nil, .wait?:
+            return nil
+        case .done(let session)?:
+            return session
+        case .fail(let error)?:
+            throw error
+        case .load?:
+            let values = CookieHeader.values(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
+            do {
+                let session = try entry.storeCore!.openNow(cookieValues: values, memory: synchronous!)
+                // Tasks that asked meanwhile wait for this load.
+                let waiters = finish(index, .loaded(session, cookieValues: values))
+                for waiter in waiters { waiter.resume(returning: session) }
+                return session
+            } catch {
+                let waiters = finish(index, .failed(error))
+                for waiter in waiters { waiter.resume(throwing: error) }
+                throw error
+            }
+        }
     }
 
     private enum Action {
@@ -138,33 +178,74 @@ public final class SessionContext: Sendable {
         }
     }
 
-    /// Commits every opened session and returns the headers to add.
-    nonisolated(nonsending) func commit(onlyWhenHandlerThrew: Bool = false) async throws -> [SessionHeader] {
-        let snapshot = states.withLock { $0 }
+    /// The response headers of a commit: one `Set-Cookie` per cookie, then `Vary` when a
+    /// session was used and `Cache-Control` when a cookie is set.
+    private struct Headers {
         var headers: [SessionHeader] = []
         var used = false
         var cookieSet = false
+
+        mutating func use(capacity: Int) {
+            guard !used else { return }
+            // One Set-Cookie per session, Vary and Cache-Control: one allocation.
+            headers.reserveCapacity(capacity + 2)
+            used = true
+        }
+
+        mutating func add(_ cookies: [String]) {
+            for cookie in cookies {
+                headers.append(SessionHeader(name: SessionHeader.setCookie, value: cookie))
+                cookieSet = true
+            }
+        }
+
+        consuming func finish() -> [SessionHeader] {
+            if used { headers.append(SessionHeader(name: SessionHeader.vary, value: "Cookie")) }
+            if cookieSet { headers.append(SessionHeader(name: SessionHeader.cacheControl, value: "private")) }
+            return headers
+        }
+    }
+
+    /// Commits every opened session and returns the headers to add.
+    nonisolated(nonsending) func commit(onlyWhenHandlerThrew: Bool = false) async throws -> [SessionHeader] {
+        let snapshot = states.withLock { $0 }
+        var headers = Headers()
         var firstError: (any Error)?
         for index in 0..<snapshot.count {
             guard case .loaded(let session, let values) = snapshot[index] else { continue }
             if onlyWhenHandlerThrew && !entries[index].interface.commitsWhenHandlerThrows { continue }
-            if !used {
-                // One Set-Cookie per session, Vary and Cache-Control: one allocation.
-                headers.reserveCapacity(snapshot.count + 2)
-                used = true
-            }
+            headers.use(capacity: snapshot.count)
             do {
-                for cookie in try await entries[index].commit(session, cookieValues: values) {
-                    headers.append(SessionHeader(name: SessionHeader.setCookie, value: cookie))
-                    cookieSet = true
-                }
+                headers.add(try await entries[index].commit(session, cookieValues: values))
             } catch {
                 if firstError == nil { firstError = error }
             }
         }
         if let firstError { throw firstError }
-        if used { headers.append(SessionHeader(name: SessionHeader.vary, value: "Cookie")) }
-        if cookieSet { headers.append(SessionHeader(name: SessionHeader.cacheControl, value: "private")) }
-        return headers
+        return headers.finish()
+    }
+
+    /// ``commit(onlyWhenHandlerThrew:)`` after a handler that returned, without suspending,
+    /// when every opened session's interface commits synchronously (the in-memory store);
+    /// `nil` otherwise, and nothing is committed.
+    func commitNow() throws -> [SessionHeader]? {
+        let snapshot = states.withLock { $0 }
+        for index in 0..<snapshot.count {
+            if case .loaded = snapshot[index], entries[index].storeCore?.synchronousMemory == nil { return nil }
+        }
+        var headers = Headers()
+        var firstError: (any Error)?
+        for index in 0..<snapshot.count {
+            guard case .loaded(let session, let values) = snapshot[index] else { continue }
+            headers.use(capacity: snapshot.count)
+            do {
+                let core = entries[index].storeCore!
+                headers.add(try core.commitNow(session, cookieValues: values, memory: core.synchronousMemory!))
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
+        return headers.finish()
     }
 }

@@ -47,13 +47,21 @@ public struct SessionMiddleware: Sendable {
 
         @inline(__always)
         nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
-            if let storeCore { return try await storeCore.open(cookieValues: cookieValues) }
+            if let storeCore {
+                if let memory = storeCore.memory { return try storeCore.openNow(cookieValues: cookieValues, memory: memory) }
+                return try await storeCore.open(cookieValues: cookieValues)
+            }
             return try await interface.open(cookieValues: cookieValues)
         }
 
         @inline(__always)
         nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
-            if let storeCore { return try await storeCore.commit(session, cookieValues: cookieValues) }
+            if let storeCore {
+                if let memory = storeCore.synchronousMemory {
+                    return try storeCore.commitNow(session, cookieValues: cookieValues, memory: memory)
+                }
+                return try await storeCore.commit(session, cookieValues: cookieValues)
+            }
             return try await interface.commit(session, cookieValues: cookieValues)
         }
     }
@@ -122,6 +130,7 @@ public struct SessionMiddleware: Sendable {
             else { throw error }
             throw SessionHandlerError(error: error, headers: headers)
         }
+        if let headers = try context.commitNow() { return SessionResult(value: value, headers: headers) }
         let headers = try await context.commit()
         return SessionResult(value: value, headers: headers)
     }

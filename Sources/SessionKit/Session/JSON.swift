@@ -10,48 +10,36 @@ enum JSON {
     // MARK: Encoding
 
     static func encode(_ value: SessionValue) throws(SessionError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
+        var out = JSONBuffer(capacity: 64)
         try write(value, into: &out)
-        return out
+        return out.array
     }
 
-    /// Encodes `object` as a JSON object, with `leading` members written first.
-    static func encodeObject(
-        _ object: [String: SessionValue], leading: [(String, SessionValue)] = []
-    ) throws(SessionError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(32 + object.count * 24)
-        out.append(UInt8(ascii: "{"))
-        var first = true
-        for (key, value) in leading {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            writeString(key, into: &out)
-            out.append(UInt8(ascii: ":"))
-            try write(value, into: &out)
-        }
+    /// Encodes a stored session: a JSON object whose first member is ``Session/createdKey``
+    /// with `created`, followed by `object`'s members (which must not include that key).
+    static func encodeStoredSession(_ object: [String: SessionValue], created: Int) throws(SessionError) -> [UInt8] {
+        var out = JSONBuffer(capacity: 64 + object.count * 32)
+        out.append(#"{"_sk_created":"#)
+        writeInt(created, into: &out)
         for (key, value) in object {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
+            out.reserve(1)
+            out.put(UInt8(ascii: ","))
             writeString(key, into: &out)
-            out.append(UInt8(ascii: ":"))
+            out.reserve(1)
+            out.put(UInt8(ascii: ":"))
             try write(value, into: &out)
         }
-        out.append(UInt8(ascii: "}"))
-        return out
+        out.reserve(1)
+        out.put(UInt8(ascii: "}"))
+        return out.array
     }
 
-    static func write(_ value: SessionValue, into out: inout [UInt8]) throws(SessionError) {
+    static func write(_ value: SessionValue, into out: inout JSONBuffer) throws(SessionError) {
         switch value {
         case .null:
-            out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])  // null
+            out.append("null")
         case .bool(let b):
-            if b {
-                out.append(contentsOf: [0x74, 0x72, 0x75, 0x65])  // true
-            } else {
-                out.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])  // false
-            }
+            out.append(b ? "true" : "false")
         case .int(let i):
             writeInt(i, into: &out)
         case .double(let d):
@@ -62,87 +50,132 @@ enum JSON {
             }
             if d == d.rounded(.towardZero), abs(d) < 1e15 {
                 // Integral doubles keep a fraction so they read back as doubles ("2.0").
+                if d == 0 && d.sign == .minus { out.append("-") }
                 writeInt(Int(d), into: &out)
-                if d == 0 && d.sign == .minus && out.last == UInt8(ascii: "0") {
-                    out.insert(UInt8(ascii: "-"), at: out.count - 1)
-                }
-                out.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
+                out.append(".0")
             } else {
-                out.append(contentsOf: d.description.utf8)
+                var text = d.description
+                text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
             }
         case .string(let s):
             writeString(s, into: &out)
         case .array(let items):
-            out.append(UInt8(ascii: "["))
+            out.reserve(1)
+            out.put(UInt8(ascii: "["))
             var first = true
             for item in items {
-                if !first { out.append(UInt8(ascii: ",")) }
+                if !first {
+                    out.reserve(1)
+                    out.put(UInt8(ascii: ","))
+                }
                 first = false
                 try write(item, into: &out)
             }
-            out.append(UInt8(ascii: "]"))
+            out.reserve(1)
+            out.put(UInt8(ascii: "]"))
         case .object(let members):
-            out.append(UInt8(ascii: "{"))
+            out.reserve(1)
+            out.put(UInt8(ascii: "{"))
             var first = true
             for (key, item) in members {
-                if !first { out.append(UInt8(ascii: ",")) }
+                out.reserve(1)
+                if !first { out.put(UInt8(ascii: ",")) }
                 first = false
                 writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
+                out.reserve(1)
+                out.put(UInt8(ascii: ":"))
                 try write(item, into: &out)
             }
-            out.append(UInt8(ascii: "}"))
+            out.reserve(1)
+            out.put(UInt8(ascii: "}"))
         }
     }
 
-    static func writeInt(_ value: Int, into out: inout [UInt8]) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var magnitude = value.magnitude
-            var i = buffer.count
-            repeat {
-                i -= 1
-                buffer[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                i -= 1
-                buffer[i] = UInt8(ascii: "-")
+    static func writeInt(_ value: Int, into out: inout JSONBuffer) {
+        // At most 20 characters: a sign and 19 digits.
+        out.write(reserving: 24) { base in
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            return withUnsafeMutableBytes(of: &digits) { buffer in
+                var magnitude = value.magnitude
+                var i = buffer.count
+                repeat {
+                    i &-= 1
+                    buffer[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                    magnitude /= 10
+                } while magnitude > 0
+                if value < 0 {
+                    i &-= 1
+                    buffer[i] = UInt8(ascii: "-")
+                }
+                base.copyMemory(from: buffer.baseAddress! + i, byteCount: buffer.count &- i)
+                return buffer.count &- i
             }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[i...]))
         }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    static func writeString(_ string: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
+    /// Writes `string` quoted, escaping `"`, `\\` and control characters (other characters,
+    /// non-ASCII included, as they are: the output is UTF-8).
+    static func writeString(_ string: String, into out: inout JSONBuffer) {
         var string = string
         string.withUTF8 { bytes in
+            // Quotes plus the worst case of six bytes per input byte.
+            out.reserve(bytes.count &* 6 &+ 2)
+            out.put(UInt8(ascii: "\""))
             var runStart = 0
-            for i in 0..<bytes.count {
+            var i = 0
+            while i < bytes.count {
+                // Eight bytes at a time while none needs escaping.
+                if i &+ 8 <= bytes.count {
+                    let word = UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                    if !needsEscape(word) {
+                        i &+= 8
+                        continue
+                    }
+                }
                 let c = bytes[i]
-                if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") { continue }
-                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                runStart = i + 1
-                out.append(UInt8(ascii: "\\"))
+                if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
+                    i &+= 1
+                    continue
+                }
+                if runStart < i { out.put(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart..<i])) }
+                i &+= 1
+                runStart = i
                 switch c {
-                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
-                case 0x0A: out.append(UInt8(ascii: "n"))
-                case 0x0D: out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(UInt8(ascii: "t"))
-                case 0x08: out.append(UInt8(ascii: "b"))
-                case 0x0C: out.append(UInt8(ascii: "f"))
+                case UInt8(ascii: "\""): out.put(UInt8(ascii: "\\"), UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): out.put(UInt8(ascii: "\\"), UInt8(ascii: "\\"))
+                case 0x0A: out.put(UInt8(ascii: "\\"), UInt8(ascii: "n"))
+                case 0x0D: out.put(UInt8(ascii: "\\"), UInt8(ascii: "r"))
+                case 0x09: out.put(UInt8(ascii: "\\"), UInt8(ascii: "t"))
+                case 0x08: out.put(UInt8(ascii: "\\"), UInt8(ascii: "b"))
+                case 0x0C: out.put(UInt8(ascii: "\\"), UInt8(ascii: "f"))
                 default:
-                    out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                    out.append(hexDigits[Int(c >> 4)])
-                    out.append(hexDigits[Int(c & 0xF)])
+                    out.put(UInt8(ascii: "\\"), UInt8(ascii: "u"))
+                    out.put(UInt8(ascii: "0"), UInt8(ascii: "0"))
+                    out.put(hexDigit(c >> 4), hexDigit(c & 0xF))
                 }
             }
-            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+            if runStart < bytes.count { out.put(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart...])) }
+            out.put(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ nibble &- 10
+    }
+
+    /// True when one of the eight bytes of `word` is a control character, `"` or `\\`.
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // A byte below 0x20 (bytes of 0x80 and above are excluded by `~word`).
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let zeroQuote = (quote &- ones) & ~quote & highs
+        let zeroBackslash = (backslash &- ones) & ~backslash & highs
+        return (control | zeroQuote | zeroBackslash) != 0
     }
 
     // MARK: Decoding
@@ -162,6 +195,33 @@ enum JSON {
         parser.skipWhitespace()
         guard parser.index == buffer.count else { throw parser.error("unexpected data after the JSON value") }
         return value
+    }
+
+    /// Decodes a stored session: a JSON object whose ``Session/createdKey`` member, when
+    /// present, is returned apart instead of being placed in the dictionary (the last one wins
+    /// if the key repeats, as for any key). Returns `nil` when the value is valid JSON but not
+    /// an object.
+    static func decodeStoredSession(_ bytes: [UInt8]) throws -> (data: [String: SessionValue], created: SessionValue?)? {
+        try bytes.withUnsafeBytes { try decodeStoredSession(buffer: $0) }
+    }
+
+    static func decodeStoredSession(
+        buffer: UnsafeRawBufferPointer
+    ) throws(SessionError) -> (data: [String: SessionValue], created: SessionValue?)? {
+        var parser = Parser(bytes: buffer)
+        parser.skipWhitespace()
+        guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") else {
+            // Valid JSON of another type is "not a session"; invalid JSON is an error.
+            _ = try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            guard parser.index == buffer.count else { throw parser.error("unexpected data after the JSON value") }
+            return nil
+        }
+        var created: SessionValue?
+        let data = try parser.parseObject(depth: 1, extractingCreated: &created)
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else { throw parser.error("unexpected data after the JSON value") }
+        return (data, created)
     }
 
     /// Values parsed but not yet placed in their array or object, kept on one stack for the
@@ -202,6 +262,9 @@ enum JSON {
         /// Removes the entries from `start` on and returns them as an object; a repeated key
         /// keeps its last value.
         mutating func popObject(from start: Int) -> [String: SessionValue] {
+            // Nothing pushed: an object whose only members were taken out (stored sessions'
+            // creation time), possibly before anything was ever pushed.
+            guard count > start else { return [:] }
             let base = self.base.unsafelyUnwrapped
             // Sized from the entry count up front. (This initializer is specialized here;
             // `init(minimumCapacity:)` and `reserveCapacity` look up the storage type at run
@@ -284,6 +347,16 @@ enum JSON {
         }
 
         mutating func parseObject(depth: Int) throws(SessionError) -> [String: SessionValue] {
+            var unused: SessionValue?
+            return try parseObject(depth: depth, extractingCreated: &unused, extract: false)
+        }
+
+        /// Parses an object; with `extract`, a member named ``Session/createdKey`` goes to
+        /// `created` instead of the dictionary.
+        @inline(__always)
+        mutating func parseObject(
+            depth: Int, extractingCreated created: inout SessionValue?, extract: Bool = true
+        ) throws(SessionError) -> [String: SessionValue] {
             guard depth <= JSON.maximumDepth else { throw error("nesting deeper than \(JSON.maximumDepth)") }
             index += 1
             skipWhitespace()
@@ -301,7 +374,11 @@ enum JSON {
                 index += 1
                 skipWhitespace()
                 let value = try parseValue(depth: depth)
-                pending.push(key, value)
+                if extract && key.utf8.count == 11 && key == Session.createdKey {
+                    created = value
+                } else {
+                    pending.push(key, value)
+                }
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unterminated object") }
                 if bytes[index] == UInt8(ascii: ",") {

@@ -63,10 +63,15 @@ public final class Session: Sendable {
         var storedKey: String?
         /// Where an in-memory store keeps the entry (a hint for the save), or -1.
         var storeSlot: Int32 = -1
+        /// False when ``data`` is known not to hold ``Session/createdKey`` (a session loaded
+        /// by an interface, which takes the key out, and not given it since), so that a save
+        /// need not look for it.
+        var mayHoldCreatedKey = true
 
         /// Sets or removes a value and records the change.
         mutating func assign(_ key: String, _ value: SessionValue?) {
             if let value {
+                if key.utf8.count == 11 && key == Session.createdKey { mayHoldCreatedKey = true }
                 data[key] = value
                 if tracksChanges { changes[key] = .set(value) }
                 isModified = true
@@ -117,6 +122,7 @@ public final class Session: Sendable {
             id: id, storedID: id, data: data, isNew: false, createdAt: createdAt, accessedAt: accessedAt, renewedAt: accessedAt)
         state.storedKey = key
         state.storeSlot = storeSlot
+        state.mayHoldCreatedKey = false
         state.loadedVersion = loadedVersion
         if let loadedBytes {
             state.loadedBytes = loadedBytes
@@ -229,6 +235,7 @@ public final class Session: Sendable {
             let result = try body(&state.data)
             if state.data != before {
                 state.isModified = true
+                state.mayHoldCreatedKey = true
                 if state.tracksChanges {
                     for (key, value) in state.data where before[key] != value { state.changes[key] = .set(value) }
                     for key in before.keys where state.data[key] == nil { state.changes[key] = .removed }

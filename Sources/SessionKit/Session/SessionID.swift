@@ -30,15 +30,14 @@ public enum SessionID {
     static func isWellFormed(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         switch bytes.count {
         case length:
+            // Branch-free: ID characters are random, so a per-character branch on the
+            // character class would be mispredicted on most of them.
+            let table = base64URLTable.utf8Start
+            var valid: UInt8 = 1
             for c in bytes {
-                switch c {
-                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                    continue
-                default:
-                    return false
-                }
+                valid &= table[Int(c & 127)] & (c < 128 ? 1 : 0)
             }
+            if valid == 0 { return false }
             // 256 bits fill 42 characters and 4 bits of the last: its 2 low bits must be 0.
             let last = bytes[length - 1]
             let sextet: UInt8
@@ -62,4 +61,8 @@ public enum SessionID {
             return false
         }
     }
+
+    /// Odd (`1`) at the positions of the base64url characters, even (`0`) elsewhere.
+    private static let base64URLTable: StaticString =
+        "00000000000000000000000000000000000000000000010011111111110000000111111111111111111111111110000101111111111111111111111111100000"
 }
