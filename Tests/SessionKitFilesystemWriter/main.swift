@@ -5,7 +5,8 @@
 //       saves its own key and a shared key <rounds> times, checking after each save that
 //       its own key reads back and that the shared key holds one whole value
 //   SessionKitFilesystemWriter loop <directory> <key>
-//       saves <key> over and over, printing "ready" after the first save, until killed
+//       saves <key> over and over, printing "ready" after the first save, until killed (or
+//       until its parent process is gone)
 //   SessionKitFilesystemWriter fill <directory> <key> <limit-bytes>
 //       sets RLIMIT_FSIZE to <limit-bytes> with SIGXFSZ ignored, saves a value larger than
 //       that, and prints the error's code and message
@@ -95,7 +96,10 @@ case "loop":
     let store = try FilesystemSessionStore(directory: directory)
     let key = arguments[3]
     var round = 0
-    while true {
+    let parent = getppid()
+    // Until killed, or until the test process that started it is gone (it crashed or was
+    // interrupted and could not kill it): an orphan would keep a core busy.
+    while getppid() == parent {
         try await store.save(key: key, value: makeValue(writer: 0, round: round), ttl: 600)
         if round == 0 {
             print("ready")

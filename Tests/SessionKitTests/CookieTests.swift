@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SessionKit
 
@@ -6,6 +7,21 @@ struct CookieHeaderTests {
     @Test func findsValuesAcrossHeadersInOrder() {
         let headers = ["a=1; session=first; b=2", "session=second", "x=y;session=\"third\""]
         #expect(CookieHeader.values(named: "session", in: headers) == ["first", "second", "third"])
+    }
+
+    /// The middleware's array-free form gives the same values as the public one, for none,
+    /// one and several values.
+    @Test func arrayFreeValuesMatch() {
+        let cases: [[String]] = [
+            [], ["x=1"], ["session=one"], ["a=1; session=first; b=2", "session=second", "x=y;session=\"third\""],
+            ["session=a; session=b; session=c; session=d; session=e"],
+        ]
+        for headers in cases {
+            let expected = CookieHeader.values(named: "session", in: headers)
+            let values = CookieHeader.cookieValues(named: "session", in: headers, limits: .default)
+            #expect(values.array == expected && Array(values) == expected && values.count == expected.count)
+            #expect(CookieValues(expected).array == expected && Array(CookieValues(expected)) == expected)
+        }
     }
 
     @Test func namesMatchExactly() {
@@ -78,6 +94,25 @@ struct SetCookieTests {
     ])
     func formatsIMFFixdate(_ seconds: Int, _ expected: String) {
         #expect(HTTPDate.format(seconds) == expected)
+    }
+
+    /// Seeded random times from 1970 to 2200 (and every day boundary of a few leap-year
+    /// Februaries) agree with Foundation's formatter.
+    @Test func formatsLikeFoundation() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        var rng = SplitMix64(seed: 0x0DA7_E5)
+        var times = (0..<20_000).map { _ in Int(rng.next() % 7_258_118_400) }
+        for year in [1972, 2000, 2024, 2096] {
+            let february = Int(formatter.date(from: "Tue, 01 Feb \(year) 00:00:00 GMT")?.timeIntervalSince1970 ?? 0)
+            times += (0..<31).flatMap { day in [february + day * 86400 - 1, february + day * 86400] }
+        }
+        for seconds in times {
+            let expected = formatter.string(from: Date(timeIntervalSince1970: Double(seconds)))
+            #expect(HTTPDate.format(seconds) == expected, "\(seconds)")
+        }
     }
 }
 

@@ -20,9 +20,10 @@ public struct JSONSessionSerializer: SessionSerializer {
     public init() {}
 
     public func serialize(_ value: SessionValue) throws -> [UInt8] {
-        var out = JSONBuffer(capacity: 256)
-        try PythonJSONWriter.write(value, into: &out)
-        return out.array
+        try JSONBuffer.withScratch(1024) { (out) throws(SessionError) in
+            try PythonJSONWriter.write(value, into: &out)
+            return out.array
+        }
     }
 
     public func deserialize(_ bytes: [UInt8]) throws -> SessionValue {

@@ -128,10 +128,13 @@ public struct SignedSessionSerializer: SessionSerializer {
     public func serialize(_ value: SessionValue) throws -> [UInt8] {
         guard writesPythonJSON else { return sign(try serializer.serialize(value)) }
         let macCount = hashAlgorithm.macByteCount
-        var buffer = JSONBuffer(capacity: 512)
-        buffer.appendZeros(macCount)
-        try PythonJSONWriter.write(value, into: &buffer)
-        return Self.signed(&buffer, macCount: macCount, signer: signers[0])
+        // Room on the stack for the MAC, the JSON and the base64url text of a cookie of up to
+        // the browsers' 4096 bytes; larger values move to the heap.
+        return try JSONBuffer.withScratch(6144) { (buffer) throws(SessionError) in
+            buffer.appendZeros(macCount)
+            try PythonJSONWriter.write(value, into: &buffer)
+            return Self.signed(&buffer, macCount: macCount, signer: signers[0])
+        }
     }
 
     public func deserialize(_ bytes: [UInt8]) throws -> SessionValue {

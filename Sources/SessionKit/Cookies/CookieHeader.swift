@@ -38,6 +38,20 @@ public enum CookieHeader {
     /// garbage is ignored.
     public static func values(named name: String, in headers: [String], limits: Limits = .default) -> [String] {
         var result: [String] = []
+        scan(named: name, in: headers, limits: limits) { result.append($0) }
+        return result
+    }
+
+    /// ``values(named:in:limits:)`` without an array for the usual single value.
+    static func cookieValues(named name: String, in headers: [String], limits: Limits) -> CookieValues {
+        var result = CookieValues()
+        scan(named: name, in: headers, limits: limits) { result.append($0) }
+        return result
+    }
+
+    /// Calls `found` with the value of every cookie named `name`, in order.
+    @inline(__always)
+    static func scan(named name: String, in headers: [String], limits: Limits, _ found: (String) -> Void) {
         var budget = limits.maximumHeaderBytes
         var pairs = 0
         var name = name
@@ -72,7 +86,7 @@ public enum CookieHeader {
                                     ve -= 1
                                 }
                                 if ve - vs <= limits.maximumValueBytes {
-                                    result.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[vs..<ve]), as: UTF8.self))
+                                    found(String(decoding: UnsafeBufferPointer(rebasing: bytes[vs..<ve]), as: UTF8.self))
                                 }
                             }
                         }
@@ -81,7 +95,6 @@ public enum CookieHeader {
                 }
             }
         }
-        return result
     }
 
     /// The index of the first `byte` in `bytes[start..<end]`, or `end`.
@@ -96,5 +109,57 @@ public enum CookieHeader {
         guard let b else { return count == 0 }
         for k in 0..<count where a[k] != b[k] { return false }
         return true
+    }
+}
+
+/// The values of one cookie name in a request: usually one, kept without an array.
+enum CookieValues: RandomAccessCollection, Sendable {
+    case none
+    case one(String)
+    case many([String])
+
+    init() { self = .none }
+
+    /// The values of `array`, which is kept as it is.
+    init(_ array: [String]) { self = array.isEmpty ? .none : .many(array) }
+
+    mutating func append(_ value: String) {
+        switch self {
+        case .none: self = .one(value)
+        case .one(let first): self = .many([first, value])
+        case .many(var values):
+            self = .none
+            values.append(value)
+            self = .many(values)
+        }
+    }
+
+    var startIndex: Int { 0 }
+
+    var endIndex: Int {
+        switch self {
+        case .none: 0
+        case .one: 1
+        case .many(let values): values.count
+        }
+    }
+
+    subscript(position: Int) -> String {
+        switch self {
+        case .none: preconditionFailure("index out of range")
+        case .one(let value):
+            precondition(position == 0, "index out of range")
+            return value
+        case .many(let values): return values[position]
+        }
+    }
+
+    /// The values as an array, for interfaces outside this module.
+    var array: [String] {
+        switch self {
+        case .none: []
+        case .one(let value): [value]
+        case .many(let values): values
+        }
     }
 }

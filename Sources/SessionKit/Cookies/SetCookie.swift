@@ -68,29 +68,44 @@ public enum HTTPDate {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        let hour = secondOfDay / 3600, minute = secondOfDay / 60 % 60, second = secondOfDay % 60
+        let secondOfDayUnsigned = UInt32(truncatingIfNeeded: secondOfDay)
+        let hour = secondOfDayUnsigned / 3600, minute = secondOfDayUnsigned / 60 % 60, second = secondOfDayUnsigned % 60
 
-        var o = offset
-        func put(_ c: UInt8) {
-            out[o] = c
-            o += 1
-        }
-        func two(_ n: Int) {
-            put(UInt8(ascii: "0") + UInt8(n / 10))
-            put(UInt8(ascii: "0") + UInt8(n % 10))
-        }
-        let d = days.utf8Start, m = months.utf8Start
-        put(d[weekday * 3]); put(d[weekday * 3 + 1]); put(d[weekday * 3 + 2])
-        put(UInt8(ascii: ",")); put(UInt8(ascii: " "))
-        two(day)
-        put(UInt8(ascii: " "))
-        put(m[(month - 1) * 3]); put(m[(month - 1) * 3 + 1]); put(m[(month - 1) * 3 + 2])
-        put(UInt8(ascii: " "))
-        two(year / 100); two(year % 100)
-        put(UInt8(ascii: " "))
-        two(hour); put(UInt8(ascii: ":")); two(minute); put(UInt8(ascii: ":")); two(second)
-        put(UInt8(ascii: " ")); put(UInt8(ascii: "G")); put(UInt8(ascii: "M")); put(UInt8(ascii: "T"))
-        return o
+        // Fixed positions: `Sun, 06 Nov 1994 08:49:37 GMT`.
+        assert(offset >= 0 && out.count - offset >= length, "no room for an IMF-fixdate")
+        let p = out.baseAddress.unsafelyUnwrapped + offset
+        let d = days.utf8Start + weekday * 3, m = months.utf8Start + (month - 1) * 3
+        p[0] = d[0]
+        p[1] = d[1]
+        p[2] = d[2]
+        p[3] = UInt8(ascii: ",")
+        p[4] = UInt8(ascii: " ")
+        twoDigits(UInt32(truncatingIfNeeded: day), at: p + 5)
+        p[7] = UInt8(ascii: " ")
+        p[8] = m[0]
+        p[9] = m[1]
+        p[10] = m[2]
+        p[11] = UInt8(ascii: " ")
+        twoDigits(UInt32(truncatingIfNeeded: year / 100), at: p + 12)
+        twoDigits(UInt32(truncatingIfNeeded: year % 100), at: p + 14)
+        p[16] = UInt8(ascii: " ")
+        twoDigits(hour, at: p + 17)
+        p[19] = UInt8(ascii: ":")
+        twoDigits(minute, at: p + 20)
+        p[22] = UInt8(ascii: ":")
+        twoDigits(second, at: p + 23)
+        p[25] = UInt8(ascii: " ")
+        p[26] = UInt8(ascii: "G")
+        p[27] = UInt8(ascii: "M")
+        p[28] = UInt8(ascii: "T")
+        return offset + length
+    }
+
+    /// Writes `n` (0...99) as two decimal digits.
+    @inline(__always)
+    private static func twoDigits(_ n: UInt32, at p: UnsafeMutablePointer<UInt8>) {
+        p[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n / 10)
+        p[1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n % 10)
     }
 }
 

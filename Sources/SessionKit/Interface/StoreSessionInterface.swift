@@ -60,7 +60,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     }
 
     nonisolated(nonsending) public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
-        try await core.commit(session, cookieValues: cookieValues)
+        try await core.commit(session, cookieValues: cookieValues).map { [$0] } ?? []
     }
 }
 
@@ -125,12 +125,12 @@ final class StoreSessionCore: Sendable {
 
     /// The well-formed cookie values worth looking up, in order: duplicates skipped, at most
     /// ``maximumCandidates``.
-    struct Candidates: IteratorProtocol {
-        let values: [String]
+    struct Candidates<Values: RandomAccessCollection<String>>: IteratorProtocol where Values.Index == Int {
+        let values: Values
         var position = 0
         var tried = 0
 
-        init(_ values: [String]) { self.values = values }
+        init(_ values: Values) { self.values = values }
 
         mutating func next() -> String? {
             while position < values.count && tried < StoreSessionCore.maximumCandidates {
@@ -146,7 +146,7 @@ final class StoreSessionCore: Sendable {
     }
 
     nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
-        if let memory { return try openNow(cookieValues: cookieValues, memory: memory) }
+        if let memory { return try openNow(cookieValues: CookieValues(cookieValues), memory: memory) }
         let now = clock.now()
         var candidates = Candidates(cookieValues)
         var firstCandidate: String?
@@ -178,7 +178,7 @@ final class StoreSessionCore: Sendable {
     }
 
     /// ``open(cookieValues:)`` over the in-memory store, without suspension points.
-    func openNow(cookieValues: [String], memory: InMemorySessionStore) throws -> Session {
+    func openNow(cookieValues: CookieValues, memory: InMemorySessionStore) throws -> Session {
         let now = clock.now()
         var candidates = Candidates(cookieValues)
         var firstCandidate: String?
@@ -252,10 +252,10 @@ final class StoreSessionCore: Sendable {
     /// What a commit writes, decided under the session's lock from its state without copying it.
     enum CommitPlan {
         case nothing
-        case delete(key: String?, cookies: [String])
+        case delete(key: String?, cookie: String?)
         case merge(Session.State)
         case save(Save)
-        case cookies([String])
+        case cookie(String)
     }
 
     struct Save {
@@ -271,13 +271,14 @@ final class StoreSessionCore: Sendable {
         var now: Double
     }
 
-    private func plan(_ s: Session.State, cookieValues: [String]) throws -> CommitPlan {
+    /// - Parameter hadCookie: true when the request carried a cookie of this interface's name.
+    private func plan(_ s: Session.State, hadCookie: Bool) throws -> CommitPlan {
         let replacedID = s.storedID.flatMap { $0 != s.id ? $0 : nil }
         // The key the session was read under, when this interface loaded it.
         let storedKey = s.storedID == nil ? nil : s.storedKey ?? key(for: s.storedID!)
         if s.data.isEmpty {
             guard s.isModified else { return .nothing }
-            return .delete(key: storedKey, cookies: cookieValues.isEmpty ? [] : [cookie.deletion])
+            return .delete(key: storedKey, cookie: hadCookie ? cookie.deletion : nil)
         }
         if s.isModified, versioned != nil, !s.wholeWrite, !s.isNew, s.storedID == s.id {
             return .merge(s)
@@ -302,19 +303,20 @@ final class StoreSessionCore: Sendable {
                     cookie: cookie.render(value: s.id, now: now), now: now))
         }
         if configuration.rolling && s.isAccessed && !s.isNew && !configuration.sessionCookie {
-            return .cookies([cookie.render(value: s.id, now: clock.now())])
+            return .cookie(cookie.render(value: s.id, now: clock.now()))
         }
         return .nothing
     }
 
-    nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
-        if let memory = synchronousMemory { return try commitNow(session, cookieValues: cookieValues, memory: memory) }
-        switch try session.state.withLock({ try plan($0, cookieValues: cookieValues) }) {
+    /// Saves, deletes or refreshes `session` and returns the `Set-Cookie` value to send, if any.
+    nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> String? {
+        if let memory = synchronousMemory { return try commitNow(session, hadCookie: !cookieValues.isEmpty, memory: memory) }
+        switch try session.state.withLock({ try plan($0, hadCookie: !cookieValues.isEmpty) }) {
         case .nothing:
-            return []
-        case .delete(let key, let cookies):
+            return nil
+        case .delete(let key, let cookie):
             if let key { try await store.delete(key: key) }
-            return cookies
+            return cookie
         case .merge(let state):
             return try await merge(state, into: versioned!)
         case .save(let save):
@@ -330,21 +332,21 @@ final class StoreSessionCore: Sendable {
                 try await store.save(key: save.key, value: save.value, ttl: storeTTL)
             }
             if let replacedKey = save.replacedKey { try await store.delete(key: replacedKey) }
-            return [save.cookie]
-        case .cookies(let cookies):
-            return cookies
+            return save.cookie
+        case .cookie(let cookie):
+            return cookie
         }
     }
 
     /// ``commit(_:cookieValues:)`` over the in-memory store in whole-session mode, without
     /// suspension points.
-    func commitNow(_ session: Session, cookieValues: [String], memory: InMemorySessionStore) throws -> [String] {
-        switch try session.state.withLock({ try plan($0, cookieValues: cookieValues) }) {
+    func commitNow(_ session: Session, hadCookie: Bool, memory: InMemorySessionStore) throws -> String? {
+        switch try session.state.withLock({ try plan($0, hadCookie: hadCookie) }) {
         case .nothing:
-            return []
-        case .delete(let key, let cookies):
+            return nil
+        case .delete(let key, let cookie):
             if let key { memory.deleteNow(key: key) }
-            return cookies
+            return cookie
         case .merge:
             preconditionFailure("changed-keys saves never take the in-memory store's synchronous path")
         case .save(let save):
@@ -352,9 +354,9 @@ final class StoreSessionCore: Sendable {
                 key: save.key, value: save.value, ttl: storeTTL, slot: save.slot,
                 now: sharesClockWithMemory ? save.now : memory.clock.now())
             if let replacedKey = save.replacedKey { memory.deleteNow(key: replacedKey) }
-            return [save.cookie]
-        case .cookies(let cookies):
-            return cookies
+            return save.cookie
+        case .cookie(let cookie):
+            return cookie
         }
     }
 
@@ -382,7 +384,7 @@ final class StoreSessionCore: Sendable {
 
     /// Applies the request's changes to the stored session with conditional saves, so that a
     /// concurrent request's changes to other keys are kept.
-    nonisolated(nonsending) private func merge(_ s: Session.State, into store: any VersionedSessionStore) async throws -> [String] {
+    nonisolated(nonsending) private func merge(_ s: Session.State, into store: any VersionedSessionStore) async throws -> String {
         let key = key(for: s.id)
         // The bytes read when the session was opened serve for the first attempt when the
         // store can version them; a conflict then costs one more read.
@@ -397,7 +399,7 @@ final class StoreSessionCore: Sendable {
             }
             guard let (bytes, version) = current else {
                 // Deleted meanwhile (a logout in another request): never bring it back.
-                return [cookie.deletion]
+                return cookie.deletion
             }
             let decoded = (try? JSON.decodeStoredSession(bytes)) ?? nil
             var data = decoded?.data ?? [:]
@@ -410,12 +412,12 @@ final class StoreSessionCore: Sendable {
             }
             if data.isEmpty {
                 try await store.delete(key: key)
-                return [cookie.deletion]
+                return cookie.deletion
             }
             let created = stored.flatMap { Self.plausibleCreation($0, now: clock.now()) ? Int($0) : nil } ?? Int(s.createdAt)
             let value = try JSON.encodeStoredSession(data, created: created)
             if try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) {
-                return [cookie.render(value: s.id, now: clock.now())]
+                return cookie.render(value: s.id, now: clock.now())
             }
         }
         throw SessionError(

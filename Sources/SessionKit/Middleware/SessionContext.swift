@@ -4,7 +4,9 @@ import Synchronization
 ///
 /// Safe to use from several tasks of the same request: concurrent first calls share one load.
 public final class SessionContext: Sendable {
+    /// Held for the whole life of the context: it keeps ``memoryPath``'s objects alive.
     let entries: [SessionMiddleware.Entry]
+    let memoryPath: SessionMiddleware.MemoryPath?
     let cookieHeaders: [String]
     let cookieLimits: CookieHeader.Limits
     /// One state per interface, in the middleware's order.
@@ -32,12 +34,13 @@ public final class SessionContext: Sendable {
     enum SlotState {
         case idle
         case loading([CheckedContinuation<Session, any Error>])
-        case loaded(Session, cookieValues: [String])
+        case loaded(Session, cookieValues: CookieValues)
         case failed(any Error)
     }
 
     init(middleware: SessionMiddleware, cookieHeaders: [String]) {
         self.entries = middleware.entries
+        self.memoryPath = middleware.memoryPath
         self.cookieHeaders = cookieHeaders
         self.cookieLimits = middleware.cookieLimits
         self.states = Mutex(SlotStates(count: middleware.entries.count))
@@ -61,39 +64,55 @@ public final class SessionContext: Sendable {
 
     /// The session at `index` without suspending, when it is loaded already or its interface
     /// opens sessions synchronously (the in-memory store); `nil` otherwise (and nothing done).
+    ///
+    /// A synchronous open runs under the context's lock: other tasks of the request that ask
+    /// meanwhile wait for that lock, not for a continuation.
     private func loadNow(_ index: Int) throws -> Session? {
-        let entry = entries[index]
-        let synchronous = entry.storeCore?.memory
-        let action = states.withLock { states -> Action? in
-            switch states[index] {
-            case .idle:
-                guard synchronous != nil else { return nil }
-                states[index] = .loading([])
-                return .load
-            case .loading: return nil
-            case .loaded(let session, _): return .done(session)
-            case .failed(let error): return .fail(error)
+        if index == 0, let path = memoryPath {
+            return try states.withLock { states throws -> Session? in
+                switch states[0] {
+                case .loaded(let session, _):
+                    return session
+                case .failed(let error):
+                    throw error
+                case .loading:
+                    return nil
+                case .idle:
+                    let values = CookieHeader.cookieValues(named: path.cookieName, in: cookieHeaders, limits: cookieLimits)
+                    do {
+                        // `entries` keeps the core and the store alive (see MemoryPath).
+                        let session = try path.core._withUnsafeGuaranteedRef { core in
+                            try path.memory._withUnsafeGuaranteedRef { memory in try core.openNow(cookieValues: values, memory: memory) }
+                        }
+                        states[0] = .loaded(session, cookieValues: values)
+                        return session
+                    } catch {
+                        states[0] = .failed(error)
+                        throw error
+                    }
+                }
             }
         }
-        switch action {
-        case nil, .wait?:
-            return nil
-        case .done(let session)?:
-            return session
-        case .fail(let error)?:
-            throw error
-        case .load?:
-            let values = CookieHeader.values(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
-            do {
-                let session = try entry.storeCore!.openNow(cookieValues: values, memory: synchronous!)
-                // Tasks that asked meanwhile wait for this load.
-                let waiters = finish(index, .loaded(session, cookieValues: values))
-                for waiter in waiters { waiter.resume(returning: session) }
+        let entry = entries[index]
+        return try states.withLock { states throws -> Session? in
+            switch states[index] {
+            case .loaded(let session, _):
                 return session
-            } catch {
-                let waiters = finish(index, .failed(error))
-                for waiter in waiters { waiter.resume(throwing: error) }
+            case .failed(let error):
                 throw error
+            case .loading:
+                return nil
+            case .idle:
+                guard let core = entry.storeCore, let memory = core.memory else { return nil }
+                let values = CookieHeader.cookieValues(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
+                do {
+                    let session = try core.openNow(cookieValues: values, memory: memory)
+                    states[index] = .loaded(session, cookieValues: values)
+                    return session
+                } catch {
+                    states[index] = .failed(error)
+                    throw error
+                }
             }
         }
     }
@@ -154,7 +173,7 @@ public final class SessionContext: Sendable {
             let values = CookieHeader.values(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
             do {
                 let session = try await entry.open(cookieValues: values)
-                let waiters = finish(index, .loaded(session, cookieValues: values))
+                let waiters = finish(index, .loaded(session, cookieValues: CookieValues(values)))
                 for waiter in waiters { waiter.resume(returning: session) }
                 return session
             } catch is CancellationError {
@@ -193,13 +212,16 @@ public final class SessionContext: Sendable {
         }
 
         mutating func add(_ cookies: [String]) {
-            for cookie in cookies {
-                headers.append(SessionHeader(name: SessionHeader.setCookie, value: cookie))
-                cookieSet = true
-            }
+            for cookie in cookies { add(cookie) }
         }
 
-        consuming func finish() -> [SessionHeader] {
+        mutating func add(_ cookie: String?) {
+            guard let cookie else { return }
+            headers.append(SessionHeader(name: SessionHeader.setCookie, value: cookie))
+            cookieSet = true
+        }
+
+        mutating func finish() -> [SessionHeader] {
             if used { headers.append(SessionHeader(name: SessionHeader.vary, value: "Cookie")) }
             if cookieSet { headers.append(SessionHeader(name: SessionHeader.cacheControl, value: "private")) }
             return headers
@@ -216,7 +238,7 @@ public final class SessionContext: Sendable {
             if onlyWhenHandlerThrew && !entries[index].interface.commitsWhenHandlerThrows { continue }
             headers.use(capacity: snapshot.count)
             do {
-                headers.add(try await entries[index].commit(session, cookieValues: values))
+                headers.add(try await entries[index].commit(session, cookieValues: values.array))
             } catch {
                 if firstError == nil { firstError = error }
             }
@@ -231,7 +253,9 @@ public final class SessionContext: Sendable {
     func commitNow() throws -> [SessionHeader]? {
         let snapshot = states.withLock { $0 }
         for index in 0..<snapshot.count {
-            if case .loaded = snapshot[index], entries[index].storeCore?.synchronousMemory == nil { return nil }
+            guard case .loaded = snapshot[index] else { continue }
+            if index == 0, let path = memoryPath, path.commitsSynchronously { continue }
+            if entries[index].storeCore?.synchronousMemory == nil { return nil }
         }
         var headers = Headers()
         var firstError: (any Error)?
@@ -239,8 +263,18 @@ public final class SessionContext: Sendable {
             guard case .loaded(let session, let values) = snapshot[index] else { continue }
             headers.use(capacity: snapshot.count)
             do {
-                let core = entries[index].storeCore!
-                headers.add(try core.commitNow(session, cookieValues: values, memory: core.synchronousMemory!))
+                if index == 0, let path = memoryPath, path.commitsSynchronously {
+                    // `entries` keeps the core and the store alive (see MemoryPath).
+                    headers.add(
+                        try path.core._withUnsafeGuaranteedRef { core in
+                            try path.memory._withUnsafeGuaranteedRef { memory in
+                                try core.commitNow(session, hadCookie: !values.isEmpty, memory: memory)
+                            }
+                        })
+                } else {
+                    let core = entries[index].storeCore!
+                    headers.add(try core.commitNow(session, hadCookie: !values.isEmpty, memory: core.synchronousMemory!))
+                }
             } catch {
                 if firstError == nil { firstError = error }
             }

@@ -48,7 +48,9 @@ public struct SessionMiddleware: Sendable {
         @inline(__always)
         nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
             if let storeCore {
-                if let memory = storeCore.memory { return try storeCore.openNow(cookieValues: cookieValues, memory: memory) }
+                if let memory = storeCore.memory {
+                    return try storeCore.openNow(cookieValues: CookieValues(cookieValues), memory: memory)
+                }
                 return try await storeCore.open(cookieValues: cookieValues)
             }
             return try await interface.open(cookieValues: cookieValues)
@@ -56,17 +58,30 @@ public struct SessionMiddleware: Sendable {
 
         @inline(__always)
         nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
-            if let storeCore {
-                if let memory = storeCore.synchronousMemory {
-                    return try storeCore.commitNow(session, cookieValues: cookieValues, memory: memory)
-                }
-                return try await storeCore.commit(session, cookieValues: cookieValues)
-            }
+            if let storeCore { return try await storeCore.commit(session, cookieValues: cookieValues).map { [$0] } ?? [] }
             return try await interface.commit(session, cookieValues: cookieValues)
         }
     }
 
     let entries: [Entry]
+
+    /// The first interface's request path when it is store-backed over the in-memory store,
+    /// held as references that are not counted.
+    ///
+    /// Every request reaches these objects; with counted references each request would
+    /// retain and release them several times, and with several cores those atomic updates
+    /// pass the objects' cache lines back and forth between the cores. The references stay
+    /// valid for as long as ``entries`` is alive (the entry holds the core, the core holds the
+    /// store), and a ``SessionContext`` that uses them holds ``entries``.
+    struct MemoryPath: Sendable {
+        let core: Unmanaged<StoreSessionCore>
+        let memory: Unmanaged<InMemorySessionStore>
+        /// True when commits need no asynchronous call either (whole-session saves).
+        let commitsSynchronously: Bool
+        let cookieName: String
+    }
+
+    let memoryPath: MemoryPath?
 
     /// Creates a middleware serving one or more interfaces.
     ///
@@ -99,6 +114,13 @@ public struct SessionMiddleware: Sendable {
         }
         self.entries = interfaces.map(Entry.init)
         self.cookieLimits = cookieLimits
+        if let core = entries[0].storeCore, let memory = core.memory {
+            memoryPath = MemoryPath(
+                core: .passUnretained(core), memory: .passUnretained(memory),
+                commitsSynchronously: core.synchronousMemory != nil, cookieName: entries[0].cookieName)
+        } else {
+            memoryPath = nil
+        }
     }
 
     /// Creates a middleware serving the given interfaces.

@@ -10,15 +10,21 @@ enum JSON {
     // MARK: Encoding
 
     static func encode(_ value: SessionValue) throws(SessionError) -> [UInt8] {
-        var out = JSONBuffer(capacity: 64)
-        try write(value, into: &out)
-        return out.array
+        try JSONBuffer.withScratch(1024) { (out) throws(SessionError) in
+            try write(value, into: &out)
+            return out.array
+        }
     }
 
     /// Encodes a stored session: a JSON object whose first member is ``Session/createdKey``
     /// with `created`, followed by `object`'s members (which must not include that key).
     static func encodeStoredSession(_ object: [String: SessionValue], created: Int) throws(SessionError) -> [UInt8] {
-        var out = JSONBuffer(capacity: 64 + object.count * 32)
+        try JSONBuffer.withScratch(1024) { (out) throws(SessionError) in try encodeStoredSession(object, created: created, into: &out) }
+    }
+
+    private static func encodeStoredSession(
+        _ object: [String: SessionValue], created: Int, into out: inout JSONBuffer
+    ) throws(SessionError) -> [UInt8] {
         out.append(#"{"_sk_created":"#)
         writeInt(created, into: &out)
         for (key, value) in object {

@@ -7,13 +7,35 @@ struct JSONBuffer: ~Copyable {
     private(set) var base: UnsafeMutableRawPointer
     private(set) var count = 0
     private(set) var capacity: Int
+    /// False while the bytes are in the caller's scratch memory.
+    private var ownsMemory = true
 
     init(capacity: Int) {
         self.capacity = Swift.max(capacity, 16)
         base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 8)
     }
 
-    deinit { base.deallocate() }
+    /// A buffer that starts in `scratch` (memory the caller owns and keeps alive for the
+    /// buffer's lifetime, such as a stack allocation) and moves to the heap only if it
+    /// outgrows it.
+    init(scratch: UnsafeMutableRawBufferPointer) {
+        precondition(scratch.count >= 16, "scratch space for a JSONBuffer must be at least 16 bytes")
+        base = scratch.baseAddress!
+        capacity = scratch.count
+        ownsMemory = false
+    }
+
+    /// Calls `body` with an empty buffer that starts in `scratchBytes` bytes on the stack.
+    static func withScratch<R: ~Copyable, E: Error>(
+        _ scratchBytes: Int, _ body: (inout JSONBuffer) throws(E) -> R
+    ) throws(E) -> R {
+        try withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 8) { (scratch) throws(E) -> R in
+            var buffer = JSONBuffer(scratch: scratch)
+            return try body(&buffer)
+        }
+    }
+
+    deinit { if ownsMemory { base.deallocate() } }
 
     /// Makes room for `extra` more bytes.
     @inline(__always)
@@ -28,9 +50,10 @@ struct JSONBuffer: ~Copyable {
         while newCapacity < needed { newCapacity *= 2 }
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 8)
         newBase.copyMemory(from: base, byteCount: count)
-        base.deallocate()
+        if ownsMemory { base.deallocate() }
         base = newBase
         capacity = newCapacity
+        ownsMemory = true
     }
 
     /// Appends one byte; room must have been reserved.

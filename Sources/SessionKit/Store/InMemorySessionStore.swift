@@ -21,7 +21,7 @@ public final class InMemorySessionStore: VersionedSessionStore {
     /// The largest value accepted, in bytes.
     public let maximumValueBytes: Int
     let clock: SessionClock
-    let shards: [ShardBox]
+    let shards: ShardTable
     let shardMask: Int
 
     /// Creates an empty store.
@@ -40,14 +40,16 @@ public final class InMemorySessionStore: VersionedSessionStore {
         // Small stores use one shard so that eviction is exactly least-recently-used.
         let shardCount = capacity < 4096 ? 1 : 16
         let perShard = (capacity + shardCount - 1) / shardCount
-        self.shards = (0..<shardCount).map { _ in ShardBox(capacity: perShard) }
+        self.shards = ShardTable(count: shardCount, capacityEach: perShard)
         self.shardMask = shardCount - 1
     }
+
+    deinit { shards.free() }
 
     /// Picks a shard from the last bytes of the key: session IDs are random, so they spread
     /// evenly without hashing the whole key twice.
     @inline(__always)
-    func shard(for key: String) -> ShardBox {
+    func shard(for key: String) -> ShardTable.Shard {
         if shardMask == 0 { return shards[0] }
         var mix: UInt32 = 2_166_136_261
         var count = 0
@@ -87,7 +89,7 @@ public final class InMemorySessionStore: VersionedSessionStore {
     /// ``loadNow(key:touchTTL:slot:)`` at a time the caller read from this store's clock.
     func loadNow(key: String, touchTTL: Int?, slot: inout Int32, now: Double) -> [UInt8]? {
         let newExpiry = touchTTL.map { now + Double($0) }
-        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: newExpiry, slot: &slot) }
+        return shard(for: key).withLock { $0.get(key, now: now, newExpiry: newExpiry, slot: &slot) }
     }
 
     /// ``save(key:value:ttl:)`` without the asynchronous call.
@@ -106,7 +108,7 @@ public final class InMemorySessionStore: VersionedSessionStore {
                 "a session of \(value.count) bytes is over the in-memory store's limit of \(maximumValueBytes) bytes; store less in the session or raise maximumValueBytes")
         }
         let expires = ttl.map { now + Double($0) } ?? .infinity
-        shard(for: key).lock.withLock { $0.set(key, value: value, expires: expires, now: now, slot: slot) }
+        shard(for: key).withLock { $0.set(key, value: value, expires: expires, now: now, slot: slot) }
     }
 
     nonisolated(nonsending) public func delete(key: String) async throws {
@@ -115,18 +117,18 @@ public final class InMemorySessionStore: VersionedSessionStore {
 
     /// ``delete(key:)`` without the asynchronous call.
     func deleteNow(key: String) {
-        shard(for: key).lock.withLock { $0.remove(key) }
+        shard(for: key).withLock { $0.remove(key) }
     }
 
     nonisolated(nonsending) public func touch(key: String, ttl: Int?) async throws -> Bool {
         let now = clock.now()
         let expires = ttl.map { now + Double($0) } ?? .infinity
-        return shard(for: key).lock.withLock { $0.get(key, now: now, newExpiry: expires) != nil }
+        return shard(for: key).withLock { $0.get(key, now: now, newExpiry: expires) != nil }
     }
 
     nonisolated(nonsending) public func loadVersioned(key: String) async throws -> (value: [UInt8], version: SessionStoreVersion)? {
         let now = clock.now()
-        return shard(for: key).lock.withLock { shard in
+        return shard(for: key).withLock { shard in
             shard.get(key, now: now, newExpiry: nil).map { ($0, SessionStoreVersion(token: shard.version(of: key))) }
         }
     }
@@ -141,7 +143,7 @@ public final class InMemorySessionStore: VersionedSessionStore {
         }
         let now = clock.now()
         let expires = ttl.map { now + Double($0) } ?? .infinity
-        return shard(for: key).lock.withLock { shard in
+        return shard(for: key).withLock { shard in
             guard shard.get(key, now: now, newExpiry: nil) != nil, shard.version(of: key) == version.token else { return false }
             shard.set(key, value: value, expires: expires, now: now)
             return true
@@ -150,7 +152,7 @@ public final class InMemorySessionStore: VersionedSessionStore {
 
     /// The number of entries held, expired ones not yet reclaimed included.
     public var count: Int {
-        shards.reduce(0) { total, box in total + box.lock.withLock { $0.index.count } }
+        (0...shardMask).reduce(0) { total, i in total + shards[i].withLock { $0.index.count } }
     }
 
     /// Removes every expired entry now.
@@ -159,16 +161,52 @@ public final class InMemorySessionStore: VersionedSessionStore {
     @discardableResult
     public func sweep() -> Int {
         let now = clock.now()
-        return shards.reduce(0) { total, box in total + box.lock.withLock { $0.sweepAll(now: now) } }
+        return (0...shardMask).reduce(0) { total, i in total + shards[i].withLock { $0.sweepAll(now: now) } }
     }
 }
 
-final class ShardBox: Sendable {
-    let lock: Mutex<LRUShard>
-    /// Keeps the next shard's lock and fields off this shard's last cache line, so that two
-    /// cores working on neighbouring shards do not pass one line back and forth.
-    let padding: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
-    init(capacity: Int) { lock = Mutex(LRUShard(capacity: capacity)) }
+/// The shards of an ``InMemorySessionStore``, in memory the store allocates once and frees in
+/// its `deinit`.
+///
+/// Reaching a shard is pointer arithmetic: no object is retained and released on every
+/// request, which with several cores would pass the shared object's reference count (its
+/// cache line) back and forth between them. The memory is only read and written through each
+/// shard's lock, hence `@unchecked Sendable`.
+struct ShardTable: @unchecked Sendable {
+    struct Slot: ~Copyable {
+        let lock: Mutex<LRUShard>
+        /// Keeps the next shard's lock and fields off this shard's last cache line, so that
+        /// two cores working on neighbouring shards do not pass one line back and forth.
+        let padding: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+    }
+
+    /// One shard; valid while its store is alive.
+    struct Shard {
+        let slot: UnsafeMutablePointer<Slot>
+
+        @inline(__always)
+        func withLock<R, E: Error>(_ body: (inout sending LRUShard) throws(E) -> sending R) throws(E) -> sending R {
+            try slot.pointee.lock.withLock(body)
+        }
+    }
+
+    private let base: UnsafeMutablePointer<Slot>
+    private let count: Int
+
+    init(count: Int, capacityEach: Int) {
+        self.count = count
+        base = .allocate(capacity: count)
+        for i in 0..<count { (base + i).initialize(to: Slot(lock: Mutex(LRUShard(capacity: capacityEach)))) }
+    }
+
+    @inline(__always)
+    subscript(index: Int) -> Shard { Shard(slot: base + index) }
+
+    /// Called once, by the store's `deinit`.
+    func free() {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
 }
 
 /// One shard: a dictionary into a slab of nodes that form a doubly linked list in
