@@ -195,7 +195,13 @@ enum JSON {
     }
 
     static func decode(buffer: UnsafeRawBufferPointer) throws(SessionError) -> SessionValue {
-        var parser = Parser(bytes: buffer)
+        try withPendingScratch { (scratch) throws(SessionError) in try decode(buffer: buffer, scratch: scratch) }
+    }
+
+    private static func decode(
+        buffer: UnsafeRawBufferPointer, scratch: UnsafeMutableBufferPointer<(String, SessionValue)>
+    ) throws(SessionError) -> SessionValue {
+        var parser = Parser(bytes: buffer, scratch: scratch)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -214,7 +220,24 @@ enum JSON {
     static func decodeStoredSession(
         buffer: UnsafeRawBufferPointer
     ) throws(SessionError) -> (data: [String: SessionValue], created: SessionValue?)? {
-        var parser = Parser(bytes: buffer)
+        try withPendingScratch { (scratch) throws(SessionError) in try decodeStoredSession(buffer: buffer, scratch: scratch) }
+    }
+
+    /// Calls `body` with stack space for the parser's first pending values, so that small
+    /// documents need no heap allocation for them.
+    @inline(__always)
+    private static func withPendingScratch<R>(
+        _ body: (UnsafeMutableBufferPointer<(String, SessionValue)>) throws(SessionError) -> R
+    ) throws(SessionError) -> R {
+        try withUnsafeTemporaryAllocation(of: (String, SessionValue).self, capacity: 16) { (scratch) throws(SessionError) in
+            try body(scratch)
+        }
+    }
+
+    private static func decodeStoredSession(
+        buffer: UnsafeRawBufferPointer, scratch: UnsafeMutableBufferPointer<(String, SessionValue)>
+    ) throws(SessionError) -> (data: [String: SessionValue], created: SessionValue?)? {
+        var parser = Parser(bytes: buffer, scratch: scratch)
         parser.skipWhitespace()
         guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") else {
             // Valid JSON of another type is "not a session"; invalid JSON is an error.
@@ -236,13 +259,23 @@ enum JSON {
         private var base: UnsafeMutablePointer<(String, SessionValue)>?
         private(set) var count = 0
         private var capacity = 0
+        /// False while the values are in the caller's scratch space.
+        private var ownsMemory = true
 
         init() {}
+
+        /// Starts in `scratch` (uninitialized memory the caller keeps alive for the stack's
+        /// lifetime), moving to the heap only if more values are pending at once.
+        init(scratch: UnsafeMutableBufferPointer<(String, SessionValue)>) {
+            base = scratch.baseAddress
+            capacity = scratch.count
+            ownsMemory = false
+        }
 
         deinit {
             if let base {
                 base.deinitialize(count: count)
-                base.deallocate()
+                if ownsMemory { base.deallocate() }
             }
         }
 
@@ -259,10 +292,11 @@ enum JSON {
             let newBase = UnsafeMutablePointer<(String, SessionValue)>.allocate(capacity: newCapacity)
             if let base {
                 newBase.moveInitialize(from: base, count: count)
-                base.deallocate()
+                if ownsMemory { base.deallocate() }
             }
             base = newBase
             capacity = newCapacity
+            ownsMemory = true
         }
 
         /// Removes the entries from `start` on and returns them as an object; a repeated key
@@ -313,7 +347,10 @@ enum JSON {
         var index = 0
         var pending = PendingValues()
 
-        init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+        init(bytes: UnsafeRawBufferPointer, scratch: UnsafeMutableBufferPointer<(String, SessionValue)>) {
+            self.bytes = bytes
+            self.pending = PendingValues(scratch: scratch)
+        }
 
         func error(_ what: String) -> SessionError {
             SessionError(.malformedData, "invalid JSON at byte \(index): \(what)")
