@@ -457,6 +457,43 @@ struct MiddlewareTests {
         #expect(missing?.message.contains("alt_session") == true)
     }
 
+    /// An in-memory interface (opened and committed without suspending) next to one whose store
+    /// is reached asynchronously, in both orders: both sessions are saved, read back and
+    /// deleted, and a request that uses only one of them touches only that one.
+    @Test(arguments: [true, false])
+    func memoryAndAsynchronousInterfacesTogether(_ memoryFirst: Bool) async throws {
+        let memoryStore = InMemorySessionStore()
+        let otherStore = InstrumentedStore(InMemorySessionStore())
+        let memory = try StoreSessionInterface(store: memoryStore)
+        let other = try StoreSessionInterface(
+            store: otherStore, configuration: SessionConfiguration(cookieName: "other", prefix: "other:", sessionName: "other"))
+        let middleware = try memoryFirst ? SessionMiddleware(memory, other) : SessionMiddleware(other, memory)
+        let browser = TestBrowser()
+        let first = try await browser.request(middleware) { context in
+            try await context.session()["a"] = 1
+            try await context.session("other")["b"] = 2
+        }
+        #expect(first.setCookies.count == 2)
+        let memoryID = try #require(browser.cookies["session"]), otherID = try #require(browser.cookies["other"])
+        #expect(try await memoryStore.load(key: "session:\(memoryID)") != nil)
+        #expect(try await otherStore.base.load(key: "other:\(otherID)") != nil)
+        otherStore.resetCalls()
+        let read = try await browser.request(middleware) { context in
+            (try await context.session()["a"], try await context.session("other")["b"])
+        }
+        #expect(read.value.0 == 1 && read.value.1 == 2)
+        otherStore.resetCalls()
+        _ = try await browser.request(middleware) { context in try await context.session()["a"] = 3 }
+        #expect(otherStore.calls.isEmpty, "a request that never opened the other session does not touch its store")
+        _ = try await browser.request(middleware) { context in
+            try await context.session().removeAll()
+            try await context.session("other").removeAll()
+        }
+        #expect(try await memoryStore.load(key: "session:\(memoryID)") == nil)
+        #expect(try await otherStore.base.load(key: "other:\(otherID)") == nil)
+        #expect(browser.cookies.isEmpty)
+    }
+
     @Test func collidingInterfacesAreAConfigurationError() throws {
         let store = InMemorySessionStore()
         let a = try StoreSessionInterface(store: store)
@@ -493,6 +530,30 @@ struct MiddlewareTests {
         }.value
         #expect(ids.count == 1)
         #expect(store.calls.count == 1)
+    }
+
+    /// The same through the in-memory store, whose sessions are opened under the context's
+    /// lock without suspending: one session object, and the change of every task is kept.
+    @Test func concurrentFirstAccessSharesOneSessionInMemory() async throws {
+        let store = InMemorySessionStore()
+        let middleware = try SessionMiddleware(StoreSessionInterface(store: store))
+        let browser = TestBrowser()
+        _ = try await browser.request(middleware) { try await $0.session()["x"] = 1 }
+        let ids = try await browser.request(middleware) { context in
+            try await withThrowingTaskGroup(of: ObjectIdentifier.self) { group in
+                for i in 0..<50 {
+                    group.addTask {
+                        let session = try await context.session()
+                        session["t\(i)"] = .int(i)
+                        return ObjectIdentifier(session)
+                    }
+                }
+                return try await group.reduce(into: Set()) { $0.insert($1) }
+            }
+        }.value
+        #expect(ids.count == 1)
+        let keys = try await browser.request(middleware) { try await $0.session().keys }.value
+        #expect(Set(keys) == Set(["x"] + (0..<50).map { "t\($0)" }))
     }
 
     /// Thousands of tasks on distinct and shared sessions: no lost or crossed data.
