@@ -68,33 +68,7 @@ public final class SessionContext: Sendable {
     /// A synchronous open runs under the context's lock: other tasks of the request that ask
     /// meanwhile wait for that lock, not for a continuation.
     private func loadNow(_ index: Int) throws -> Session? {
-        if index == 0, let path = memoryPath {
-            return try states.withLock { states throws -> Session? in
-                switch states[0] {
-                case .loaded(let session, _):
-                    return session
-                case .failed(let error):
-                    throw error
-                case .loading:
-                    return nil
-                case .idle:
-                    let values = CookieHeader.cookieValues(named: path.cookieName, in: cookieHeaders, limits: cookieLimits)
-                    do {
-                        // `entries` keeps the core and the store alive (see MemoryPath).
-                        let session = try path.core._withUnsafeGuaranteedRef { core in
-                            try path.memory._withUnsafeGuaranteedRef { memory in try core.openNow(cookieValues: values, memory: memory) }
-                        }
-                        states[0] = .loaded(session, cookieValues: values)
-                        return session
-                    } catch {
-                        states[0] = .failed(error)
-                        throw error
-                    }
-                }
-            }
-        }
-        let entry = entries[index]
-        return try states.withLock { states throws -> Session? in
+        try states.withLock { states throws -> Session? in
             switch states[index] {
             case .loaded(let session, _):
                 return session
@@ -103,10 +77,8 @@ public final class SessionContext: Sendable {
             case .loading:
                 return nil
             case .idle:
-                guard let core = entry.storeCore, let memory = core.memory else { return nil }
-                let values = CookieHeader.cookieValues(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
                 do {
-                    let session = try core.openNow(cookieValues: values, memory: memory)
+                    guard let (session, values) = try openSynchronously(index) else { return nil }
                     states[index] = .loaded(session, cookieValues: values)
                     return session
                 } catch {
@@ -115,6 +87,23 @@ public final class SessionContext: Sendable {
                 }
             }
         }
+    }
+
+    /// Opens the session at `index` when its interface can do it without suspending (the
+    /// in-memory store); `nil` otherwise.
+    private func openSynchronously(_ index: Int) throws -> (Session, CookieValues)? {
+        if index == 0, let path = memoryPath {
+            let values = CookieHeader.cookieValues(named: path.cookieName, in: cookieHeaders, limits: cookieLimits)
+            // `entries` keeps the core and the store alive (see MemoryPath).
+            let session = try path.core._withUnsafeGuaranteedRef { core in
+                try path.memory._withUnsafeGuaranteedRef { memory in try core.openNow(cookieValues: values, memory: memory) }
+            }
+            return (session, values)
+        }
+        let entry = entries[index]
+        guard let core = entry.storeCore, let memory = core.memory else { return nil }
+        let values = CookieHeader.cookieValues(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
+        return (try core.openNow(cookieValues: values, memory: memory), values)
     }
 
     private enum Action {
