@@ -218,6 +218,7 @@ public final class SessionContext: Sendable {
     }
 
     /// Commits every opened session and returns the headers to add.
+    @usableFromInline
     nonisolated(nonsending) func commit(onlyWhenHandlerThrew: Bool = false) async throws -> [SessionHeader] {
         let snapshot = states.withLock { $0 }
         var headers = Headers()
@@ -239,6 +240,7 @@ public final class SessionContext: Sendable {
     /// ``commit(onlyWhenHandlerThrew:)`` after a handler that returned, without suspending,
     /// when every opened session's interface commits synchronously (the in-memory store);
     /// `nil` otherwise, and nothing is committed.
+    @usableFromInline
     func commitNow() throws -> [SessionHeader]? {
         let snapshot = states.withLock { $0 }
         for index in 0..<snapshot.count {

@@ -136,25 +136,39 @@ public struct SessionMiddleware: Sendable {
     /// - Returns: the handler's value and the headers to add to the response.
     /// - Throws: whatever the handler throws (nothing is saved then), or a ``SessionError``
     ///   when saving a session fails.
+    // Inlinable, so that each caller gets a copy specialised for its handler's value type:
+    // no generic metadata lookup per request, and the handler can be inlined into it.
+    @inlinable
     nonisolated(nonsending) public func handle<Value>(
         cookieHeaders: [String],
         _ handler: nonisolated(nonsending) (SessionContext) async throws -> Value
     ) async throws -> SessionResult<Value> {
-        let context = SessionContext(middleware: self, cookieHeaders: cookieHeaders)
+        let context = makeContext(cookieHeaders: cookieHeaders)
         let value: Value
         do {
             value = try await handler(context)
         } catch {
-            // Interfaces that set their cookie even on errors (pyramid's set_on_exception).
-            guard entries.contains(where: \.interface.commitsWhenHandlerThrows),
-                let headers = try? await context.commit(onlyWhenHandlerThrew: true),
-                headers.contains(where: { $0.name == SessionHeader.setCookie })
-            else { throw error }
-            throw SessionHandlerError(error: error, headers: headers)
+            throw await handlerFailed(error, context: context)
         }
         if let headers = try context.commitNow() { return SessionResult(value: value, headers: headers) }
-        let headers = try await context.commit()
-        return SessionResult(value: value, headers: headers)
+        return SessionResult(value: value, headers: try await context.commit())
+    }
+
+    /// The context of one request.
+    @usableFromInline
+    func makeContext(cookieHeaders: [String]) -> SessionContext {
+        SessionContext(middleware: self, cookieHeaders: cookieHeaders)
+    }
+
+    /// What a handler's error becomes: a ``SessionHandlerError`` carrying the cookies of the
+    /// interfaces that set them even on errors (pyramid's set_on_exception), or the error.
+    @usableFromInline
+    nonisolated(nonsending) func handlerFailed(_ error: any Error, context: SessionContext) async -> any Error {
+        guard entries.contains(where: \.interface.commitsWhenHandlerThrows),
+            let headers = try? await context.commit(onlyWhenHandlerThrew: true),
+            headers.contains(where: { $0.name == SessionHeader.setCookie })
+        else { return error }
+        return SessionHandlerError(error: error, headers: headers)
     }
 }
 
@@ -166,6 +180,13 @@ public struct SessionResult<Value> {
     /// session was used, and `Cache-Control: private` when a cookie is set, so that shared
     /// caches neither store a response carrying a cookie nor serve one user's page to another.
     public var headers: [SessionHeader]
+
+    /// Creates a result; the middleware does.
+    @usableFromInline
+    init(value: Value, headers: [SessionHeader]) {
+        self.value = value
+        self.headers = headers
+    }
 
     /// The `Set-Cookie` values among ``headers``.
     public var setCookies: [String] {
