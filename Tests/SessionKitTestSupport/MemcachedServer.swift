@@ -78,10 +78,15 @@ public final class MemcachedServer: Sendable {
     ///
     /// - Throws: ``FixtureError`` when memcached is not installed or does not start.
     public static func start(_ options: Options = Options()) async throws -> MemcachedServer {
+        if options.unixSocket { return try await start(options, onPort: 0) }
+        if let port = options.port { return try await start(options, onPort: port) }
+        return try await ServerProcess.retryingOnPortClash { try await start(options, onPort: $0) }
+    }
+
+    private static func start(_ options: Options, onPort port: Int) async throws -> MemcachedServer {
         guard let executable else {
             throw FixtureError("memcached is not installed; install it with `apt-get install -y memcached` (tests needing it skip unless CI=true)")
         }
-        let port = options.unixSocket ? 0 : try options.port ?? ServerProcess.freePort()
         let directory = NSTemporaryDirectory() + "sessionkit-memcached-\(port)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var arguments = ["-U", "0", "-m", "\(options.memoryMegabytes)", "-c", "4096", "-t", "2"]

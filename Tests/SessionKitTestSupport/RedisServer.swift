@@ -76,10 +76,14 @@ public final class RedisServer: Sendable {
     ///
     /// - Throws: ``FixtureError`` when redis-server is not installed or does not start.
     public static func start(_ options: Options = Options(), port: Int? = nil) async throws -> RedisServer {
+        if let port { return try await start(options, onPort: port) }
+        return try await ServerProcess.retryingOnPortClash { try await start(options, onPort: $0) }
+    }
+
+    private static func start(_ options: Options, onPort port: Int) async throws -> RedisServer {
         guard let executable else {
             throw FixtureError("redis-server is not installed; install it with `apt-get install -y redis-server` (tests needing it skip unless CI=true)")
         }
-        let port = try port ?? ServerProcess.freePort()
         let directory = NSTemporaryDirectory() + "sessionkit-redis-\(port)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var arguments = [

@@ -88,6 +88,20 @@ public final class ServerProcess: Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Calls `start` with a free port, and again with another one (up to `attempts` times in
+    /// all) when the server could not bind it: a port that was free when it was picked can be
+    /// taken, by another test's connection, before the server binds it.
+    public static func retryingOnPortClash<T>(attempts: Int = 5, _ start: (Int) async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await start(try freePort())
+            } catch let error as FixtureError where attempt < attempts && error.description.contains("Address already in use") {
+                attempt += 1
+            }
+        }
+    }
+
     /// Starts the binary and waits until it accepts connections.
     ///
     /// - Throws: ``FixtureError`` when it exits early or is not ready before `timeout`; the
