@@ -42,6 +42,19 @@ public final class RedisCluster: Sendable {
     /// - Throws: ``FixtureError`` when a binary is missing or the cluster does not form in time;
     ///   everything started is stopped first.
     public static func start(primaries: Int = 3, replicasPerPrimary: Int = 1, nodeTimeout: Int = 1500) async throws -> RedisCluster {
+        // Ports free when picked can be taken before the nodes bind them: then everything is
+        // stopped and the cluster starts again on other ports.
+        var attempt = 1
+        while true {
+            do {
+                return try await startOnce(primaries: primaries, replicasPerPrimary: replicasPerPrimary, nodeTimeout: nodeTimeout)
+            } catch let error as FixtureError where attempt < 3 && error.description.contains("Address already in use") {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func startOnce(primaries: Int, replicasPerPrimary: Int, nodeTimeout: Int) async throws -> RedisCluster {
         guard ServerProcess.findExecutable("redis-cli") != nil else {
             throw FixtureError("redis-cli is not installed; install it with `apt-get install -y redis-tools` (tests needing it skip unless CI=true)")
         }
