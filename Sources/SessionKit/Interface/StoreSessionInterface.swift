@@ -187,7 +187,7 @@ final class StoreSessionCore: Sendable {
             if firstCandidate == nil { firstCandidate = id }
             let key = key(for: id)
             var slot: Int32 = -1
-            let bytes = memory.loadNow(key: key, touchTTL: touchTTL, slot: &slot, now: sharesClockWithMemory ? now : memory.clock.now())
+            let bytes = memory.loadNow(key: key, touchTTL: touchTTL, slot: &slot, now: time(now, of: memory))
             switch lookup(bytes, id: id, key: key, now: now, version: nil, slot: slot) {
             case .found(let session): return session
             case .absent: break
@@ -325,9 +325,7 @@ final class StoreSessionCore: Sendable {
             if save.conditional, let conditional {
                 try await replace(key: save.key, value: save.value, loadedVersion: save.loadedVersion, in: conditional)
             } else if let memory {
-                try memory.saveNow(
-                    key: save.key, value: save.value, ttl: storeTTL, slot: save.slot,
-                    now: sharesClockWithMemory ? save.now : memory.clock.now())
+                try write(save, to: memory)
             } else {
                 try await store.save(key: save.key, value: save.value, ttl: storeTTL)
             }
@@ -350,14 +348,23 @@ final class StoreSessionCore: Sendable {
         case .merge:
             preconditionFailure("changed-keys saves never take the in-memory store's synchronous path")
         case .save(let save):
-            try memory.saveNow(
-                key: save.key, value: save.value, ttl: storeTTL, slot: save.slot,
-                now: sharesClockWithMemory ? save.now : memory.clock.now())
+            try write(save, to: memory)
             if let replacedKey = save.replacedKey { memory.deleteNow(key: replacedKey) }
             return save.cookie
         case .cookie(let cookie):
             return cookie
         }
+    }
+
+    /// The in-memory store's time at this interface's time `now`: the same reading when both
+    /// use the system clock.
+    private func time(_ now: Double, of memory: InMemorySessionStore) -> Double {
+        sharesClockWithMemory ? now : memory.clock.now()
+    }
+
+    /// Writes a planned save to the in-memory store.
+    private func write(_ save: Save, to memory: InMemorySessionStore) throws(SessionError) {
+        try memory.saveNow(key: save.key, value: save.value, ttl: storeTTL, slot: save.slot, now: time(save.now, of: memory))
     }
 
     /// Saves a loaded session whole with a write conditional on the version it was loaded at,

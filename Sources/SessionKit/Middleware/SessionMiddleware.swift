@@ -47,12 +47,7 @@ public struct SessionMiddleware: Sendable {
 
         @inline(__always)
         nonisolated(nonsending) func open(cookieValues: [String]) async throws -> Session {
-            if let storeCore {
-                if let memory = storeCore.memory {
-                    return try storeCore.openNow(cookieValues: CookieValues(cookieValues), memory: memory)
-                }
-                return try await storeCore.open(cookieValues: cookieValues)
-            }
+            if let storeCore { return try await storeCore.open(cookieValues: cookieValues) }
             return try await interface.open(cookieValues: cookieValues)
         }
 

@@ -70,37 +70,29 @@ public final class InMemorySessionStore: VersionedSessionStore {
     }
 
     nonisolated(nonsending) public func save(key: String, value: [UInt8], ttl: Int?) async throws {
-        try saveNow(key: key, value: value, ttl: ttl)
+        try saveNow(key: key, value: value, ttl: ttl, slot: -1, now: clock.now())
     }
 
     /// ``load(key:)`` (or ``loadAndTouch(key:ttl:)`` when `touchTTL` is given) without the
-    /// asynchronous call, for the store-backed interface's request path.
+    /// asynchronous call.
     func loadNow(key: String, touchTTL: Int?) -> [UInt8]? {
         var slot: Int32 = -1
-        return loadNow(key: key, touchTTL: touchTTL, slot: &slot)
+        return loadNow(key: key, touchTTL: touchTTL, slot: &slot, now: clock.now())
     }
 
-    /// ``loadNow(key:touchTTL:)`` that also gives the entry's slot in its shard, which a
-    /// following ``saveNow(key:value:ttl:slot:)`` of the same key uses to skip the lookup.
-    func loadNow(key: String, touchTTL: Int?, slot: inout Int32) -> [UInt8]? {
-        loadNow(key: key, touchTTL: touchTTL, slot: &slot, now: clock.now())
-    }
-
-    /// ``loadNow(key:touchTTL:slot:)`` at a time the caller read from this store's clock.
+    /// ``loadNow(key:touchTTL:)`` at a time the caller read from this store's clock, also giving
+    /// the entry's slot in its shard, which a following ``saveNow(key:value:ttl:slot:now:)`` of
+    /// the same key uses to skip the lookup.
     func loadNow(key: String, touchTTL: Int?, slot: inout Int32, now: Double) -> [UInt8]? {
         let newExpiry = touchTTL.map { now + Double($0) }
         return shard(for: key).withLock { $0.get(key, now: now, newExpiry: newExpiry, slot: &slot) }
     }
 
-    /// ``save(key:value:ttl:)`` without the asynchronous call.
+    /// ``save(key:value:ttl:)`` without the asynchronous call, at a time the caller read from
+    /// this store's clock.
     ///
-    /// - Parameter slot: the slot ``loadNow(key:touchTTL:slot:)`` gave for `key`, or -1. It is
-    ///   only a hint: a slot that no longer holds `key` is ignored.
-    func saveNow(key: String, value: [UInt8], ttl: Int?, slot: Int32 = -1) throws(SessionError) {
-        try saveNow(key: key, value: value, ttl: ttl, slot: slot, now: clock.now())
-    }
-
-    /// ``saveNow(key:value:ttl:slot:)`` at a time the caller read from this store's clock.
+    /// - Parameter slot: the slot ``loadNow(key:touchTTL:slot:now:)`` gave for `key`, or -1. It
+    ///   is only a hint: a slot that no longer holds `key` is ignored.
     func saveNow(key: String, value: [UInt8], ttl: Int?, slot: Int32, now: Double) throws(SessionError) {
         guard value.count <= maximumValueBytes else {
             throw SessionError(
