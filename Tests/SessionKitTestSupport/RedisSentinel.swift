@@ -61,27 +61,11 @@ public final class RedisSentinel: Sendable {
             }
             var ports: [Int] = []
             for _ in 0..<3 {
-                let port = try ServerProcess.freePort()
-                let directory = primary.directory + "/sentinel-\(port)"
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let configuration = """
-                    port \(port)
-                    bind 127.0.0.1
-                    protected-mode no
-                    daemonize no
-                    dir \(directory)
-                    sentinel monitor mymaster 127.0.0.1 \(primary.port) 2
-                    sentinel down-after-milliseconds mymaster \(downAfter)
-                    sentinel failover-timeout mymaster \(failoverTimeout)
-                    sentinel parallel-syncs mymaster 1
-
-                    """
-                let path = directory + "/sentinel.conf"
-                try configuration.write(toFile: path, atomically: true, encoding: .utf8)
-                let process = ServerProcess(executable: executable, arguments: [path, "--sentinel"], readiness: .tcp(port: port), logPath: directory + "/sentinel.log")
-                sentinels.append(process)
-                ports.append(port)
-                try await process.start()
+                let sentinel = try await ServerProcess.retryingOnPortClash { port in
+                    (port: port, process: try await startSentinel(executable: executable, port: port, primary: primary, downAfter: downAfter, failoverTimeout: failoverTimeout))
+                }
+                sentinels.append(sentinel.process)
+                ports.append(sentinel.port)
             }
             let setup = RedisSentinel(servers: servers, sentinelPorts: ports, sentinels: sentinels)
             for port in ports {
@@ -96,6 +80,29 @@ public final class RedisSentinel: Sendable {
             for server in servers { server.stop() }
             throw error
         }
+    }
+
+    /// Starts one Sentinel on `port`, monitoring `primary`, and waits until it accepts connections.
+    private static func startSentinel(executable: String, port: Int, primary: RedisServer, downAfter: Int, failoverTimeout: Int) async throws -> ServerProcess {
+        let directory = primary.directory + "/sentinel-\(port)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let configuration = """
+            port \(port)
+            bind 127.0.0.1
+            protected-mode no
+            daemonize no
+            dir \(directory)
+            sentinel monitor mymaster 127.0.0.1 \(primary.port) 2
+            sentinel down-after-milliseconds mymaster \(downAfter)
+            sentinel failover-timeout mymaster \(failoverTimeout)
+            sentinel parallel-syncs mymaster 1
+
+            """
+        let path = directory + "/sentinel.conf"
+        try configuration.write(toFile: path, atomically: true, encoding: .utf8)
+        let process = ServerProcess(executable: executable, arguments: [path, "--sentinel"], readiness: .tcp(port: port), logPath: directory + "/sentinel.log")
+        try await process.start()
+        return process
     }
 
     /// Stops the Sentinels and the data nodes.
