@@ -104,8 +104,14 @@ public final class ServerProcess: Sendable {
 
     /// Starts the binary and waits until it accepts connections.
     ///
+    /// On a TCP port, a connection counts only when the socket listening there is the child's
+    /// (see ``listensItself(_:pid:)``): another server that took the port first would accept it
+    /// too, while ours fails to bind and exits.
+    ///
     /// - Throws: ``FixtureError`` when it exits early or is not ready before `timeout`; the
-    ///   message includes the end of its log.
+    ///   message includes the end of its log, and says "Address already in use" when another
+    ///   process still listens on the port, so that ``retryingOnPortClash(attempts:_:)`` tries
+    ///   another one.
     public func start(timeout: Duration = .seconds(10)) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -120,14 +126,23 @@ public final class ServerProcess: Sendable {
         ChildRegistry.add(process.processIdentifier)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
+        // Whether a connection reached another process's server: ours should then soon exit on
+        // "Address already in use", which the check below reports.
+        var heldByAnother = false
         while clock.now < deadline {
             if !process.isRunning {
                 throw FixtureError("\(executable) exited with status \(process.terminationStatus) while starting; log:\n\(logTail())")
             }
-            if Self.accepts(readiness) { return }
+            if Self.accepts(readiness) {
+                if Self.listensItself(readiness, pid: process.processIdentifier) { return }
+                heldByAnother = true
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         stop()
+        if heldByAnother, case .tcp(let port) = readiness {
+            throw FixtureError("\(executable) did not start within \(timeout): port \(port) is held by another process (Address already in use); log:\n\(logTail())")
+        }
         throw FixtureError("\(executable) did not accept connections within \(timeout); log:\n\(logTail())")
     }
 
@@ -198,6 +213,57 @@ public final class ServerProcess: Sendable {
             } == 0
         }
     }
+
+    /// Whether process `pid` itself listens where `readiness` connects, rather than another
+    /// process that held the port first (a server started by a test running in parallel).
+    ///
+    /// On Linux, for a TCP port: one of the sockets listening on the port at 127.0.0.1 or at
+    /// every address (`/proc/net/tcp`, and `/proc/net/tcp6` for `::` and `::ffff:127.0.0.1`)
+    /// is one of the process's file descriptors (`/proc/<pid>/fd/*` links to `socket:[inode]`).
+    /// A Unix socket, and any socket elsewhere, counts as the process's own.
+    static func listensItself(_ readiness: Readiness, pid: Int32) -> Bool {
+        #if os(Linux)
+        guard case .tcp(let port) = readiness else { return true }
+        let listeners = listeningSocketInodes(port: port)
+        guard !listeners.isEmpty else { return false }
+        let directory = "/proc/\(pid)/fd"
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return descriptors.contains { descriptor in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + descriptor) else { return false }
+            return listeners.contains(target)
+        }
+        #else
+        return true
+        #endif
+    }
+
+    #if os(Linux)
+    /// The sockets listening on `port` where a connection to 127.0.0.1 can land, as
+    /// `socket:[inode]`, the way `/proc/<pid>/fd/*` links to them.
+    ///
+    /// `/proc/net/tcp*` lines read `sl local_address rem_address st ... uid timeout inode`, with
+    /// the address as hex 32-bit words in host byte order, the port in hex, and `0A` for LISTEN.
+    static func listeningSocketInodes(port: Int) -> Set<String> {
+        let loopback = String(format: "%08X", inet_addr("127.0.0.1"))
+        let addresses: Set<String> = [
+            loopback, "00000000",  // 127.0.0.1, 0.0.0.0
+            String(repeating: "0", count: 32),  // ::
+            "0000000000000000" + String(format: "%08X", UInt32(0xFFFF).bigEndian) + loopback,  // ::ffff:127.0.0.1
+        ]
+        var inodes: Set<String> = []
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 9, fields[3] == "0A" else { continue }
+                let local = fields[1].split(separator: ":")
+                guard local.count == 2, addresses.contains(String(local[0])), Int(local[1], radix: 16) == port else { continue }
+                inodes.insert("socket:[\(fields[9])]")
+            }
+        }
+        return inodes
+    }
+    #endif
 }
 
 /// Server processes still running, killed when the test process exits so that none outlive it.

@@ -1,5 +1,9 @@
+import Foundation
 import SessionKitTestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The server fixtures pick a free port and start the server on it; another process can take
 /// the port in between, and the fixture then tries another one.
@@ -38,5 +42,91 @@ struct ServerFixtureTests {
             }
         }
         #expect(attempts.value == 4)
+    }
+
+    /// Another server listening on the port before ours binds it answers the readiness check
+    /// too; the fixture must not take it for ours, but start ours again on another port.
+    @Test(.enabled(if: RedisServer.shouldRun, "redis-server is not installed (apt-get install -y redis-server); set CI=true to make this a failure"))
+    func aPortHeldByAnotherServerIsNotTakenForOurs() async throws {
+        let executable = try #require(RedisServer.executable, "redis-server is not installed; install it with `apt-get install -y redis-server`")
+        let held = try ListeningSocket()
+        defer { held.close() }
+        let attempts = Counter()
+        let (port, server) = try await ServerProcess.retryingOnPortClash(attempts: 5) { free in
+            attempts.value += 1
+            // The first attempt gets the held port, as if another fixture had just taken it.
+            let port = attempts.value == 1 ? held.port : free
+            let directory = NSTemporaryDirectory() + "sessionkit-fixture-\(port)-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let server = ServerProcess(
+                executable: executable,
+                arguments: ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--daemonize", "no", "--protected-mode", "no"],
+                readiness: .tcp(port: port), logPath: directory + "/redis.log")
+            try await server.start()
+            return (port, server)
+        }
+        defer { server.stop() }
+        #expect(attempts.value >= 2)
+        try #require(port != held.port, "the fixture took the held port's listener for its redis-server")
+        let pid = try #require(server.processIdentifier)
+        #expect(server.isRunning)
+        // The server answering on the port is our child: it reports our child's process ID.
+        let info = try Self.redis(port: port, "INFO server\r\nQUIT\r\n")
+        #expect(info.contains("process_id:\(pid)\r\n"), "INFO server: \(info)")
+    }
+
+    /// A socket listening on a free port of 127.0.0.1 that accepts no connection itself (the
+    /// kernel completes them into its backlog): a stand-in for another test's server.
+    final class ListeningSocket {
+        let fd: Int32
+        let port: Int
+
+        init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw FixtureError("socket() failed: errno \(errno)") }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, SOMAXCONN) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            guard bound else {
+                Glibc.close(fd)
+                throw FixtureError("bind() or listen() failed: errno \(errno)")
+            }
+            self.fd = fd
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        func close() { _ = Glibc.close(fd) }
+    }
+
+    /// Sends `commands` (inline Redis commands ending in QUIT) to 127.0.0.1:`port` and returns
+    /// everything the server answers until it closes the connection (5 s at most).
+    static func redis(port: Int, _ commands: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FixtureError("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw FixtureError("connect() to port \(port) failed: errno \(errno)") }
+        let request = Array(commands.utf8)
+        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw FixtureError("send() failed: errno \(errno)") }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        return String(decoding: answer, as: UTF8.self)
     }
 }
