@@ -32,7 +32,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "CookieBenchmark",
-            dependencies: [.product(name: "SessionKit", package: "SessionKit")]
+            dependencies: [
+                .product(name: "SessionKit", package: "SessionKit"),
+                .product(name: "SessionKitCrypto", package: "SessionKit"),
+            ]
         ),
         .executableTarget(
             name: "CryptoBenchmark",
