@@ -84,19 +84,12 @@ struct ServerFixtureTests {
         init() throws {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw FixtureError("socket() failed: errno \(errno)") }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, SOMAXCONN) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard bound else {
+            guard Loopback.bind(fd, port: 0), listen(fd, SOMAXCONN) == 0, let port = Loopback.localPort(of: fd) else {
                 Glibc.close(fd)
                 throw FixtureError("bind() or listen() failed: errno \(errno)")
             }
             self.fd = fd
-            port = Int(UInt16(bigEndian: address.sin_port))
+            self.port = port
         }
 
         func close() { _ = Glibc.close(fd) }
@@ -110,14 +103,7 @@ struct ServerFixtureTests {
         defer { close(fd) }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw FixtureError("connect() to port \(port) failed: errno \(errno)") }
+        guard Loopback.connect(fd, port: port) else { throw FixtureError("connect() to port \(port) failed: errno \(errno)") }
         let request = Array(commands.utf8)
         guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw FixtureError("send() failed: errno \(errno)") }
         var answer: [UInt8] = []
