@@ -13,7 +13,8 @@ struct MemcachedSoakTests {
         configuration.faultInterval = 0.3...0.8
         configuration.successesBetweenFaults = 50
         configuration.warmUp = .seconds(3)
-        // Other suites run in this process at the same time and share its memory.
+        // Other suites (not other soaks: they take turns) run in this process at the same time
+        // and share its memory.
         configuration.rssAllowance = 256 << 20
         let report = try await ChaosSoak.run(configuration) { port, configuration in
             var memcached = try MemcachedConfiguration(url: "memcached://127.0.0.1:\(port)")

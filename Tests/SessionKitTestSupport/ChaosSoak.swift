@@ -244,8 +244,44 @@ public enum ChaosSoak {
 
     /// Starts the store's server and a fault proxy in front of it, runs the soak, and stops them.
     ///
+    /// Runs in one process take turns: resident memory is the whole process's, so the memory
+    /// bound of one run must not count the users of another.
+    ///
     /// - Throws: ``FixtureError`` when a server cannot be started or restarted.
     public static func run(_ configuration: Configuration, factory: Factory) async throws -> Report {
+        await turns.acquire()
+        do {
+            let report = try await runAlone(configuration, factory: factory)
+            await turns.release()
+            return report
+        } catch {
+            await turns.release()
+            throw error
+        }
+    }
+
+    /// Admits one soak at a time, in arrival order.
+    actor Turns {
+        private var busy = false
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        func acquire() async {
+            if busy {
+                await withCheckedContinuation { waiting.append($0) }
+            } else {
+                busy = true
+            }
+        }
+
+        /// Hands the turn to the next waiting run, if any.
+        func release() {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+    }
+
+    private static let turns = Turns()
+
+    private static func runAlone(_ configuration: Configuration, factory: Factory) async throws -> Report {
         let server: SoakServer
         switch configuration.store {
         case .redis:
