@@ -19,6 +19,11 @@ import SessionKitCrypto
 ///   (one `GETEX`-style call), and a session that was only read gets its cookie re-sent.
 /// - On commit: modified and non-empty: saved and the cookie sent; emptied or invalidated:
 ///   deleted and the cookie expired; after ``Session/regenerateID()`` the old entry is deleted.
+/// - A session that ended while the request held it (deleted by a logout in another request,
+///   expired, evicted) is never written back: a loaded session is saved only over its live
+///   entry (``SessionStore/replace(key:value:ttl:)``, or a conditional save), and a
+///   regenerated one only while the entry under its old ID is live. Otherwise the request's
+///   changes are dropped, the cookie is expired and ``Session/changesDiscarded`` is set.
 public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     /// The store holding the sessions.
     public let store: Store
@@ -60,7 +65,7 @@ public struct StoreSessionInterface<Store: SessionStore>: SessionInterface {
     }
 
     nonisolated(nonsending) public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
-        try await core.commit(session, cookieValues: cookieValues).map { [$0] } ?? []
+        try await core.commit(session, cookieValues: cookieValues).cookie.map { [$0] } ?? []
     }
 }
 
@@ -263,6 +268,11 @@ final class StoreSessionCore: Sendable {
         var value: [UInt8]
         /// Saved with a write conditional on ``loadedVersion``.
         var conditional: Bool
+        /// Saved only over a live entry (a session loaded from the store under ``key``).
+        var onlyIfLive: Bool
+        /// The entry that must still be live for the save to happen (the old ID's, after
+        /// ``Session/regenerateID()`` of a loaded session).
+        var requiresLive: String?
         var loadedVersion: SessionStoreVersion?
         var slot: Int32
         /// The entry to delete after the save (the old ID after ``Session/regenerateID()``).
@@ -295,10 +305,15 @@ final class StoreSessionCore: Sendable {
             } else {
                 value = try JSON.encodeStoredSession(s.data, created: created)
             }
+            // A session read from the store is written back only while its entry lives; a
+            // session invalidated during this request is a new one and owes nothing to the old.
+            let loaded = storedKey != nil && !s.isInvalidated
             return .save(
                 Save(
                     key: replacedID == nil ? storedKey ?? key(for: s.id) : key(for: s.id), value: value,
-                    conditional: conditional != nil && replacedID == nil && storedKey != nil, loadedVersion: s.loadedVersion,
+                    conditional: conditional != nil && replacedID == nil && loaded,
+                    onlyIfLive: replacedID == nil && loaded, requiresLive: replacedID != nil && loaded ? storedKey : nil,
+                    loadedVersion: s.loadedVersion,
                     slot: replacedID == nil ? s.storeSlot : -1, replacedKey: replacedID == nil ? nil : storedKey,
                     cookie: cookie.render(value: s.id, now: now), now: now))
         }
@@ -308,51 +323,73 @@ final class StoreSessionCore: Sendable {
         return .nothing
     }
 
-    /// Saves, deletes or refreshes `session` and returns the `Set-Cookie` value to send, if any.
-    nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> String? {
+    /// What a commit did: the `Set-Cookie` value to send, if any, and whether the session had
+    /// ended meanwhile, so that nothing was written.
+    struct Committed {
+        var cookie: String?
+        var discarded = false
+
+        init(_ cookie: String?) { self.cookie = cookie }
+        init(discarded cookie: String) {
+            self.cookie = cookie
+            self.discarded = true
+        }
+    }
+
+    /// Saves, deletes or refreshes `session` and says which `Set-Cookie` value to send, if any.
+    nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> Committed {
         if let memory = synchronousMemory { return try commitNow(session, hadCookie: !cookieValues.isEmpty, memory: memory) }
         switch try session.state.withLock({ try plan($0, hadCookie: !cookieValues.isEmpty) }) {
         case .nothing:
-            return nil
+            return Committed(nil)
         case .delete(let key, let cookie):
             if let key { try await store.delete(key: key) }
-            return cookie
+            return Committed(cookie)
         case .merge(let state):
-            return try await merge(state, into: versioned!)
+            return try await merge(state, of: session, into: versioned!)
         case .save(let save):
+            if let required = save.requiresLive {
+                // Regenerated: only while the old entry lives (the linearisation point of the
+                // ID change); a refreshed TTL on an entry about to be deleted is harmless.
+                guard try await store.touch(key: required, ttl: storeTTL) else { return discard(session) }
+            }
             // Save under the new ID before deleting the old entry: if the save fails, the user
             // keeps the session they had.
             if save.conditional, let conditional {
-                try await replace(key: save.key, value: save.value, loadedVersion: save.loadedVersion, in: conditional)
+                guard try await replace(key: save.key, value: save.value, loadedVersion: save.loadedVersion, in: conditional) else {
+                    return discard(session)
+                }
             } else if let memory {
-                try write(save, to: memory)
+                guard try write(save, to: memory) else { return discard(session) }
+            } else if save.onlyIfLive {
+                guard try await store.replace(key: save.key, value: save.value, ttl: storeTTL) else { return discard(session) }
             } else {
                 try await store.save(key: save.key, value: save.value, ttl: storeTTL)
             }
             if let replacedKey = save.replacedKey { try await store.delete(key: replacedKey) }
-            return save.cookie
+            return Committed(save.cookie)
         case .cookie(let cookie):
-            return cookie
+            return Committed(cookie)
         }
     }
 
     /// ``commit(_:cookieValues:)`` over the in-memory store in whole-session mode, without
     /// suspension points.
-    func commitNow(_ session: Session, hadCookie: Bool, memory: InMemorySessionStore) throws -> String? {
+    func commitNow(_ session: Session, hadCookie: Bool, memory: InMemorySessionStore) throws -> Committed {
         switch try session.state.withLock({ try plan($0, hadCookie: hadCookie) }) {
         case .nothing:
-            return nil
+            return Committed(nil)
         case .delete(let key, let cookie):
             if let key { memory.deleteNow(key: key) }
-            return cookie
+            return Committed(cookie)
         case .merge:
             preconditionFailure("changed-keys saves never take the in-memory store's synchronous path")
         case .save(let save):
-            try write(save, to: memory)
+            guard try write(save, to: memory) else { return discard(session) }
             if let replacedKey = save.replacedKey { memory.deleteNow(key: replacedKey) }
-            return save.cookie
+            return Committed(save.cookie)
         case .cookie(let cookie):
-            return cookie
+            return Committed(cookie)
         }
     }
 
@@ -363,8 +400,26 @@ final class StoreSessionCore: Sendable {
     }
 
     /// Writes a planned save to the in-memory store.
-    private func write(_ save: Save, to memory: InMemorySessionStore) throws(SessionError) {
-        try memory.saveNow(key: save.key, value: save.value, ttl: storeTTL, slot: save.slot, now: time(save.now, of: memory))
+    ///
+    /// - Returns: `false`, writing nothing, when the session had ended meanwhile.
+    private func write(_ save: Save, to memory: InMemorySessionStore) throws(SessionError) -> Bool {
+        let now = time(save.now, of: memory)
+        if let required = save.requiresLive {
+            var slot: Int32 = -1
+            guard memory.loadNow(key: required, touchTTL: nil, slot: &slot, now: now) != nil else { return false }
+        }
+        if save.onlyIfLive {
+            return try memory.replaceNow(key: save.key, value: save.value, ttl: storeTTL, slot: save.slot, now: now)
+        }
+        try memory.saveNow(key: save.key, value: save.value, ttl: storeTTL, slot: save.slot, now: now)
+        return true
+    }
+
+    /// What a commit of a session that ended while this request held it does: nothing is
+    /// written, the session records it, and the cookie is expired.
+    private func discard(_ session: Session) -> Committed {
+        session.state.withLock { $0.changesDiscarded = true }
+        return Committed(discarded: cookie.deletion)
     }
 
     /// Saves a loaded session whole with a write conditional on the version it was loaded at,
@@ -372,26 +427,33 @@ final class StoreSessionCore: Sendable {
     /// later, it finds another version and changes nothing instead of overwriting a newer
     /// acknowledged save.
     ///
-    /// When the condition fails, another request saved the session since it was loaded: this
-    /// save then follows with a plain write, so the later save still wins, as whole-session
-    /// saves promise, at the cost of one round trip and without retry loops under contention.
-    /// (That follow-up write is the one write not protected against arriving late.)
+    /// When the condition fails, another request saved the session since it was loaded, or
+    /// the session ended: this save then follows with a write that only replaces a live
+    /// entry, so the later save still wins, as whole-session saves promise, and an ended
+    /// session stays ended, at the cost of one round trip and without retry loops under
+    /// contention. (That follow-up write is the one write not protected against arriving
+    /// late; arriving late, it still cannot bring an ended session back.)
+    ///
+    /// - Returns: `false`, writing nothing, when the session has no live entry any more.
     nonisolated(nonsending) private func replace(
         key: String, value: [UInt8], loadedVersion: SessionStoreVersion?, in store: any VersionedSessionStore
-    ) async throws {
+    ) async throws -> Bool {
         var version = loadedVersion
         if version == nil {
-            version = try await store.loadVersioned(key: key)?.version
+            guard let current = try await store.loadVersioned(key: key) else { return false }
+            version = current.version
         }
-        if let version, try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) { return }
+        if let version, try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) { return true }
         // Changed or gone since it was read (another request's save, expiry, eviction, a
-        // logout elsewhere): written as a plain whole-session save would.
-        try await store.save(key: key, value: value, ttl: storeTTL)
+        // logout elsewhere): replaced if it lives, as a whole-session save of it would.
+        return try await store.replace(key: key, value: value, ttl: storeTTL)
     }
 
     /// Applies the request's changes to the stored session with conditional saves, so that a
     /// concurrent request's changes to other keys are kept.
-    nonisolated(nonsending) private func merge(_ s: Session.State, into store: any VersionedSessionStore) async throws -> String {
+    nonisolated(nonsending) private func merge(
+        _ s: Session.State, of session: Session, into store: any VersionedSessionStore
+    ) async throws -> Committed {
         let key = key(for: s.id)
         // The bytes read when the session was opened serve for the first attempt when the
         // store can version them; a conflict then costs one more read.
@@ -406,7 +468,7 @@ final class StoreSessionCore: Sendable {
             }
             guard let (bytes, version) = current else {
                 // Deleted meanwhile (a logout in another request): never bring it back.
-                return cookie.deletion
+                return discard(session)
             }
             let decoded = (try? JSON.decodeStoredSession(bytes)) ?? nil
             var data = decoded?.data ?? [:]
@@ -419,12 +481,12 @@ final class StoreSessionCore: Sendable {
             }
             if data.isEmpty {
                 try await store.delete(key: key)
-                return cookie.deletion
+                return Committed(cookie.deletion)
             }
             let created = stored.flatMap { Self.plausibleCreation($0, now: clock.now()) ? Int($0) : nil } ?? Int(s.createdAt)
             let value = try JSON.encodeStoredSession(data, created: created)
             if try await store.save(key: key, value: value, ttl: storeTTL, ifVersion: version) {
-                return cookie.render(value: s.id, now: clock.now())
+                return Committed(cookie.render(value: s.id, now: clock.now()))
             }
         }
         throw SessionError(

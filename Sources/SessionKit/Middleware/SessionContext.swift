@@ -192,6 +192,8 @@ public final class SessionContext: Sendable {
         var headers: [SessionHeader] = []
         var used = false
         var cookieSet = false
+        /// The names of the sessions whose commit found them ended.
+        var discarded: [String] = []
 
         mutating func use(capacity: Int) {
             guard !used else { return }
@@ -210,16 +212,25 @@ public final class SessionContext: Sendable {
             cookieSet = true
         }
 
-        mutating func finish() -> [SessionHeader] {
+        mutating func finish() -> Committed {
             if used { headers.append(SessionHeader(name: SessionHeader.vary, value: "Cookie")) }
             if cookieSet { headers.append(SessionHeader(name: SessionHeader.cacheControl, value: "private")) }
-            return headers
+            return Committed(headers: headers, discarded: discarded)
         }
+    }
+
+    /// What committing the request's sessions gave.
+    @usableFromInline
+    struct Committed {
+        /// The headers to add to the response.
+        @usableFromInline var headers: [SessionHeader]
+        /// The names of the sessions that had ended meanwhile (nothing written for them).
+        @usableFromInline var discarded: [String]
     }
 
     /// Commits every opened session and returns the headers to add.
     @usableFromInline
-    nonisolated(nonsending) func commit(onlyWhenHandlerThrew: Bool = false) async throws -> [SessionHeader] {
+    nonisolated(nonsending) func commit(onlyWhenHandlerThrew: Bool = false) async throws -> Committed {
         let snapshot = states.withLock { $0 }
         var headers = Headers()
         var firstError: (any Error)?
@@ -228,7 +239,9 @@ public final class SessionContext: Sendable {
             if onlyWhenHandlerThrew && !entries[index].interface.commitsWhenHandlerThrows { continue }
             headers.use(capacity: snapshot.count)
             do {
-                headers.add(try await entries[index].commit(session, cookieValues: values.array))
+                let committed = try await entries[index].commit(session, cookieValues: values.array)
+                headers.add(committed.cookies)
+                if committed.discarded { headers.discarded.append(entries[index].sessionName) }
             } catch {
                 if firstError == nil { firstError = error }
             }
@@ -241,7 +254,7 @@ public final class SessionContext: Sendable {
     /// when every opened session's interface commits synchronously (the in-memory store);
     /// `nil` otherwise, and nothing is committed.
     @usableFromInline
-    func commitNow() throws -> [SessionHeader]? {
+    func commitNow() throws -> Committed? {
         let snapshot = states.withLock { $0 }
         for index in 0..<snapshot.count {
             guard case .loaded = snapshot[index] else { continue }
@@ -254,18 +267,20 @@ public final class SessionContext: Sendable {
             guard case .loaded(let session, let values) = snapshot[index] else { continue }
             headers.use(capacity: snapshot.count)
             do {
+                let committed: StoreSessionCore.Committed
                 if index == 0, let path = memoryPath, path.commitsSynchronously {
                     // `entries` keeps the core and the store alive (see MemoryPath).
-                    headers.add(
-                        try path.core._withUnsafeGuaranteedRef { core in
-                            try path.memory._withUnsafeGuaranteedRef { memory in
-                                try core.commitNow(session, hadCookie: !values.isEmpty, memory: memory)
-                            }
-                        })
+                    committed = try path.core._withUnsafeGuaranteedRef { core in
+                        try path.memory._withUnsafeGuaranteedRef { memory in
+                            try core.commitNow(session, hadCookie: !values.isEmpty, memory: memory)
+                        }
+                    }
                 } else {
                     let core = entries[index].storeCore!
-                    headers.add(try core.commitNow(session, hadCookie: !values.isEmpty, memory: core.synchronousMemory!))
+                    committed = try core.commitNow(session, hadCookie: !values.isEmpty, memory: core.synchronousMemory!)
                 }
+                headers.add(committed.cookie)
+                if committed.discarded { headers.discarded.append(entries[index].sessionName) }
             } catch {
                 if firstError == nil { firstError = error }
             }

@@ -51,10 +51,16 @@ public struct SessionMiddleware: Sendable {
             return try await interface.open(cookieValues: cookieValues)
         }
 
+        /// Commits `session`: the `Set-Cookie` values to send, and whether the session had
+        /// ended meanwhile, so that nothing was written.
         @inline(__always)
-        nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
-            if let storeCore { return try await storeCore.commit(session, cookieValues: cookieValues).map { [$0] } ?? [] }
-            return try await interface.commit(session, cookieValues: cookieValues)
+        nonisolated(nonsending) func commit(_ session: Session, cookieValues: [String]) async throws -> (cookies: [String], discarded: Bool) {
+            if let storeCore {
+                let committed = try await storeCore.commit(session, cookieValues: cookieValues)
+                return (committed.cookie.map { [$0] } ?? [], committed.discarded)
+            }
+            let cookies = try await interface.commit(session, cookieValues: cookieValues)
+            return (cookies, session.changesDiscarded)
         }
     }
 
@@ -145,8 +151,11 @@ public struct SessionMiddleware: Sendable {
         } catch {
             throw await handlerFailed(error, context: context)
         }
-        if let headers = try context.commitNow() { return SessionResult(value: value, headers: headers) }
-        return SessionResult(value: value, headers: try await context.commit())
+        if let committed = try context.commitNow() {
+            return SessionResult(value: value, headers: committed.headers, discardedSessions: committed.discarded)
+        }
+        let committed = try await context.commit()
+        return SessionResult(value: value, headers: committed.headers, discardedSessions: committed.discarded)
     }
 
     /// The context of one request.
@@ -160,10 +169,10 @@ public struct SessionMiddleware: Sendable {
     @usableFromInline
     nonisolated(nonsending) func handlerFailed(_ error: any Error, context: SessionContext) async -> any Error {
         guard entries.contains(where: \.interface.commitsWhenHandlerThrows),
-            let headers = try? await context.commit(onlyWhenHandlerThrew: true),
-            headers.contains(where: { $0.name == SessionHeader.setCookie })
+            let committed = try? await context.commit(onlyWhenHandlerThrew: true),
+            committed.headers.contains(where: { $0.name == SessionHeader.setCookie })
         else { return error }
-        return SessionHandlerError(error: error, headers: headers)
+        return SessionHandlerError(error: error, headers: committed.headers)
     }
 }
 
@@ -175,12 +184,18 @@ public struct SessionResult<Value> {
     /// session was used, and `Cache-Control: private` when a cookie is set, so that shared
     /// caches neither store a response carrying a cookie nor serve one user's page to another.
     public var headers: [SessionHeader]
+    /// The names (``SessionConfiguration/sessionName``) of the sessions that had ended while
+    /// this request held them (a logout or revocation in another request, expiry, eviction):
+    /// the handler's changes to them were not saved and their cookies are expired. Usually
+    /// empty; an app may log it or tell the user to sign in again.
+    public var discardedSessions: [String]
 
     /// Creates a result; the middleware does.
     @usableFromInline
-    init(value: Value, headers: [SessionHeader]) {
+    init(value: Value, headers: [SessionHeader], discardedSessions: [String] = []) {
         self.value = value
         self.headers = headers
+        self.discardedSessions = discardedSessions
     }
 
     /// The `Set-Cookie` values among ``headers``.

@@ -67,6 +67,8 @@ public final class Session: Sendable {
         /// by an interface, which takes the key out, and not given it since), so that a save
         /// need not look for it.
         var mayHoldCreatedKey = true
+        /// Set by an interface whose commit found that the session had ended meanwhile.
+        var changesDiscarded = false
 
         /// Sets or removes a value and records the change.
         mutating func assign(_ key: String, _ value: SessionValue?) {
@@ -154,6 +156,14 @@ public final class Session: Sendable {
 
     /// True when ``invalidate()`` was called during this request.
     public var isInvalidated: Bool { state.withLock { $0.isInvalidated } }
+
+    /// True after a commit found that the session had ended while this request held it (a
+    /// logout or revocation in another request, expiry, eviction): nothing of this request
+    /// was saved, and the response expires the cookie.
+    ///
+    /// ``SessionResult/discardedSessions`` names such sessions for the code that sends the
+    /// response.
+    public var changesDiscarded: Bool { state.withLock { $0.changesDiscarded } }
 
     /// When the session was created, in seconds since the Unix epoch.
     public var createdAt: Double { state.withLock { $0.createdAt } }
@@ -296,16 +306,20 @@ public final class Session: Sendable {
         }
     }
 
-    /// Gives the session a new ID, keeping its values; the entry under the old ID is deleted
-    /// when the session is saved.
+    /// Gives the session a new ID, keeping its values but a new CSRF token; the entry under
+    /// the old ID is deleted when the session is saved.
     ///
     /// Call it whenever privileges change, above all at login: it defeats session fixation,
-    /// where an attacker plants a known session ID in the victim's browser beforehand.
+    /// where an attacker plants a known session ID in the victim's browser beforehand. The
+    /// CSRF token (``csrfToken()``) is replaced too, when the session has one, so that whoever
+    /// planted or read the session before the change does not know the token after it.
     ///
     /// - Throws: ``SessionError`` only if the OS refuses random bytes for the new ID.
     public func regenerateID() throws {
         let newID = try SessionID.generate()
+        let newToken = try SessionID.generate()
         state.withLock {
+            if $0.data[Session.csrfKey] != nil { $0.assign(Session.csrfKey, .string(newToken)) }
             $0.id = newID
             $0.isModified = true
             $0.isAccessed = true

@@ -649,7 +649,7 @@ extension FilesystemSessionStore {
             if code == ENOENT { return }
             throw failure("delete", displayPath(name), code)
         }
-        if durability.syncsDirectory {
+        if durability.syncsDeletes {
             let code = directorySync.sync(directoryDescriptor)
             if code != 0 { throw failure("sync the directory after deleting", displayPath(name), code) }
         }

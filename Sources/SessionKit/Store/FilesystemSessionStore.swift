@@ -50,7 +50,8 @@ public final class FilesystemSessionStore: SessionStore {
         /// one, never a torn or empty file. The rename itself reaches the disk with the file
         /// system's next commit (ext4: within 5 seconds, or sooner with any other sync), so a
         /// power loss may undo the last few seconds of saves. SQLite's `synchronous=NORMAL`
-        /// in WAL mode makes the same trade. The default.
+        /// in WAL mode makes the same trade. Deletes (and prunes) sync the directory before
+        /// they return, so a session that was ended stays ended after a crash. The default.
         case durable
         /// Like ``durable``, and the directory is synced after every swap and delete
         /// (concurrent saves share one directory sync): a save that returned survives a power
@@ -63,6 +64,9 @@ public final class FilesystemSessionStore: SessionStore {
 
         var syncsFiles: Bool { self != .fast }
         var syncsDirectory: Bool { self == .synchronous }
+        /// Deletes sync the directory at every level but ``fast``: a session that was ended
+        /// must not come back after a crash, so a delete is made durable before it returns.
+        var syncsDeletes: Bool { self != .fast }
     }
 
     /// What ``prune(staleTemporaryFileAge:)`` removed.
@@ -220,8 +224,28 @@ public final class FilesystemSessionStore: SessionStore {
     public func delete(key: String) async throws {
         let name = try fileName(forKey: key)
         let keyBytes = Array(key.utf8)
-        try await performLocked(key: keyBytes, syncs: durability.syncsDirectory) { (lockHeld: Bool) throws(SessionError) in
+        try await performLocked(key: keyBytes, syncs: durability.syncsDeletes) { (lockHeld: Bool) throws(SessionError) in
             try self.remove(name: name, key: keyBytes, lockHeld: lockHeld)
+        }
+    }
+
+    /// Saves `value` only over a live entry: under the key's lock, the entry is read and the
+    /// new file swapped in only if it holds a session that has not expired. A session deleted
+    /// (by any process on the directory) or expired is never written back.
+    public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        let name = try fileName(forKey: key)
+        guard value.count <= maximumValueBytes else {
+            throw SessionError(
+                .valueTooLarge,
+                "the session for key \"\(Self.redactedKey(Array(key.utf8)))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
+        }
+        let keyBytes = Array(key.utf8)
+        let contents = FilesystemEntryFormat.encode(ttl: ttl, value: value, key: keyBytes)
+        // Always on an I/O thread: the lock may have to be waited for.
+        return try await pool.run { () throws(SessionError) in
+            try self.writeAtomically(name: name, key: keyBytes, contents: contents, lockHeld: false, onlyIfPresent: true) { () throws(SessionError) in
+                try self.readLive(name: name, key: keyBytes, now: self.clock.now(), touch: false, ttl: nil) != nil
+            }
         }
     }
 
@@ -337,6 +361,11 @@ public final class FilesystemSessionStore: SessionStore {
                 let lock = try self.lockKey(key, wait: true)!
                 defer { close(lock) }
                 if try self.removeIfExpired(name: name, key: key, now: now) { report.expiredSessions += 1 }
+            }
+            // The removals reach the disk before prune returns, as deletes do.
+            if report.expiredSessions > 0 && self.durability.syncsDeletes {
+                let code = self.directorySync.sync(self.directoryDescriptor)
+                if code != 0 { throw self.failure("sync the directory after pruning", self.directory, code) }
             }
             return report
         }

@@ -1,15 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
-/// A session store in the process's memory, with expiry and a capacity bound.
+/// A session store in the process's memory, with expiry, a capacity bound and a byte budget.
 ///
 /// - Entries expire after their time to live and are never returned after it.
 /// - Expired entries are reclaimed without waiting for a read of the same key: writes
 ///   examine the entries in turn (two per write on average, in runs of 32) and remove the
 ///   expired ones, and ``sweep()`` removes all.
-/// - At most about ``capacity`` entries are kept; beyond that the least recently used entry
-///   is evicted. The store is split into shards (each with its own lock and its own share of
-///   the capacity) so that concurrent requests rarely wait for each other; eviction is least
-///   recently used within a shard.
+/// - At most about ``capacity`` entries and ``maximumBytes`` bytes are kept; beyond either
+///   bound the least recently used entries are evicted. An entry counts its key, its value
+///   and ``entryOverhead`` bytes of bookkeeping, so many small anonymous sessions and a few
+///   large ones are bounded alike. The store is split into shards (each with its own lock and
+///   its own share of both bounds) so that concurrent requests rarely wait for each other;
+///   eviction is least recently used within a shard.
 /// - Values larger than ``maximumValueBytes`` are refused with a `valueTooLarge` error, and
 ///   the previous value stays.
 ///
@@ -20,6 +29,19 @@ public final class InMemorySessionStore: VersionedSessionStore {
     public let capacity: Int
     /// The largest value accepted, in bytes.
     public let maximumValueBytes: Int
+    /// The most bytes kept (keys, values and ``entryOverhead`` per entry), approximately:
+    /// each shard keeps its share.
+    public let maximumBytes: Int
+    /// The bytes of bookkeeping counted for each entry besides its key and value.
+    public static let entryOverhead = 96
+    /// The default byte budget: an eighth of the machine's physical memory, at least 64 MiB
+    /// and at most 4 GiB.
+    public static var defaultMaximumBytes: Int {
+        let pages = Int(sysconf(Int32(_SC_PHYS_PAGES)))
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let physical = pages > 0 && pageSize > 0 ? pages.multipliedReportingOverflow(by: pageSize).partialValue : 0
+        return min(max(physical / 8, 64 << 20), 4 << 30)
+    }
     let clock: SessionClock
     let shards: ShardTable
     let shardMask: Int
@@ -29,18 +51,25 @@ public final class InMemorySessionStore: VersionedSessionStore {
     /// - Parameters:
     ///   - capacity: the most sessions kept before the least recently used are evicted
     ///     (default 1,000,000: about 450 MB for sessions of 200 bytes).
+    ///   - maximumBytes: the most bytes kept, keys, values and ``entryOverhead`` per entry
+    ///     counted (default ``defaultMaximumBytes``); at least `maximumValueBytes`.
     ///   - maximumValueBytes: the largest session accepted, in bytes (default 1 MiB).
     ///   - clock: the clock that times expiry.
-    public init(capacity: Int = 1_000_000, maximumValueBytes: Int = 1 << 20, clock: SessionClock = .system) {
+    public init(
+        capacity: Int = 1_000_000, maximumBytes: Int = InMemorySessionStore.defaultMaximumBytes, maximumValueBytes: Int = 1 << 20,
+        clock: SessionClock = .system
+    ) {
         precondition(capacity > 0 && capacity <= 1 << 40, "capacity must be positive and at most 2^40")
         precondition(maximumValueBytes > 0, "maximumValueBytes must be positive")
+        precondition(maximumBytes >= maximumValueBytes, "maximumBytes must be at least maximumValueBytes")
         self.capacity = capacity
         self.maximumValueBytes = maximumValueBytes
+        self.maximumBytes = maximumBytes
         self.clock = clock
         // Small stores use one shard so that eviction is exactly least-recently-used.
-        let shardCount = capacity < 4096 ? 1 : 16
+        let shardCount = capacity < 4096 || maximumBytes < 64 << 20 ? 1 : 16
         let perShard = (capacity + shardCount - 1) / shardCount
-        self.shards = ShardTable(count: shardCount, capacityEach: perShard)
+        self.shards = ShardTable(count: shardCount, capacityEach: perShard, bytesEach: (maximumBytes + shardCount - 1) / shardCount)
         self.shardMask = shardCount - 1
     }
 
@@ -94,13 +123,29 @@ public final class InMemorySessionStore: VersionedSessionStore {
     /// - Parameter slot: the slot ``loadNow(key:touchTTL:slot:now:)`` gave for `key`, or -1. It
     ///   is only a hint: a slot that no longer holds `key` is ignored.
     func saveNow(key: String, value: [UInt8], ttl: Int?, slot: Int32, now: Double) throws(SessionError) {
+        try checkSize(value)
+        let expires = ttl.map { now + Double($0) } ?? .infinity
+        shard(for: key).withLock { _ = $0.set(key, value: value, expires: expires, now: now, slot: slot) }
+    }
+
+    /// ``replace(key:value:ttl:)`` without the asynchronous call, at a time the caller read
+    /// from this store's clock; `slot` as for ``saveNow(key:value:ttl:slot:now:)``.
+    func replaceNow(key: String, value: [UInt8], ttl: Int?, slot: Int32, now: Double) throws(SessionError) -> Bool {
+        try checkSize(value)
+        let expires = ttl.map { now + Double($0) } ?? .infinity
+        return shard(for: key).withLock { $0.set(key, value: value, expires: expires, now: now, slot: slot, onlyIfLive: true) }
+    }
+
+    nonisolated(nonsending) public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        try replaceNow(key: key, value: value, ttl: ttl, slot: -1, now: clock.now())
+    }
+
+    private func checkSize(_ value: [UInt8]) throws(SessionError) {
         guard value.count <= maximumValueBytes else {
             throw SessionError(
                 .valueTooLarge,
                 "a session of \(value.count) bytes is over the in-memory store's limit of \(maximumValueBytes) bytes; store less in the session or raise maximumValueBytes")
         }
-        let expires = ttl.map { now + Double($0) } ?? .infinity
-        shard(for: key).withLock { $0.set(key, value: value, expires: expires, now: now, slot: slot) }
     }
 
     nonisolated(nonsending) public func delete(key: String) async throws {
@@ -128,23 +173,24 @@ public final class InMemorySessionStore: VersionedSessionStore {
     nonisolated(nonsending) public func save(
         key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion
     ) async throws -> Bool {
-        guard value.count <= maximumValueBytes else {
-            throw SessionError(
-                .valueTooLarge,
-                "a session of \(value.count) bytes is over the in-memory store's limit of \(maximumValueBytes) bytes; store less in the session or raise maximumValueBytes")
-        }
+        try checkSize(value)
         let now = clock.now()
         let expires = ttl.map { now + Double($0) } ?? .infinity
         return shard(for: key).withLock { shard in
             guard shard.get(key, now: now, newExpiry: nil) != nil, shard.version(of: key) == version.token else { return false }
-            shard.set(key, value: value, expires: expires, now: now)
-            return true
+            return shard.set(key, value: value, expires: expires, now: now)
         }
     }
 
     /// The number of entries held, expired ones not yet reclaimed included.
     public var count: Int {
         (0...shardMask).reduce(0) { total, i in total + shards[i].withLock { $0.index.count } }
+    }
+
+    /// The bytes held (keys, values and ``entryOverhead`` per entry), expired entries not yet
+    /// reclaimed included.
+    public var bytes: Int {
+        (0...shardMask).reduce(0) { total, i in total + shards[i].withLock { $0.bytes } }
     }
 
     /// Removes every expired entry now.
@@ -185,10 +231,10 @@ struct ShardTable: @unchecked Sendable {
     private let base: UnsafeMutablePointer<Slot>
     private let count: Int
 
-    init(count: Int, capacityEach: Int) {
+    init(count: Int, capacityEach: Int, bytesEach: Int) {
         self.count = count
         base = .allocate(capacity: count)
-        for i in 0..<count { (base + i).initialize(to: Slot(lock: Mutex(LRUShard(capacity: capacityEach)))) }
+        for i in 0..<count { (base + i).initialize(to: Slot(lock: Mutex(LRUShard(capacity: capacityEach, maximumBytes: bytesEach)))) }
     }
 
     @inline(__always)
@@ -220,6 +266,10 @@ struct LRUShard {
     static let sweepBatch = 32
 
     let capacity: Int
+    /// The most bytes this shard keeps (see ``cost(key:value:)``).
+    let maximumBytes: Int
+    /// The bytes held: the sum of the entries' costs.
+    var bytes = 0
     var index: [String: Int32] = [:]
     var nodes: [Node] = []
     var free: [Int32] = []
@@ -231,7 +281,16 @@ struct LRUShard {
     /// Counts writes, so that every stored value has a distinct version.
     var writes: UInt64 = 0
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int, maximumBytes: Int) {
+        self.capacity = capacity
+        self.maximumBytes = maximumBytes
+    }
+
+    /// What an entry counts against the byte budget.
+    @inline(__always)
+    static func cost(key: String, value: [UInt8]) -> Int {
+        key.utf8.count + value.count + InMemorySessionStore.entryOverhead
+    }
 
     mutating func unlink(_ i: Int32) {
         // The two links only: copying the node would retain its key and value.
@@ -251,6 +310,7 @@ struct LRUShard {
 
     mutating func release(_ i: Int32) {
         unlink(i)
+        bytes -= Self.cost(key: nodes[Int(i)].key, value: nodes[Int(i)].value)
         index.removeValue(forKey: nodes[Int(i)].key)
         nodes[Int(i)].key = ""
         nodes[Int(i)].value = []
@@ -294,9 +354,20 @@ struct LRUShard {
         return hint
     }
 
-    mutating func set(_ key: String, value: [UInt8], expires: Double, now: Double, slot hint: Int32 = -1) {
-        writes &+= 1
+    /// Stores `value` under `key`; with `onlyIfLive`, only over a live entry.
+    ///
+    /// - Returns: whether it stored the value.
+    @discardableResult
+    mutating func set(
+        _ key: String, value: [UInt8], expires: Double, now: Double, slot hint: Int32 = -1, onlyIfLive: Bool = false
+    ) -> Bool {
         if let i = slot(of: key, hint: hint) ?? index[key] {
+            if onlyIfLive && nodes[Int(i)].expires <= now {
+                release(i)
+                return false
+            }
+            writes &+= 1
+            bytes += value.count - nodes[Int(i)].value.count
             nodes[Int(i)].value = value
             nodes[Int(i)].expires = expires
             nodes[Int(i)].version = writes
@@ -304,7 +375,10 @@ struct LRUShard {
                 unlink(i)
                 pushFront(i)
             }
+            evict(keeping: i)
         } else {
+            if onlyIfLive { return false }
+            writes &+= 1
             let i: Int32
             if let reused = free.popLast() {
                 i = reused
@@ -314,10 +388,19 @@ struct LRUShard {
                 nodes.append(Node(key: key, value: value, expires: expires, prev: -1, next: -1, version: writes))
             }
             index[key] = i
+            bytes += Self.cost(key: key, value: value)
             pushFront(i)
-            while index.count > capacity, tail >= 0 { release(tail) }
+            evict(keeping: i)
         }
         sweepSome(now: now)
+        return true
+    }
+
+    /// Evicts least recently used entries until both bounds hold, never the entry just
+    /// written (`keeping`), which is the most recently used.
+    @inline(__always)
+    mutating func evict(keeping i: Int32) {
+        while index.count > capacity || bytes > maximumBytes, tail >= 0, tail != i { release(tail) }
     }
 
     mutating func remove(_ key: String) {
@@ -362,9 +445,15 @@ extension StoreSessionInterface where Store == InMemorySessionStore {
     ///
     /// - Parameters:
     ///   - configuration: the cookie and lifetime options.
-    ///   - capacity: the most sessions kept (see ``InMemorySessionStore/init(capacity:maximumValueBytes:clock:)``).
+    ///   - capacity: the most sessions kept (see ``InMemorySessionStore/init(capacity:maximumBytes:maximumValueBytes:clock:)``).
+    ///   - maximumBytes: the most bytes kept (see ``InMemorySessionStore/maximumBytes``).
     ///   - clock: the clock for expiry and cookie dates.
-    public init(configuration: SessionConfiguration = .default, capacity: Int = 1_000_000, clock: SessionClock = .system) throws {
-        try self.init(store: InMemorySessionStore(capacity: capacity, clock: clock), configuration: configuration, clock: clock)
+    public init(
+        configuration: SessionConfiguration = .default, capacity: Int = 1_000_000,
+        maximumBytes: Int = InMemorySessionStore.defaultMaximumBytes, clock: SessionClock = .system
+    ) throws {
+        try self.init(
+            store: InMemorySessionStore(capacity: capacity, maximumBytes: maximumBytes, clock: clock), configuration: configuration,
+            clock: clock)
     }
 }

@@ -14,6 +14,8 @@
 /// - ``touch(key:ttl:)`` sets a new time to live without changing the value and reports
 ///   whether the key existed.
 /// - ``delete(key:)`` removes the entry; deleting a missing key is not an error.
+/// - ``replace(key:value:ttl:)`` saves only over a live entry, in one step: an entry that was
+///   deleted, has expired or was evicted is never written back.
 /// - Failures (server down, disk full, value too large) throw a ``SessionError``; a failed
 ///   save leaves the previous value in place.
 /// - All methods may be called concurrently from many tasks.
@@ -46,6 +48,25 @@ public protocol SessionStore: AnyObject, Sendable {
     ///
     /// The default implementation calls ``load(key:)`` and then ``touch(key:ttl:)``.
     nonisolated(nonsending) func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]?
+
+    /// Replaces the value of a live entry, and writes nothing when there is none.
+    ///
+    /// Interfaces save every session they loaded with it, so that a session ended while a
+    /// request held it (deleted by a logout in another request, revoked, expired, evicted)
+    /// is never written back by that request.
+    ///
+    /// The default implementation checks with ``load(key:)`` and then saves: that is not one
+    /// step, and a delete landing between the two is undone. A store should implement it
+    /// atomically, as every store of SessionKit does (Redis `SET ... XX`, memcached
+    /// `replace`, the filesystem store under the key's lock, the in-memory store under its
+    /// shard's lock).
+    ///
+    /// - Parameters:
+    ///   - key: the entry's key.
+    ///   - value: the bytes to store.
+    ///   - ttl: seconds until the entry expires, or `nil` for an entry that never expires.
+    /// - Returns: `false`, writing nothing, when `key` has no live entry.
+    nonisolated(nonsending) func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool
 }
 
 extension SessionStore {
@@ -53,5 +74,11 @@ extension SessionStore {
         guard let value = try await load(key: key) else { return nil }
         _ = try await touch(key: key, ttl: ttl)
         return value
+    }
+
+    nonisolated(nonsending) public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        guard try await load(key: key) != nil else { return false }
+        try await save(key: key, value: value, ttl: ttl)
+        return true
     }
 }

@@ -170,6 +170,20 @@ public final class MemcachedClient: Sendable {
         }
     }
 
+    /// `replace`: stores `value` only when `key` holds a live item. Returns whether it was
+    /// stored.
+    ///
+    /// Retried once on a lost connection: a second `replace` of the same bytes is harmless,
+    /// and never creates the item.
+    public func replace(_ key: String, value: [UInt8], flags: UInt32 = 0, ttl: Int?) async throws -> Bool {
+        let reply = try await store(.replace(key: key, flags: flags, exptime: MemcachedExpiration.exptime(ttl: ttl), value: value), key: key, value: value, idempotent: true)
+        switch reply {
+        case .stored: return true
+        case .notStored: return false
+        default: throw unexpected(reply, command: "replace")
+        }
+    }
+
     /// `cas`: stores `value` only if the item is unchanged since the ``gets(_:)`` that
     /// returned `cas`.
     public func compareAndSwap(_ key: String, value: [UInt8], flags: UInt32 = 0, ttl: Int?, cas: UInt64) async throws -> CompareAndSwapResult {

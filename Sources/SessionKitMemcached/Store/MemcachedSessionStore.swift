@@ -59,6 +59,16 @@ public final class MemcachedSessionStore: SessionStore {
         ttl.map { $0 < Int.max ? $0 + 1 : $0 }
     }
 
+    /// `replace`: saves only over a live item, so a session deleted or expired meanwhile is
+    /// never written back.
+    public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        if let ttl, ttl <= 0 {
+            // Already expired: what is left to do is ending the live item, if any.
+            return try await client.delete(key)
+        }
+        return try await client.replace(key, value: value, flags: 0, ttl: Self.serverTTL(ttl))
+    }
+
     public func delete(key: String) async throws {
         try await client.delete(key)
     }

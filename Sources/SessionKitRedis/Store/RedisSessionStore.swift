@@ -7,6 +7,7 @@ import Synchronization
 ///
 /// - ``save(key:value:ttl:)``: `SET key value EX ttl`, or plain `SET` for permanent sessions
 ///   (`ttl == nil`), so a permanent session never expires in Redis.
+/// - ``replace(key:value:ttl:)`` (saves of loaded sessions): `SET key value XX [EX ttl]`.
 /// - ``load(key:)``: `GET`; ``delete(key:)``: `DEL`.
 /// - ``touch(key:ttl:)``: `EXPIRE` (or `PERSIST` for `nil`).
 /// - ``loadAndTouch(key:ttl:)``: `GETEX key EX ttl` on Redis 6.2+, `GET` then `EXPIRE` before.
@@ -67,6 +68,26 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await run(command)
         guard case .simpleString = reply else {
             throw unexpected(reply, command: "SET")
+        }
+    }
+
+    /// `SET key value XX [EX ttl]`: saves only over a live key, so a session deleted or
+    /// expired meanwhile is never written back.
+    public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        try validate(key)
+        guard value.count <= maxValueSize else {
+            throw SessionError(.valueTooLarge, "the session is \(value.count) bytes, over RedisSessionStore's maxValueSize of \(maxValueSize); store less in the session or raise maxValueSize")
+        }
+        if let ttl, ttl <= 0 {
+            // Already expired: what is left to do is ending the live entry, if any.
+            return try await integer(["DEL", RedisArgument(key)], command: "DEL") > 0
+        }
+        var command: [RedisArgument] = ["SET", RedisArgument(key), RedisArgument(value), "XX"]
+        if let ttl { command += ["EX", RedisArgument(ttl)] }
+        switch try await run(command) {
+        case .simpleString: return true
+        case .null: return false
+        case let reply: throw unexpected(reply, command: "SET")
         }
     }
 
