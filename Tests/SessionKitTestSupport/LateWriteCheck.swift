@@ -26,12 +26,13 @@ public enum LateWriteCheck {
 
     /// Runs the check through a middleware over `store`, whose client connects through
     /// `proxy` with one connection; with `plainWrites` the store sits behind a wrapper that is
-    /// not a ``VersionedSessionStore``, so the interface saves with plain writes (the control).
+    /// not a ``VersionedSessionStore`` and whose replace is a plain save (``PlainSaveStore``),
+    /// so the interface saves with plain writes (the control).
     public static func run<Store: VersionedSessionStore>(store: Store, proxy: FaultProxy, plainWrites: Bool) async throws -> Outcome {
         let sessions = try SessionConfiguration(prefix: "late:\(UInt32.random(in: 0...UInt32.max)):")
         let interface: any SessionInterface =
             plainWrites
-            ? try StoreSessionInterface(store: InstrumentedStore(store), configuration: sessions)
+            ? try StoreSessionInterface(store: PlainSaveStore(store), configuration: sessions)
             : try StoreSessionInterface(store: store, configuration: sessions)
         return try await run(middleware: SessionMiddleware(interface), proxy: proxy)
     }

@@ -98,4 +98,8 @@ public final class InstrumentedStore<Base: SessionStore>: SessionStore, @uncheck
         try record("touch \(key) \(ttl.map(String.init) ?? "nil")")
         return try await base.touch(key: key, ttl: ttl)
     }
+    public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        try record("replace \(key) \(ttl.map(String.init) ?? "nil")")
+        return try await base.replace(key: key, value: value, ttl: ttl)
+    }
 }
