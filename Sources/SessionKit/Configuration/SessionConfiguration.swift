@@ -133,6 +133,41 @@ public struct SessionConfiguration: Sendable, Hashable {
         try validate()
     }
 
+    /// This configuration with its cookie locked to the host that set it: `secure`, and the
+    /// cookie name given the `__Host-` prefix (`"session"` becomes `"__Host-session"`).
+    ///
+    /// Browsers accept a `__Host-` cookie only from HTTPS, with `Path=/` and no `Domain`, so
+    /// a sibling subdomain (`evil.example.com` next to `app.example.com`) can neither set nor
+    /// overwrite it: no duplicate session cookie can be tossed in beside yours. Recommended
+    /// for every HTTPS deployment that does not share its cookie with a Python service under
+    /// sanic_session's plain name.
+    ///
+    /// ```swift
+    /// let configuration = try SessionConfiguration(expiry: 3600).hostLocked()
+    /// ```
+    ///
+    /// - Throws: ``SessionError`` with code `invalidConfiguration` when ``domain`` is set or
+    ///   ``path`` is not `"/"` (a `__Host-` cookie cannot have either).
+    public func hostLocked() throws(SessionError) -> SessionConfiguration {
+        if let domain {
+            throw SessionError(
+                .invalidConfiguration,
+                "hostLocked() makes a __Host- cookie, which browsers accept only without Domain, and domain is \"\(domain)\"; set domain: nil (the cookie then goes to this host only) or keep the plain name")
+        }
+        guard path == "/" else {
+            throw SessionError(
+                .invalidConfiguration,
+                "hostLocked() makes a __Host- cookie, which browsers accept only with Path=/, and path is \"\(path)\"; set path: \"/\" or keep the plain name")
+        }
+        var copy = self
+        copy.secure = true
+        if !cookieName.lowercased().hasPrefix("__host-") {
+            copy.cookieName = "__Host-" + (cookieName.lowercased().hasPrefix("__secure-") ? String(cookieName.dropFirst(9)) : cookieName)
+        }
+        try copy.validate()
+        return copy
+    }
+
     /// The defaults of every option (sanic_session's, with `SameSite=Lax`).
     public static let `default`: SessionConfiguration = {
         do { return try SessionConfiguration() } catch { preconditionFailure("the default configuration is valid: \(error)") }
