@@ -86,6 +86,8 @@ final class StoreSessionCore: Sendable {
     let storeTTL: Int?
     let touchTTL: Int?
     let cookie: SetCookieTemplate
+    /// The sessions bound to each user (``Session/bindUser(_:device:)``).
+    let users: UserSessionIndex
     /// The store, when sessions are merged into it key by key (changed-keys save mode).
     let versioned: (any VersionedSessionStore)?
     /// The store, when a loaded session is saved whole with a conditional write
@@ -109,6 +111,7 @@ final class StoreSessionCore: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.prefix = configuration.prefix
+        self.users = UserSessionIndex(store: store, prefix: configuration.prefix, ttl: configuration.storeTTL)
         self.storeTTL = configuration.storeTTL
         self.touchTTL = configuration.rolling ? configuration.storeTTL : nil
         self.cookie = SetCookieTemplate(configuration)
@@ -277,6 +280,8 @@ final class StoreSessionCore: Sendable {
         var slot: Int32
         /// The entry to delete after the save (the old ID after ``Session/regenerateID()``).
         var replacedKey: String?
+        /// The change to the bound user's index, when the session was bound or regenerated.
+        var index: (user: String, change: UserSessionIndex.Change)?
         var cookie: String
         var now: Double
     }
@@ -308,14 +313,26 @@ final class StoreSessionCore: Sendable {
             // A session read from the store is written back only while its entry lives; a
             // session invalidated during this request is a new one and owes nothing to the old.
             let loaded = storedKey != nil && !s.isInvalidated
+            let savedKey = replacedID == nil ? storedKey ?? key(for: s.id) : key(for: s.id)
+            var index: (user: String, change: UserSessionIndex.Change)?
+            if s.bindingChanged || replacedID != nil, let user = s.data[Session.userKey]?.stringValue {
+                let entry = UserSessionIndex.Entry(key: savedKey, created: created, device: s.data[Session.deviceKey]?.stringValue)
+                if !s.bindingChanged, loaded, let storedKey {
+                    // A bound session regenerated: it moves in the index only if it is still
+                    // there (a revocation of its user empties the index first).
+                    index = (user, .swap(from: storedKey, to: entry))
+                } else {
+                    index = (user, .add(entry, removing: replacedID != nil && loaded ? storedKey : nil))
+                }
+            }
             return .save(
                 Save(
-                    key: replacedID == nil ? storedKey ?? key(for: s.id) : key(for: s.id), value: value,
+                    key: savedKey, value: value,
                     conditional: conditional != nil && replacedID == nil && loaded,
                     onlyIfLive: replacedID == nil && loaded, requiresLive: replacedID != nil && loaded ? storedKey : nil,
                     loadedVersion: s.loadedVersion,
                     slot: replacedID == nil ? s.storeSlot : -1, replacedKey: replacedID == nil ? nil : storedKey,
-                    cookie: cookie.render(value: s.id, now: now), now: now))
+                    index: index, cookie: cookie.render(value: s.id, now: now), now: now))
         }
         if configuration.rolling && s.isAccessed && !s.isNew && !configuration.sessionCookie {
             return .cookie(cookie.render(value: s.id, now: clock.now()))
@@ -366,6 +383,23 @@ final class StoreSessionCore: Sendable {
             } else {
                 try await store.save(key: save.key, value: save.value, ttl: storeTTL)
             }
+            if let (user, change) = save.index {
+                let outcome: UserSessionIndex.Outcome
+                do {
+                    outcome = try await users.update(user: user, change)
+                } catch {
+                    // Not indexed, it could not be revoked: it is not kept either.
+                    try? await store.delete(key: save.key)
+                    throw error
+                }
+                guard outcome.applied else {
+                    // Its user's sessions were revoked while this request held it.
+                    try await store.delete(key: save.key)
+                    if let replacedKey = save.replacedKey { try await store.delete(key: replacedKey) }
+                    return discard(session)
+                }
+                for entry in outcome.evicted { try await store.delete(key: entry.key) }
+            }
             if let replacedKey = save.replacedKey { try await store.delete(key: replacedKey) }
             return Committed(save.cookie)
         case .cookie(let cookie):
@@ -386,6 +420,16 @@ final class StoreSessionCore: Sendable {
             preconditionFailure("changed-keys saves never take the in-memory store's synchronous path")
         case .save(let save):
             guard try write(save, to: memory) else { return discard(session) }
+            if let (user, change) = save.index {
+                let outcome = users.updateNow(user: user, change, memory: memory)
+                guard outcome.applied else {
+                    // Its user's sessions were revoked while this request held it.
+                    memory.deleteNow(key: save.key)
+                    if let replacedKey = save.replacedKey { memory.deleteNow(key: replacedKey) }
+                    return discard(session)
+                }
+                for entry in outcome.evicted { memory.deleteNow(key: entry.key) }
+            }
             if let replacedKey = save.replacedKey { memory.deleteNow(key: replacedKey) }
             return Committed(save.cookie)
         case .cookie(let cookie):

@@ -69,6 +69,9 @@ public final class Session: Sendable {
         var mayHoldCreatedKey = true
         /// Set by an interface whose commit found that the session had ended meanwhile.
         var changesDiscarded = false
+        /// Set by ``Session/bindUser(_:device:)``: the interface records the binding when it
+        /// saves the session.
+        var bindingChanged = false
 
         /// Sets or removes a value and records the change.
         mutating func assign(_ key: String, _ value: SessionValue?) {

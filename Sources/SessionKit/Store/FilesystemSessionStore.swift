@@ -229,6 +229,24 @@ public final class FilesystemSessionStore: SessionStore {
         }
     }
 
+    /// Saves `value` only when there is no live entry: under the key's lock, the entry is read
+    /// and the new file put in place only if there is none (or it has expired).
+    public func create(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        let name = try fileName(forKey: key)
+        guard value.count <= maximumValueBytes else {
+            throw SessionError(
+                .valueTooLarge,
+                "the entry for key \"\(Self.redactedKey(Array(key.utf8)))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less or raise maximumValueBytes")
+        }
+        let keyBytes = Array(key.utf8)
+        let contents = FilesystemEntryFormat.encode(ttl: ttl, value: value, key: keyBytes)
+        return try await pool.run { () throws(SessionError) in
+            try self.writeAtomically(name: name, key: keyBytes, contents: contents, lockHeld: false) { () throws(SessionError) in
+                try self.readLive(name: name, key: keyBytes, now: self.clock.now(), touch: false, ttl: nil) == nil
+            }
+        }
+    }
+
     /// Saves `value` only over a live entry: under the key's lock, the entry is read and the
     /// new file swapped in only if it holds a session that has not expired. A session deleted
     /// (by any process on the directory) or expired is never written back.

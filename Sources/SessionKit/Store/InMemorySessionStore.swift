@@ -140,6 +140,33 @@ public final class InMemorySessionStore: VersionedSessionStore {
         try replaceNow(key: key, value: value, ttl: ttl, slot: -1, now: clock.now())
     }
 
+    nonisolated(nonsending) public func create(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        try checkSize(value)
+        let now = clock.now()
+        let expires = ttl.map { now + Double($0) } ?? .infinity
+        return shard(for: key).withLock { shard in
+            guard shard.get(key, now: now, newExpiry: nil) == nil else { return false }
+            return shard.set(key, value: value, expires: expires, now: now)
+        }
+    }
+
+    /// Runs `body` on the live value of `key` (`nil` when there is none) in one step under
+    /// the shard's lock, then stores what `body` left (`nil` deletes the entry).
+    func updateNow<R>(key: String, ttl: Int?, _ body: (inout [UInt8]?) -> R) -> R {
+        let now = clock.now()
+        let expires = ttl.map { now + Double($0) } ?? .infinity
+        return shard(for: key).withLock { shard in
+            var value = shard.get(key, now: now, newExpiry: nil)
+            let result = body(&value)
+            if let value {
+                shard.set(key, value: value, expires: expires, now: now)
+            } else {
+                shard.remove(key)
+            }
+            return result
+        }
+    }
+
     private func checkSize(_ value: [UInt8]) throws(SessionError) {
         guard value.count <= maximumValueBytes else {
             throw SessionError(

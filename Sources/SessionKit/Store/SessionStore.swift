@@ -67,6 +67,19 @@ public protocol SessionStore: AnyObject, Sendable {
     ///   - ttl: seconds until the entry expires, or `nil` for an entry that never expires.
     /// - Returns: `false`, writing nothing, when `key` has no live entry.
     nonisolated(nonsending) func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool
+
+    /// Saves `value` only when `key` has no live entry, in one step.
+    ///
+    /// User-wide revocation creates a user's session index with it, so that two logins at
+    /// once cannot each write an index that loses the other's session.
+    ///
+    /// The default implementation checks with ``load(key:)`` and then saves, which is not one
+    /// step. Every store of SessionKit implements it atomically (Redis `SET ... NX`,
+    /// memcached `add`, the filesystem store under the key's lock, the in-memory store under
+    /// its shard's lock).
+    ///
+    /// - Returns: `false`, writing nothing, when `key` has a live entry.
+    nonisolated(nonsending) func create(key: String, value: [UInt8], ttl: Int?) async throws -> Bool
 }
 
 extension SessionStore {
@@ -78,6 +91,12 @@ extension SessionStore {
 
     nonisolated(nonsending) public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
         guard try await load(key: key) != nil else { return false }
+        try await save(key: key, value: value, ttl: ttl)
+        return true
+    }
+
+    nonisolated(nonsending) public func create(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        guard try await load(key: key) == nil else { return false }
         try await save(key: key, value: value, ttl: ttl)
         return true
     }

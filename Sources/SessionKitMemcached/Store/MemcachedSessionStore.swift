@@ -69,6 +69,11 @@ public final class MemcachedSessionStore: SessionStore {
         return try await client.replace(key, value: value, flags: 0, ttl: Self.serverTTL(ttl))
     }
 
+    /// `add`: saves only when the key holds no item.
+    public func create(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        try await client.add(key, value: value, flags: 0, ttl: Self.serverTTL(ttl.map { max($0, 1) }))
+    }
+
     public func delete(key: String) async throws {
         try await client.delete(key)
     }

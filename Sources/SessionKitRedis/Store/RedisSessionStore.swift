@@ -91,6 +91,21 @@ public final class RedisSessionStore: SessionStore {
         }
     }
 
+    /// `SET key value NX [EX ttl]`: saves only when the key is absent.
+    public func create(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        try validate(key)
+        guard value.count <= maxValueSize else {
+            throw SessionError(.valueTooLarge, "the value is \(value.count) bytes, over RedisSessionStore's maxValueSize of \(maxValueSize); store less or raise maxValueSize")
+        }
+        var command: [RedisArgument] = ["SET", RedisArgument(key), RedisArgument(value), "NX"]
+        if let ttl { command += ["EX", RedisArgument(max(ttl, 1))] }
+        switch try await run(command) {
+        case .simpleString: return true
+        case .null: return false
+        case let reply: throw unexpected(reply, command: "SET")
+        }
+    }
+
     public func delete(key: String) async throws {
         try validate(key)
         _ = try await run(["DEL", RedisArgument(key)])
