@@ -34,9 +34,12 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     private let state = Mutex(State())
     private let closedFlag = Atomic<Bool>(false)
     private let pushes = Atomic<Int>(0)
+    private let writtenCommands = Atomic<Int>(0)
 
     /// How many RESP3 push frames arrived (and were skipped) on this connection.
     var pushFramesSkipped: Int { pushes.load(ordering: .relaxed) }
+    /// How many commands were written on this connection (for tests and diagnostics).
+    var commandsWritten: Int { writtenCommands.load(ordering: .relaxed) }
     private let parser: Mutex<RESPParser>
     let address: String
     let commandTimeout: Duration
@@ -120,6 +123,7 @@ final class RedisConnection: ConnectionDelegate, Sendable {
                     }
                     if asking { state.queue.append(askingID) }
                     state.queue.append(id)
+                    writtenCommands.add(asking ? 2 : 1, ordering: .relaxed)
                     state.waiters[id] = Waiter(continuation: continuation, readEpoch: state.readEpoch)
                     state.deadlines.insert(deadline: deadline.uptimeNanoseconds, id: id)
                     armTimer(&state)
