@@ -159,6 +159,32 @@ struct RedisSendGuardTests {
         #expect(outcome.own < Self.loadCount, "\(outcome)")
     }
 
+    /// Under RESP3 the reply to SUBSCRIBE is a push frame, which is never matched to a command:
+    /// without the guard the SUBSCRIBE would wait for the next caller's reply. The connection
+    /// sees the pub/sub push and closes instead, so nobody gets another's reply.
+    @Test("without the guard, SUBSCRIBE under RESP3 closes the connection instead of shifting replies")
+    func subscribePushClosesTheConnection() async throws {
+        let server = try await SharedRedis.get()
+        let control = try Self.client(server, .resp3, policy: .unrestricted)
+        defer { control.close() }
+        let sessions = try await Self.storeSessions(control)
+        let error = await #expect(throws: SessionError.self) { try await control.send("SUBSCRIBE", "guard-news") }
+        #expect(error?.code == .protocolError, "\(String(describing: error))")
+        let outcome = try await Self.load(control, sessions)
+        #expect(outcome.own == Self.loadCount, "\(outcome)")
+    }
+
+    @Test("pub/sub pushes are told apart from other pushes")
+    func pubSubPushKinds() {
+        for kind in ["subscribe", "PSUBSCRIBE", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "message", "pmessage", "smessage"] {
+            #expect(RedisConnection.pubSubKind(of: [.bulkString(Array(kind.utf8)), .bulkString([0x61]), .integer(1)]) == kind.lowercased())
+            #expect(RedisConnection.pubSubKind(of: [.simpleString(kind)]) == kind.lowercased())
+        }
+        #expect(RedisConnection.pubSubKind(of: [.bulkString(Array("invalidate".utf8)), .array([])]) == nil)
+        #expect(RedisConnection.pubSubKind(of: []) == nil)
+        #expect(RedisConnection.pubSubKind(of: [.integer(1)]) == nil)
+    }
+
     @Test("refusals match names and subcommands in any case, and nothing else")
     func refusalMatching() {
         for command in Self.refused {
