@@ -1,5 +1,6 @@
 import Foundation
 import SessionKit
+import SessionKitNetworking
 @testable import SessionKitRedis
 import SessionKitTestSupport
 import Testing
@@ -11,7 +12,9 @@ struct RedisClientEdgeTests {
         let server = try await SharedRedis.get()
         var configuration = SharedRedis.configuration(server)
         configuration.connectionCount = 1
-        let tracked = try RedisClient(configuration: configuration)
+        // send refuses CLIENT TRACKING on shared connections; this test turns it on anyway to
+        // check the connection's own handling of pushes (see RedisSendGuardTests).
+        let tracked = try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: false, commandPolicy: .unrestricted)
         defer { tracked.close() }
         let writer = try RedisClient(configuration: SharedRedis.configuration(server))
         defer { writer.close() }

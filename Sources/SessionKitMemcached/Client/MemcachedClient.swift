@@ -8,7 +8,9 @@ import Synchronization
 /// Commands issued at the same time go out in one write (auto-pipelining) and replies are
 /// matched in order. Every command has a deadline (``MemcachedConfiguration/commandTimeout``).
 /// A cancelled command returns at once with `CancellationError` while its reply is still read
-/// and dropped, so a reply can never reach the wrong caller. A lost connection is re-established
+/// and dropped. The meta flags that would suppress replies on the shared connections (`q`) are
+/// refused by ``send(_:)``, and each meta reply must carry its command's opaque token, so a
+/// reply cannot reach the wrong caller. A lost connection is re-established
 /// on demand with jittered exponential backoff; while a server stays unreachable its calls fail
 /// at once with `storeUnavailable`, and after ``MemcachedConfiguration/serverFailureLimit``
 /// failed attempts it is taken off the ring until ``MemcachedConfiguration/deadServerRetryInterval``
@@ -48,6 +50,11 @@ public final class MemcachedClient: Sendable {
     let nodes: [MemcachedServerNode]
     private let ring: Mutex<RingState>
     private let closed = Atomic<Bool>(false)
+    /// The next opaque token put on a meta command (unique per client).
+    private let nextOpaque = Atomic<UInt64>(0)
+    /// What ``send(_:)`` refuses and how meta replies are matched (always
+    /// ``MemcachedCommandPolicy/sharedConnection`` outside tests).
+    let commandPolicy: MemcachedCommandPolicy
 
     struct RingState {
         var ring: KetamaRing
@@ -69,10 +76,15 @@ public final class MemcachedClient: Sendable {
         try self.init(configuration: MemcachedConfiguration(url: url))
     }
 
-    /// - Parameter freesCancelledSlots: test-only: reproduce the 2023 redis-py bug (a cancelled
-    ///   request's reply slot is freed), so that tests can prove they catch it. Never set outside tests.
-    init(configuration: MemcachedConfiguration, loop: EventLoop, freesCancelledSlots: Bool) throws {
+    /// - Parameters:
+    ///   - freesCancelledSlots: test-only: reproduce the 2023 redis-py bug (a cancelled
+    ///     request's reply slot is freed), so that tests can prove they catch it. Never set outside tests.
+    ///   - commandPolicy: test-only: the other values let `send` write the flags it refuses, and
+    ///     turn off meta reply matching, so that tests can show what that does to other callers.
+    init(configuration: MemcachedConfiguration, loop: EventLoop, freesCancelledSlots: Bool,
+         commandPolicy: MemcachedCommandPolicy = .sharedConnection) throws {
         try configuration.validate()
+        self.commandPolicy = commandPolicy
         self.configuration = configuration
         self.loop = loop
         let failures = FailureSink()
@@ -224,12 +236,31 @@ public final class MemcachedClient: Sendable {
     ///
     /// Keys and meta flags are validated before anything is written: a flag or key containing
     /// a space, CR, LF, NUL or another control byte is refused with `invalidKey`.
+    ///
+    /// The client's connections are shared by every caller and replies are matched in order, so
+    /// the meta flags that would break that are refused with `unsupported`, also before anything
+    /// is written: `q` (quiet: memcached leaves out some replies) and `O` (opaque: the client
+    /// uses its own). Each meta command goes out with the client's opaque token, and its reply
+    /// must carry that token and be of a kind the command can get (`mg`: `VA`, `EN`, `HD`; `ms`:
+    /// `HD`, `NS`, `EX`, `NF`; `md`: `HD`, `NF`, `EX`; `mn`: `MN`), or the connection is closed
+    /// with `protocolError` so that no later reply reaches the wrong caller. The token is removed
+    /// from the flags of the reply returned.
     public func send(_ command: MemcachedCommand) async throws -> MemcachedReply {
         let keys = try MemcachedEncoder.validate(command)
+        try commandPolicy.check(command)
         let expectation: ReplyExpectation
+        var opaque: String?
         switch command {
         case .get, .gets, .gat, .gats: expectation = .items(keys)
-        case .metaGet, .metaSet, .metaDelete, .metaNoop: expectation = .meta
+        case .metaGet, .metaSet, .metaDelete, .metaNoop:
+            if commandPolicy.matchesMetaReplies, let kind = MetaReplyKind(command) {
+                if kind.carriesOpaque {
+                    opaque = "O\(nextOpaque.wrappingAdd(1, ordering: .relaxed).newValue)"
+                }
+                expectation = .meta(kind, opaque: opaque)
+            } else {
+                expectation = .meta(nil, opaque: nil)
+            }
         default: expectation = .line
         }
         if case .metaSet(_, let value, _) = command { try checkSize(key: keys[0], value: value) }
@@ -238,7 +269,12 @@ public final class MemcachedClient: Sendable {
             try checkSize(key: keys[0], value: value)
         default: break
         }
-        return try await execute(command, keys: keys, expecting: expectation, idempotent: false)
+        let reply = try await execute(command, keys: keys, opaque: opaque, expecting: expectation, idempotent: false)
+        if let opaque, case .meta(var meta) = reply {
+            meta.flags.removeAll { $0 == opaque }
+            return .meta(meta)
+        }
+        return reply
     }
 
     /// The server's version string (`version`), asking the server at `index` in the list.
@@ -344,7 +380,9 @@ public final class MemcachedClient: Sendable {
 
     /// Runs a command with the retry policy: once more when the connection was lost and the
     /// command is idempotent, or when its server was just taken off the ring.
-    func execute(_ command: MemcachedCommand, keys: [[UInt8]], expecting expectation: ReplyExpectation, idempotent: Bool,
+    ///
+    /// - Parameter opaque: the flag (`O<token>`) to put on a meta command, which `expectation` checks.
+    func execute(_ command: MemcachedCommand, keys: [[UInt8]], opaque: String? = nil, expecting expectation: ReplyExpectation, idempotent: Bool,
                  node fixed: MemcachedServerNode? = nil) async throws -> MemcachedReply {
         guard !closed.load(ordering: .acquiring) else {
             throw SessionError(.storeUnavailable, "this MemcachedClient was closed; create a new one")
@@ -358,7 +396,7 @@ public final class MemcachedClient: Sendable {
             do {
                 let connection = try await node.connection(deadline: deadline, key: keys.first)
                 return try await connection.send(expecting: expectation, deadline: deadline) { buffer in
-                    MemcachedEncoder.encodeValidated(command, keys: keys, into: &buffer)
+                    MemcachedEncoder.encodeValidated(command, keys: keys, opaque: opaque, into: &buffer)
                 }
             } catch let error as SessionError where error.code == .storeUnavailable && !retried && !deadline.hasPassed {
                 retried = true
@@ -367,6 +405,11 @@ public final class MemcachedClient: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Commands written on the open connections (for tests and diagnostics).
+    var commandsWritten: Int {
+        nodes.flatMap(\.openConnections).map(\.commandsWritten).reduce(0, +)
     }
 
     /// The open connections' write statistics, summed (for tests and diagnostics).

@@ -9,8 +9,9 @@ enum ReplyExpectation: Sendable {
     case items([[UInt8]])
     /// A one-line reply (STORED, DELETED, TOUCHED...).
     case line
-    /// A meta reply.
-    case meta
+    /// A meta reply of one of `kind`'s statuses (`nil`: any meta reply, in tests only) carrying
+    /// exactly the flag `opaque` (`O<token>`), when the command was sent with one.
+    case meta(MetaReplyKind?, opaque: String?)
 
     func accepts(_ reply: MemcachedReply) -> Bool {
         if reply.isError { return true }
@@ -25,7 +26,16 @@ enum ReplyExpectation: Sendable {
             }
             return true
         case (.line, .values), (.line, .meta), (.items, _), (.meta, .values): return false
-        case (.meta, .meta): return true
+        case (.meta(let kind, let opaque), .meta(let meta)):
+            guard let kind else { return true }
+            guard kind.accepts(meta.status) else { return false }
+            guard let opaque else { return true }
+            var found = false
+            for flag in meta.flags where flag.utf8.first == UInt8(ascii: "O") {
+                guard !found, flag == opaque else { return false }
+                found = true
+            }
+            return found
         case (.meta, _): return false
         case (.line, _): return true
         }
@@ -38,8 +48,8 @@ enum ReplyExpectation: Sendable {
 /// The invariant that keeps replies with their callers: every command written gets exactly one
 /// slot in `queue`, and a slot leaves the queue only when its reply is parsed or the connection
 /// dies. A cancelled or timed-out caller is resumed at once, but its slot stays and its reply is
-/// read and dropped. Each reply is also checked against the shape and keys its request expects;
-/// a mismatch closes the connection.
+/// read and dropped. Each reply is also checked against the shape and keys its request expects,
+/// and a meta reply against its command's kind and opaque token; a mismatch closes the connection.
 final class MemcachedConnection: ConnectionDelegate, Sendable {
     private struct Waiter {
         let continuation: CheckedContinuation<MemcachedReply, any Error>
@@ -81,6 +91,7 @@ final class MemcachedConnection: ConnectionDelegate, Sendable {
 
     private let state = Mutex(State())
     private let closedFlag = Atomic<Bool>(false)
+    private let writtenCommands = Atomic<Int>(0)
     private let parser: Mutex<MemcachedParser>
     let address: String
     let commandTimeout: Duration
@@ -114,6 +125,9 @@ final class MemcachedConnection: ConnectionDelegate, Sendable {
 
     /// Commands waiting for replies, cancelled ones included.
     var pendingCount: Int { state.withLock { $0.pendingCount } }
+
+    /// How many commands were written on this connection (for tests and diagnostics).
+    var commandsWritten: Int { writtenCommands.load(ordering: .relaxed) }
 
     /// Closes the connection; commands in flight fail with `reason`.
     func close(reason: SessionError) {
@@ -151,6 +165,7 @@ final class MemcachedConnection: ConnectionDelegate, Sendable {
                         return state.closeReason ?? SessionError(.storeUnavailable, "the connection to memcached at \(address) is closed; the client reconnects on the next call")
                     }
                     state.queue.append(Pending(id: id, expectation: expectation))
+                    writtenCommands.add(1, ordering: .relaxed)
                     let timer = loop.schedule(at: deadline) { [weak self] in self?.expire(id) }
                     state.waiters[id] = Waiter(continuation: continuation, timer: timer, readEpoch: state.readEpoch)
                     return nil

@@ -112,7 +112,10 @@ public enum MemcachedEncoder {
     }
 
     /// Appends a command that ``validate(_:)`` accepted (`keys` are the bytes it returned).
-    static func encodeValidated(_ command: MemcachedCommand, keys: [[UInt8]], into buffer: inout [UInt8]) {
+    ///
+    /// - Parameter opaque: a flag (`O<token>`) appended after the flags of `mg`, `ms` and `md`,
+    ///   for the client to match the reply; ignored for other commands.
+    static func encodeValidated(_ command: MemcachedCommand, keys: [[UInt8]], opaque: String? = nil, into buffer: inout [UInt8]) {
         switch command {
         case .get: retrieval("get", nil, keys, &buffer)
         case .gets: retrieval("gets", nil, keys, &buffer)
@@ -137,21 +140,21 @@ public enum MemcachedEncoder {
         case .metaGet(_, let flags):
             append("mg ", &buffer)
             buffer.append(contentsOf: keys[0])
-            metaFlags(flags, &buffer)
+            metaFlags(flags, opaque, &buffer)
             crlf(&buffer)
         case .metaSet(_, let value, let flags):
             append("ms ", &buffer)
             buffer.append(contentsOf: keys[0])
             buffer.append(0x20)
             number(Int64(value.count), &buffer)
-            metaFlags(flags, &buffer)
+            metaFlags(flags, opaque, &buffer)
             crlf(&buffer)
             buffer.append(contentsOf: value)
             crlf(&buffer)
         case .metaDelete(_, let flags):
             append("md ", &buffer)
             buffer.append(contentsOf: keys[0])
-            metaFlags(flags, &buffer)
+            metaFlags(flags, opaque, &buffer)
             crlf(&buffer)
         case .metaNoop:
             append("mn\r\n", &buffer)
@@ -199,10 +202,14 @@ public enum MemcachedEncoder {
         crlf(&buffer)
     }
 
-    private static func metaFlags(_ flags: [String], _ buffer: inout [UInt8]) {
+    private static func metaFlags(_ flags: [String], _ opaque: String?, _ buffer: inout [UInt8]) {
         for flag in flags {
             buffer.append(0x20)
             buffer.append(contentsOf: flag.utf8)
+        }
+        if let opaque {
+            buffer.append(0x20)
+            buffer.append(contentsOf: opaque.utf8)
         }
     }
 

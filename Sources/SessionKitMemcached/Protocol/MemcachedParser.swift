@@ -333,7 +333,11 @@ public struct MemcachedParser: Sendable {
             value = data
             after = end
         }
-        if status == .end || status == .noop, !flagTokens.isEmpty { throw malformed("\(status.rawValue) line", line) }
+        if status == .noop, !flagTokens.isEmpty { throw malformed("\(status.rawValue) line", line) }
+        // A miss echoes only the request's opaque (`O`) and key (`k`) flags.
+        if status == .end, flagTokens.contains(where: { buffer[$0.lowerBound] != UInt8(ascii: "O") && buffer[$0.lowerBound] != UInt8(ascii: "k") }) {
+            throw malformed("EN line", line)
+        }
         for token in flagTokens {
             let byte = buffer[token.lowerBound]
             guard (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) else { throw malformed("meta flag", line) }

@@ -7,7 +7,10 @@ import Synchronization
 /// Commands issued at the same time go out in one write (auto-pipelining) and replies are
 /// matched in order. Every command has a deadline (``RedisConfiguration/commandTimeout``).
 /// A cancelled command returns at once with `CancellationError`, while its reply is still read
-/// and dropped, so a reply can never reach the wrong caller. A lost connection is re-established
+/// and dropped. Commands that would suppress, add or re-scope replies on the shared connections
+/// (pub/sub, `MONITOR`, `CLIENT REPLY`, `MULTI`, `SELECT`, blocking commands...) are refused by
+/// ``send(_:idempotent:)`` before anything is written, so a reply cannot reach the wrong caller
+/// through the public API. A lost connection is re-established
 /// on demand with jittered exponential backoff; while the server stays unreachable, calls fail at
 /// once with `storeUnavailable` instead of queueing.
 ///
@@ -45,6 +48,9 @@ public final class RedisClient: Sendable {
     private let sentinel: SentinelLocator?
     private let nextSlot = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
+    /// Which commands ``send(_:idempotent:)`` refuses (always ``RedisCommandPolicy/sharedConnection``
+    /// outside tests).
+    let commandPolicy: RedisCommandPolicy
 
     /// Creates a client. No connection is made until the first command.
     ///
@@ -58,9 +64,13 @@ public final class RedisClient: Sendable {
         try self.init(configuration: RedisConfiguration(url: url))
     }
 
-    /// - Parameter freesCancelledSlots: test-only: reproduce the 2023 redis-py bug, so that tests
-    ///   can prove they catch it. Never set outside tests.
-    init(configuration: RedisConfiguration, loop: EventLoop, freesCancelledSlots: Bool, counters: ClientCounters = ClientCounters()) throws {
+    /// - Parameters:
+    ///   - freesCancelledSlots: test-only: reproduce the 2023 redis-py bug, so that tests
+    ///     can prove they catch it. Never set outside tests.
+    ///   - commandPolicy: test-only: ``RedisCommandPolicy/unrestricted`` lets `send` write the
+    ///     commands it refuses, so that tests can show what they do to other callers.
+    init(configuration: RedisConfiguration, loop: EventLoop, freesCancelledSlots: Bool, counters: ClientCounters = ClientCounters(),
+         commandPolicy: RedisCommandPolicy = .sharedConnection) throws {
         guard configuration.connectionCount >= 1 && configuration.connectionCount <= 64 else {
             throw SessionError(.invalidConfiguration, "RedisConfiguration.connectionCount is \(configuration.connectionCount); use 1...64 (2 is plenty: connections are multiplexed)")
         }
@@ -76,6 +86,7 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         self.loop = loop
         self.counters = counters
+        self.commandPolicy = commandPolicy
         switch configuration.topology {
         case .standalone:
             self.cluster = nil
@@ -135,15 +146,33 @@ public final class RedisClient: Sendable {
 
     /// Sends a command and returns its reply.
     ///
+    /// The client's connections are shared by every caller and replies are matched in order,
+    /// so commands that would suppress or add replies, or change the connection for everyone,
+    /// are refused with `SessionError` `.unsupported` before anything is written, the message
+    /// naming what to use instead (names and subcommands match in any case):
+    ///
+    /// - pub/sub: `SUBSCRIBE`, `PSUBSCRIBE`, `SSUBSCRIBE`, `UNSUBSCRIBE`, `PUNSUBSCRIBE`,
+    ///   `SUNSUBSCRIBE`; `MONITOR`; replication: `SYNC`, `PSYNC`, `REPLCONF`;
+    /// - replies switched off or redirected: `CLIENT REPLY`, `CLIENT TRACKING`, `CLIENT CACHING`;
+    /// - connection state: `RESET`, `QUIT`, `HELLO`, `AUTH`, `SELECT`, `READONLY`, `READWRITE`,
+    ///   `ASKING`; transactions: `MULTI`, `EXEC`, `DISCARD`, `WATCH`, `UNWATCH` (use a Lua
+    ///   script: `EVAL`, `EVALSHA`, `FCALL`);
+    /// - blocking commands, which hold back every later reply on the connection: `BLPOP`,
+    ///   `BRPOP`, `BRPOPLPUSH`, `BLMOVE`, `BLMPOP`, `BZPOPMIN`, `BZPOPMAX`, `BZMPOP`, `WAIT`,
+    ///   `WAITAOF`, and `XREAD`/`XREADGROUP` with `BLOCK`.
+    ///
+    /// Other `CLIENT` subcommands (`SETNAME`, `INFO`, `ID`, `LIST`...) go out.
+    ///
     /// - Parameters:
     ///   - arguments: the command name and its arguments, sent as an array of bulk strings.
     ///   - idempotent: `true` when running the command twice is harmless (GET, SET, DEL,
     ///     EXPIRE...): it is then retried once on a fresh connection if the connection is lost
     ///     before the reply arrives.
-    /// - Throws: `SessionError` for error replies, timeouts and connection failures;
-    ///   `CancellationError` if the task is cancelled.
+    /// - Throws: `SessionError` `.unsupported` for a refused command; `SessionError` for error
+    ///   replies, timeouts and connection failures; `CancellationError` if the task is cancelled.
     @discardableResult
     public func send(_ arguments: [RedisArgument], idempotent: Bool = false) async throws -> RESPValue {
+        try commandPolicy.check(arguments)
         let reply = try await execute(arguments, idempotent: idempotent)
         if case .error(let message) = reply {
             throw RedisErrorClass(message: message).error(message: message, address: serverDescription, command: commandName(arguments))
@@ -220,6 +249,11 @@ public final class RedisClient: Sendable {
     /// The open connections' write statistics, summed (for tests and diagnostics).
     var writeStatistics: (calls: Int, bytes: Int) {
         slots.compactMap { $0.readyConnection()?.writeStatistics }.reduce((0, 0)) { ($0.0 + $1.calls, $0.1 + $1.bytes) }
+    }
+
+    /// Commands written on the open connections (for tests and diagnostics).
+    var commandsWritten: Int {
+        slots.compactMap { $0.readyConnection()?.commandsWritten }.reduce(0, +)
     }
 
     /// RESP3 push frames skipped on the open connections (for tests and diagnostics).

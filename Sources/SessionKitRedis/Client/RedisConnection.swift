@@ -34,9 +34,12 @@ final class RedisConnection: ConnectionDelegate, Sendable {
     private let state = Mutex(State())
     private let closedFlag = Atomic<Bool>(false)
     private let pushes = Atomic<Int>(0)
+    private let writtenCommands = Atomic<Int>(0)
 
     /// How many RESP3 push frames arrived (and were skipped) on this connection.
     var pushFramesSkipped: Int { pushes.load(ordering: .relaxed) }
+    /// How many commands were written on this connection (for tests and diagnostics).
+    var commandsWritten: Int { writtenCommands.load(ordering: .relaxed) }
     private let parser: Mutex<RESPParser>
     let address: String
     let commandTimeout: Duration
@@ -120,6 +123,7 @@ final class RedisConnection: ConnectionDelegate, Sendable {
                     }
                     if asking { state.queue.append(askingID) }
                     state.queue.append(id)
+                    writtenCommands.add(asking ? 2 : 1, ordering: .relaxed)
                     state.waiters[id] = Waiter(continuation: continuation, readEpoch: state.readEpoch)
                     state.deadlines.insert(deadline: deadline.uptimeNanoseconds, id: id)
                     armTimer(&state)
@@ -196,45 +200,97 @@ final class RedisConnection: ConnectionDelegate, Sendable {
 
     // MARK: ConnectionDelegate (event loop thread)
 
+    /// Handles bytes read from the socket.
+    ///
+    /// RESP3 push frames are out-of-band: they are never matched to a waiting command. Most are
+    /// counted and dropped (client-side caching invalidations), but a pub/sub push (`subscribe`,
+    /// `message`...) means that a command whose reply is a push went out on this connection:
+    /// its caller's slot will never be answered and every later reply would go to the caller
+    /// before its own. The connection is then ended at once, under the state lock — every waiter
+    /// fails and the queue is emptied, so no reply read after it, even from the same burst of
+    /// reads, reaches anyone. (`RedisClient.send` refuses those commands; this is the backstop.)
     func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
         var replies: [RESPValue] = []
+        var parseFailure: SessionError?
+        var outOfStep: SessionError?
         do {
             try parser.withLock { parser in
                 parser.append(bytes)
                 while let reply = try parser.next() {
-                    if case .push = reply {  // out-of-band; never matched to a command
+                    if case .push(let frame) = reply {  // out-of-band; never matched to a command
                         pushes.add(1, ordering: .relaxed)
+                        if let kind = Self.pubSubKind(of: frame) {
+                            outOfStep = SessionError(.protocolError, "Redis at \(address) sent a pub/sub push ('\(kind)') on a shared connection, so a command's reply will never come and later replies would reach the wrong callers; the connection was closed to stay in step")
+                            return
+                        }
                         continue
                     }
                     replies.append(reply)
                 }
             }
         } catch {
-            let reason = (error as? SessionError) ?? SessionError(.protocolError, "Redis at \(address) sent an unreadable reply: \(error)")
-            close(reason: reason)
+            parseFailure = (error as? SessionError) ?? SessionError(.protocolError, "Redis at \(address) sent an unreadable reply: \(error)")
+        }
+        if let parseFailure {
+            close(reason: parseFailure)
             // Replies parsed before the bad one are still delivered below.
         }
         var ready: [(Waiter, RESPValue)] = []
         ready.reserveCapacity(replies.count)
+        var failed: [Waiter] = []
         let unsolicited = state.withLock { state -> Bool in
             state.readEpoch &+= 1
+            var unsolicited = false
             for reply in replies {
-                guard let id = state.queue.popFirst() else { return true }
+                guard let id = state.queue.popFirst() else {
+                    unsolicited = true
+                    break
+                }
                 if let waiter = state.waiters.removeValue(forKey: id) {
                     ready.append((waiter, reply))
                 }
+            }
+            if let outOfStep {
+                if state.closeReason == nil { state.closeReason = outOfStep }
+                if state.closed == nil { state.closed = outOfStep }
+                closedFlag.store(true, ordering: .releasing)
+                failed = Array(state.waiters.values)
+                state.waiters.removeAll()
+                state.queue.removeAll()
+                state.deadlines.removeAll()
+                return unsolicited
             }
             // Drop the deadlines of commands that are done; the rest stay ordered.
             while let first = state.deadlines.first, state.waiters[first.id] == nil {
                 state.deadlines.removeFirst()
             }
-            return false
+            return unsolicited
         }
         for (waiter, reply) in ready {
             waiter.continuation.resume(returning: reply)
         }
-        if unsolicited {
+        if let outOfStep {
+            for waiter in failed { waiter.continuation.resume(throwing: outOfStep) }
+            close(reason: outOfStep)
+        } else if unsolicited {
             close(reason: SessionError(.protocolError, "Redis at \(address) sent a reply nobody asked for; the connection was closed to stay in step"))
+        }
+    }
+
+    /// The kind of a pub/sub push frame (`subscribe`, `message`...), or `nil` for other pushes.
+    static func pubSubKind(of frame: [RESPValue]) -> String? {
+        let kind: String
+        switch frame.first {
+        case .bulkString(let bytes)?: kind = String(decoding: bytes.prefix(16), as: UTF8.self).lowercased()
+        case .simpleString(let text)?: kind = text.lowercased()
+        default: return nil
+        }
+        switch kind {
+        case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
+             "message", "pmessage", "smessage":
+            return kind
+        default:
+            return nil
         }
     }
 
