@@ -14,6 +14,12 @@
 //       in <tasks> concurrent tasks, adds 1 to the decimal counter stored under <key>
 //       <increments> times each, by conditional read-modify-write (loadVersioned, then
 //       save(ifVersion:), again on a conflict); prints "ok conflicts=<n>"
+//   SessionKitFilesystemWriter denied <directory> <key> <uid:gid|->
+//       first takes the user id <uid> and group id <gid>, when given (the tests run as root,
+//       who writes anywhere: a user without that privilege shows permission errors), then
+//       saves <key>, makes <directory> read-only (0500) and saves <key> again; prints
+//       "euid=<n>", the second save's "code=" and "message=", and "kept" when <key> still
+//       loads its first value
 //
 // Exit status 0 means every check passed; a failure prints a line starting with "FAIL".
 
@@ -73,7 +79,7 @@ func increment(store: FilesystemSessionStore, key: String, increments: Int, task
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 4 else {
-    print("usage: SessionKitFilesystemWriter write|loop|fill|increment <directory> ...")
+    print("usage: SessionKitFilesystemWriter write|loop|fill|increment|denied <directory> ...")
     exit(64)
 }
 let directory = arguments[2]
@@ -133,6 +139,30 @@ case "increment":
     let key = arguments[3]
     let conflicts = try await increment(store: store, key: key, increments: increments, tasks: tasks)
     print("ok conflicts=\(conflicts)")
+
+case "denied":
+    guard arguments.count == 5 else { exit(64) }
+    let ids = arguments[4].split(separator: ":").compactMap { UInt32($0) }
+    if ids.count == 2 {
+        let (uid, gid) = (ids[0], ids[1])
+        // Groups first: once the user id is dropped, they can no longer be changed.
+        guard setgroups(0, nil) == 0, setgid(gid) == 0, setuid(uid) == 0 else { fail("cannot become uid \(uid), gid \(gid): errno \(errno)") }
+        guard geteuid() == uid, setuid(0) != 0 else { fail("uid \(uid) could take root back") }
+    }
+    print("euid=\(geteuid())")
+    let store = try FilesystemSessionStore(directory: directory)
+    let key = arguments[3]
+    try await store.save(key: key, value: [1], ttl: 600)
+    guard chmod(directory, 0o500) == 0 else { fail("chmod 0500: errno \(errno)") }
+    defer { chmod(directory, 0o700) }
+    do {
+        try await store.save(key: key, value: [2], ttl: 600)
+        print("saved")
+    } catch let error as SessionError {
+        print("code=\(error.code)")
+        print("message=\(error.message)")
+    }
+    if try await store.load(key: key) == [1] { print("kept") }
 
 default:
     print("unknown command \(arguments[1])")

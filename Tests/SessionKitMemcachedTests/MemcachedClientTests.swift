@@ -69,7 +69,11 @@ struct MemcachedClientTests {
         }
         #expect(after > 399 * 86_400, "remaining TTL \(after) s after touch")
         try await memcached.set(key, value: bytes("p"), ttl: nil)
-        guard case .meta(let permanent) = try await memcached.send(.metaGet(key: key, flags: ["t"])) else { return }
+        let permanentReply = try await memcached.send(.metaGet(key: key, flags: ["t"]))
+        guard case .meta(let permanent) = permanentReply else {
+            Issue.record("mg t of a stored key gave \(permanentReply), not a meta reply")
+            return
+        }
         #expect(permanent.flag("t") == "-1", "ttl nil is exptime 0: never expires")
     }
 

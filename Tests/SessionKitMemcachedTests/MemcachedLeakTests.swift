@@ -16,7 +16,12 @@ struct MemcachedLeakTests {
         var mismatched = 0
         var cancelled = 0
         var failed = 0
-        var description: String { "completed \(completed), mismatched \(mismatched), cancelled \(cancelled), failed \(failed)" }
+        /// Faults that happened (not only ordered): replies cut mid-way, connections reset.
+        var midReplyResets = 0
+        var connectionsReset = 0
+        var description: String {
+            "completed \(completed), mismatched \(mismatched), cancelled \(cancelled), failed \(failed), mid-reply resets \(midReplyResets), connections reset \(connectionsReset)"
+        }
     }
 
     /// Thousands of concurrent gets of distinct keys; a random third cancelled at random
@@ -26,10 +31,14 @@ struct MemcachedLeakTests {
         let plan = (0..<count).map { _ -> Duration? in
             Int.random(in: 0..<3, using: &generator) == 0 ? .microseconds(Int.random(in: 0...3000, using: &generator)) : nil
         }
+        // Faults are injected as the storm makes progress (not by the clock), so that a slow,
+        // loaded machine still sees gets complete between them: a reset mid-reply and a reset
+        // of every connection, alternately, after every 300 completed gets, four times.
+        let progress = StormProgress(total: count)
+        let (midReplyBefore, resetBefore) = (proxy.midReplyResets, proxy.connectionsReset)
         let faults = Task {
-            var faultGenerator = SplitMix64(seed: seed ^ 0xFA17)
             for round in 0..<4 {
-                try await Task.sleep(for: .milliseconds(Int.random(in: 5...20, using: &faultGenerator)))
+                guard await progress.wait(forCompleted: (round + 1) * 300) else { return }
                 if round % 2 == 0 { proxy.resetMidReply() } else { proxy.resetAllConnections() }
             }
         }
@@ -39,7 +48,12 @@ struct MemcachedLeakTests {
         await withTaskGroup(of: Void.self) { cancellers in
             for wave in 0..<waves {
                 for index in (wave * count / waves)..<((wave + 1) * count / waves) {
-                    let task = Task { try await client.get(prefix + "\(index)")?.value }
+                    let task = Task {
+                        defer { progress.recordFinished() }
+                        let value = try await client.get(prefix + "\(index)")?.value
+                        progress.recordCompleted()
+                        return value
+                    }
                     tasks.append(task)
                     if let delay = plan[index] {
                         cancellers.addTask {
@@ -63,6 +77,8 @@ struct MemcachedLeakTests {
         }
         _ = await faults.result
         proxy.clearFaults()
+        outcome.midReplyResets = proxy.midReplyResets - midReplyBefore
+        outcome.connectionsReset = proxy.connectionsReset - resetBefore
         return outcome
     }
 
@@ -105,8 +121,10 @@ struct MemcachedLeakTests {
             try await Self.storm(client: client, proxy: proxy, prefix: prefix, count: count, seed: seed)
         }
         #expect(outcome.mismatched == 0, "\(outcome)")
-        #expect(outcome.completed >= 100, "the storm must complete enough gets to mean something: \(outcome)")
+        #expect(outcome.completed >= 300, "faults wait for 300 completed gets: \(outcome)")
         #expect(outcome.cancelled > 0, "\(outcome)")
+        #expect(outcome.midReplyResets > 0, "no reply was cut mid-way: \(outcome)")
+        #expect(outcome.connectionsReset > 0, "no connection was reset: \(outcome)")
         #expect(outcome.completed + outcome.cancelled + outcome.failed == count)
         // After the storm the client still answers correctly.
         try await eventually("the client answers after the storm") { (try? await client.get(prefix + "7"))??.value == Array("value-7".utf8) }

@@ -13,9 +13,10 @@ struct MemcachedSoakTests {
         configuration.faultInterval = 0.3...0.8
         configuration.successesBetweenFaults = 50
         configuration.warmUp = .seconds(3)
-        // Other suites (not other soaks: they take turns) run in this process at the same time
-        // and share its memory.
-        configuration.rssAllowance = 256 << 20
+        // Other suites run in this process at the same time, so its resident memory is not the
+        // soak's own: the bound reads the heap in use (allocated and not freed), where a leak
+        // shows. The long soak (scripts/soak.sh) runs alone and bounds resident memory.
+        configuration.heapAllowance = 256 << 20
         let report = try await ChaosSoak.run(configuration) { port, configuration in
             var memcached = try MemcachedConfiguration(url: "memcached://127.0.0.1:\(port)")
             memcached.connectTimeout = configuration.clientTimeout
@@ -40,6 +41,33 @@ struct MemcachedSoakTests {
         #expect(report.verifiedReadBacks > 0)
         #expect(report.cancellationsIssued > 0)
         #expect(report.finalUsers > 0 && report.finalReadBacks == report.finalUsers)
+        #expect(report.warmUpHeap > 0 && report.heapBound > 0 && report.rssSamples > 0, "the memory bound was checked: \(report)")
+    }
+
+    @Test("the soak's checks catch a store that loses acknowledged writes or crosses sessions", arguments: BrokenSessionStore<MemcachedSessionStore>.Flaw.allCases)
+    func catchesBrokenStores(flaw: BrokenSessionStore<MemcachedSessionStore>.Flaw) async throws {
+        var configuration = ChaosSoak.Configuration(store: .memcached, duration: .seconds(3), users: 20, seed: 3)
+        // No faults, so no restart: every acknowledged write is held to the strong check.
+        configuration.faults = []
+        configuration.cancelProbability = 0
+        configuration.warmUp = .seconds(1)
+        configuration.heapAllowance = 256 << 20
+        // Enough requests for the flaws to show, however slow the machine.
+        configuration.minimumRequests = 500
+        let report = try await ChaosSoak.run(configuration) { port, configuration in
+            var memcached = try MemcachedConfiguration(url: "memcached://127.0.0.1:\(port)")
+            memcached.connectTimeout = .seconds(10)
+            memcached.commandTimeout = .seconds(10)
+            let client = try MemcachedClient(configuration: memcached)
+            let base = MemcachedSessionStore(client: client)
+            let middleware = try SessionMiddleware(StoreSessionInterface(store: BrokenSessionStore(base, flaw: flaw)))
+            return ChaosSoak.Target(middleware: middleware, close: { client.close() })
+        }
+        #expect(report.sessionsLostToRestart == 0 && report.faults.isEmpty, "no fault may excuse a lost write: \(report)")
+        switch flaw {
+        case .dropsSaves: #expect(report.violationsByKind["lost-acknowledged-write", default: 0] > 0, "\(report)")
+        case .crossesSessions: #expect(report.violationsByKind["crossed-session", default: 0] > 0, "\(report)")
+        }
     }
 
     /// Found by the soak: with commands spread over the connections, a `set` whose caller was

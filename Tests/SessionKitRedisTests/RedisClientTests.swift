@@ -130,31 +130,40 @@ struct RedisClientTests {
         try await client.send("DEL", RedisArgument(key))
     }
 
-    @Test("a server that is down fails fast with storeUnavailable, then recovers")
+    /// Told apart by order, not by time: a backoff of an hour cannot end during the test, and
+    /// one of a nanosecond has ended by the next call.
+    @Test("a server that is down fails fast with storeUnavailable during the backoff, and is reconnected to after it")
     func failFast() async throws {
         let port = try ServerProcess.freePort()
-        var configuration = try RedisConfiguration(testing: "redis://127.0.0.1:\(port)")
-        // A backoff long enough that the second call surely falls inside it, even on a loaded machine.
-        configuration.reconnectDelay = .seconds(3)
-        configuration.maxReconnectDelay = .seconds(3)
-        let client = try RedisClient(configuration: configuration)
-        defer { client.close() }
-        let first = await #expect(throws: SessionError.self) { try await client.send("PING") }
-        #expect(first?.code == .storeUnavailable)
-        #expect(first?.message.contains("cannot connect") == true)
-        // Within the backoff window: no connect attempt, an immediate clear error.
-        let second = await #expect(throws: SessionError.self) { try await client.send("PING") }
+        func client(backoff: Duration) throws -> RedisClient {
+            var configuration = try RedisConfiguration(testing: "redis://127.0.0.1:\(port)")
+            configuration.reconnectDelay = backoff
+            configuration.maxReconnectDelay = backoff
+            configuration.connectionCount = 1
+            return try RedisClient(configuration: configuration)
+        }
+        let waiting = try client(backoff: .seconds(3600))
+        defer { waiting.close() }
+        let retrying = try client(backoff: .nanoseconds(1))
+        defer { retrying.close() }
+        for client in [waiting, retrying] {
+            let first = await #expect(throws: SessionError.self) { try await client.send("PING") }
+            #expect(first?.code == .storeUnavailable)
+            #expect(first?.message.contains("cannot connect") == true, "\(first?.message ?? "")")
+        }
+        // Within the backoff: no connect attempt, an immediate clear error.
+        let second = await #expect(throws: SessionError.self) { try await waiting.send("PING") }
         #expect(second?.code == .storeUnavailable)
         #expect(second?.message.contains("Failing fast") == true, "\(second?.message ?? "")")
-        // Start a server on that port; the client comes back after the backoff.
+        // A server on that port now: the client whose backoff has ended reconnects at once; the
+        // other still fails fast and has not connected.
         let server = try await RedisServer.start(port: port)
         defer { server.stop() }
-        try await withDeadline(.seconds(60), "recovery") {
-            while true {
-                if (try? await client.send("PING")) == .simpleString("PONG") { return }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
+        #expect(try await retrying.send("PING") == .simpleString("PONG"))
+        let third = await #expect(throws: SessionError.self) { try await waiting.send("PING") }
+        #expect(third?.message.contains("Failing fast") == true, "\(third?.message ?? "")")
+        let clients = try await retrying.send("CLIENT", "LIST").string ?? ""
+        #expect(clients.split(separator: "\n").count == 1, "only the reconnected client is connected: \(clients)")
     }
 
     @Test("closing the client fails later calls clearly")

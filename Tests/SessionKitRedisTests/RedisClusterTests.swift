@@ -169,7 +169,7 @@ struct RedisClusterTests {
         #expect(total == 300)
         // The store contract holds over a cluster client.
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for check in StoreConformance.checks { group.addTask { try await check.run(store) } }
+            for check in StoreConformance.checks { group.addTask { try await check.run(store, time: .serverClock) } }
             try await group.waitForAll()
         }
         #expect(store.client.statistics.topologyRefreshes >= 1)

@@ -55,10 +55,10 @@ struct RedisFaultTests {
         }
         try await withDeadline(.seconds(60), "stalled server") {
             proxy.setStalled(true)
-            let started = ContinuousClock.now
+            // The stall lasts until it is lifted below: only the client's deadline can end
+            // this call (a hang is caught by withDeadline).
             let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
-            #expect(error?.code == .timeout)
-            #expect(ContinuousClock.now - started < .seconds(10), "the deadline bounds the wait")
+            #expect(error?.code == .timeout, "\(String(describing: error))")
             // Many callers stuck behind the stall all get their deadline, none hangs.
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<100 {

@@ -11,18 +11,17 @@ import Testing
 /// and that they would catch a client with that bug.
 @Suite("Reply leak under cancellation and faults", .needsRedis, .serialized)
 struct RedisLeakTests {
-    /// How far a storm got: GETs that returned a value, and GETs that ended at all.
-    final class Progress: Sendable {
-        let completed = Atomic<Int>(0)
-        let finished = Atomic<Int>(0)
-    }
-
     struct Outcome: CustomStringConvertible {
         var completed = 0
         var mismatched = 0
         var cancelled = 0
         var failed = 0
-        var description: String { "completed \(completed), mismatched \(mismatched), cancelled \(cancelled), failed \(failed)" }
+        /// Faults that happened (not only ordered): replies cut mid-way, connections reset.
+        var midReplyResets = 0
+        var connectionsReset = 0
+        var description: String {
+            "completed \(completed), mismatched \(mismatched), cancelled \(cancelled), failed \(failed), mid-reply resets \(midReplyResets), connections reset \(connectionsReset)"
+        }
     }
 
     /// Thousands of concurrent GETs of distinct keys; a random third cancelled at random moments;
@@ -35,14 +34,11 @@ struct RedisLeakTests {
         // Faults are injected as the storm makes progress (not by the clock), so that a slow,
         // loaded machine still sees GETs complete between them: a reset mid-reply and a reset of
         // every connection, alternately, after every 300 completed GETs, four times.
-        let progress = Progress()
+        let progress = StormProgress(total: count)
+        let (midReplyBefore, resetBefore) = (proxy.midReplyResets, proxy.connectionsReset)
         let faults = Task {
             for round in 0..<4 {
-                let target = (round + 1) * 300
-                while progress.completed.load(ordering: .relaxed) < target && progress.finished.load(ordering: .relaxed) < count {
-                    try await Task.sleep(for: .milliseconds(1))
-                }
-                if progress.finished.load(ordering: .relaxed) >= count { return }
+                guard await progress.wait(forCompleted: (round + 1) * 300) else { return }
                 if round % 2 == 0 { proxy.resetMidReply() } else { proxy.resetAllConnections() }
             }
         }
@@ -54,9 +50,9 @@ struct RedisLeakTests {
             for wave in 0..<waves {
                 for index in (wave * count / waves)..<((wave + 1) * count / waves) {
                     let task = Task {
-                        defer { progress.finished.add(1, ordering: .relaxed) }
+                        defer { progress.recordFinished() }
                         let value = try await client.send("GET", RedisArgument(prefix + "\(index)")).bytes
-                        progress.completed.add(1, ordering: .relaxed)
+                        progress.recordCompleted()
                         return value
                     }
                     tasks.append(task)
@@ -82,6 +78,8 @@ struct RedisLeakTests {
         }
         _ = await faults.result
         proxy.clearFaults()
+        outcome.midReplyResets = proxy.midReplyResets - midReplyBefore
+        outcome.connectionsReset = proxy.connectionsReset - resetBefore
         return outcome
     }
 
@@ -126,6 +124,8 @@ struct RedisLeakTests {
         #expect(outcome.mismatched == 0, "\(outcome)")
         #expect(outcome.completed >= 300, "faults wait for 300 completed GETs: \(outcome)")
         #expect(outcome.cancelled > 0, "\(outcome)")
+        #expect(outcome.midReplyResets > 0, "no reply was cut mid-way: \(outcome)")
+        #expect(outcome.connectionsReset > 0, "no connection was reset: \(outcome)")
         #expect(outcome.completed + outcome.cancelled + outcome.failed == count)
         // After the storm the client still answers correctly.
         #expect(try await client.send(["GET", RedisArgument(prefix + "7")], idempotent: true).bytes == Array("value-7".utf8))

@@ -28,6 +28,9 @@ public final class FaultProxy: Sendable {
         var pendingMidReplyResets = 0
         var accepted = 0
         var midReplyResetsDone = 0
+        /// Connections being forwarded now, and those cut by ``resetAllConnections()``.
+        var open = 0
+        var connectionsReset = 0
         var forwardedFromServer = 0
         /// Connections with a serial number below this one are held (see ``holdOpenConnections()``).
         var holdBelow = 0
@@ -65,7 +68,10 @@ public final class FaultProxy: Sendable {
 
     /// Resets (RST) every open connection, both sides.
     public func resetAllConnections() {
-        state.withLock { $0.resetGeneration += 1 }
+        state.withLock {
+            $0.resetGeneration += 1
+            $0.connectionsReset += $0.open
+        }
     }
 
     /// The next `count` server-to-client chunks are forwarded only in part (half), then the
@@ -121,6 +127,10 @@ public final class FaultProxy: Sendable {
     /// How many mid-reply resets happened so far.
     public var midReplyResets: Int { state.withLock { $0.midReplyResetsDone } }
 
+    /// How many open connections ``resetAllConnections()`` cut so far (each is reset as soon
+    /// as its forwarding thread sees the order, within about 20 ms).
+    public var connectionsReset: Int { state.withLock { $0.connectionsReset } }
+
     private func acceptLoop() {
         defer { close(listenFD) }
         while true {
@@ -129,9 +139,9 @@ public final class FaultProxy: Sendable {
             guard poll(&fds, 1, 50) > 0 else { continue }
             let client = accept(listenFD, nil, nil)
             guard client >= 0 else { continue }
-            let (refusing, generation, serial) = state.withLock { state -> (Bool, Int, Int) in
+            let (refusing, serial) = state.withLock { state -> (Bool, Int) in
                 state.accepted += 1
-                return (state.refusing, state.resetGeneration, state.accepted - 1)
+                return (state.refusing, state.accepted - 1)
             }
             if refusing {
                 Self.reset(client)
@@ -141,7 +151,15 @@ public final class FaultProxy: Sendable {
                 Self.reset(client)
                 continue
             }
-            let thread = Thread { [self] in self.pump(client: client, server: upstream, generation: generation, serial: serial) }
+            // Counted as open from here; a reset ordered from now on cuts it.
+            let generation = state.withLock { state -> Int in
+                state.open += 1
+                return state.resetGeneration
+            }
+            let thread = Thread { [self] in
+                self.pump(client: client, server: upstream, generation: generation, serial: serial)
+                self.state.withLock { $0.open -= 1 }
+            }
             thread.name = "FaultProxy pump"
             thread.start()
         }

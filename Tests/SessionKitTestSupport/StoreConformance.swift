@@ -7,17 +7,38 @@ public struct ConformanceFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// How the checks let time pass for expiry.
+public struct ConformanceTime: Sendable {
+    let pass: @Sendable (Double) async throws -> Void
+
+    /// The store times expiry with this ``ManualClock`` (it was created with `clock.clock`):
+    /// the checks move it forward instead of waiting.
+    public static func manual(_ clock: ManualClock) -> ConformanceTime {
+        ConformanceTime { clock.advance(by: $0) }
+    }
+
+    /// Real time: the checks sleep. Only for stores whose expiry runs on a server's own clock
+    /// (Redis, memcached), which a test cannot move; what is checked there is that server's
+    /// expiry itself.
+    public static let serverClock = ConformanceTime { seconds in
+        // A real server's clock is the subject here, so only real time can pass.
+        try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+    }
+}
+
 /// One check of the ``SessionStore`` contract.
 public struct StoreConformanceCheck: Sendable, CustomStringConvertible {
     public let name: String
-    let body: @Sendable (any SessionStore, String) async throws -> Void
+    let body: @Sendable (any SessionStore, String, ConformanceTime) async throws -> Void
 
     public var description: String { name }
 
-    /// Runs the check against `store`, under keys that no other check or test uses.
-    public func run(_ store: any SessionStore) async throws {
+    /// Runs the check against `store`, under keys that no other check or test uses; `time`
+    /// says how time passes for the expiry checks (``ConformanceTime/manual(_:)`` for a store
+    /// that reads a ``ManualClock``).
+    public func run(_ store: any SessionStore, time: ConformanceTime) async throws {
         let namespace = "conformance:\(name):\(UUID().uuidString.prefix(8)):"
-        try await body(store, namespace)
+        try await body(store, namespace, time)
     }
 }
 
@@ -27,7 +48,7 @@ public struct StoreConformanceCheck: Sendable, CustomStringConvertible {
 /// ```swift
 /// @Test(arguments: StoreConformance.checks)
 /// func conformance(_ check: StoreConformanceCheck) async throws {
-///     try await check.run(store)
+///     try await check.run(store, time: .manual(clock))
 /// }
 /// ```
 public enum StoreConformance {
@@ -38,7 +59,7 @@ public enum StoreConformance {
     static func value(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     public static let checks: [StoreConformanceCheck] = [
-        StoreConformanceCheck(name: "roundTrip") { store, ns in
+        StoreConformanceCheck(name: "roundTrip") { store, ns, _ in
             let key = ns + "a"
             let first = value(#"{"user":"ada","n":1}"#)
             try await store.save(key: key, value: first, ttl: 60)
@@ -50,7 +71,7 @@ public enum StoreConformance {
             try expect(try await store.load(key: key) == first, "a save without TTL stores the value")
             try await store.delete(key: key)
         },
-        StoreConformanceCheck(name: "missingKeys") { store, ns in
+        StoreConformanceCheck(name: "missingKeys") { store, ns, _ in
             let key = ns + "never-saved"
             try expect(try await store.load(key: key) == nil, "load of a missing key returns nil")
             try expect(try await store.touch(key: key, ttl: 60) == false, "touch of a missing key returns false")
@@ -58,7 +79,7 @@ public enum StoreConformance {
             try await store.delete(key: key)
             try expect(try await store.load(key: key) == nil, "delete of a missing key creates nothing")
         },
-        StoreConformanceCheck(name: "delete") { store, ns in
+        StoreConformanceCheck(name: "delete") { store, ns, _ in
             let key = ns + "d"
             try await store.save(key: key, value: value("{}"), ttl: 60)
             try await store.delete(key: key)
@@ -66,17 +87,18 @@ public enum StoreConformance {
             try await store.delete(key: key)
             try expect(try await store.touch(key: key, ttl: 60) == false, "touch of a deleted key returns false")
         },
-        StoreConformanceCheck(name: "independentKeys") { store, ns in
+        StoreConformanceCheck(name: "independentKeys") { store, ns, _ in
             try await store.save(key: ns + "k", value: value("1"), ttl: 60)
             try await store.save(key: ns + "kk", value: value("2"), ttl: 60)
             try await store.delete(key: ns + "k")
             try expect(try await store.load(key: ns + "kk") == value("2"), "deleting one key leaves a key it prefixes")
             try await store.delete(key: ns + "kk")
         },
-        StoreConformanceCheck(name: "ttlExpiryAndTouch") { store, ns in
-            // One wait serves every expiry assertion. Each short-lived entry is checked right
-            // after it is saved, and TTLs of 3 s leave room for a slow disk or a loaded machine;
-            // the 5.5 s wait covers stores that count expiry in whole seconds (memcached).
+        StoreConformanceCheck(name: "ttlExpiryAndTouch") { store, ns, time in
+            // One passage of time serves every expiry assertion. Each short-lived entry is
+            // checked right after it is saved; with a server's real clock, TTLs of 3 s leave
+            // room for a loaded machine, and 5.5 s covers stores that count expiry in whole
+            // seconds (memcached).
             try await store.save(key: ns + "permanent", value: value("p"), ttl: nil)
             try await store.save(key: ns + "touched", value: value("t"), ttl: 3)
             try expect(try await store.touch(key: ns + "touched", ttl: 60) == true, "touch of a live key returns true")
@@ -86,7 +108,7 @@ public enum StoreConformance {
             try await store.save(key: ns + "resaved", value: value("s2"), ttl: nil)
             try await store.save(key: ns + "expires", value: value("e"), ttl: 3)
             try expect(try await store.load(key: ns + "expires") == value("e"), "a fresh entry with TTL 3 loads")
-            try await Task.sleep(for: .milliseconds(5500))
+            try await time.pass(5.5)
             try expect(try await store.load(key: ns + "expires") == nil, "an entry is not returned after its TTL")
             try expect(try await store.touch(key: ns + "expires", ttl: 60) == false, "touch cannot revive an expired entry")
             try expect(try await store.load(key: ns + "touched") == value("t"), "touch extends the TTL")
@@ -95,7 +117,7 @@ public enum StoreConformance {
             try expect(try await store.load(key: ns + "permanent") == value("p"), "an entry without TTL does not expire")
             for key in ["touched", "rolled", "resaved", "permanent"] { try await store.delete(key: ns + key) }
         },
-        StoreConformanceCheck(name: "largeAndBinaryValues") { store, ns in
+        StoreConformanceCheck(name: "largeAndBinaryValues") { store, ns, _ in
             var large = [UInt8]()
             large.reserveCapacity(512 * 1024)
             var x: UInt32 = 2_463_534_242
@@ -111,7 +133,7 @@ public enum StoreConformance {
             try await store.delete(key: ns + "large")
             try await store.delete(key: ns + "binary")
         },
-        StoreConformanceCheck(name: "concurrentWriters") { store, ns in
+        StoreConformanceCheck(name: "concurrentWriters") { store, ns, _ in
             let tasks = 64, rounds = 10
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for t in 0..<tasks {

@@ -1,5 +1,6 @@
 import Foundation
 import SessionKitTestSupport
+import Synchronization
 import Testing
 
 @testable import SessionKit
@@ -141,41 +142,109 @@ struct HardeningTests {
     }
 
     /// A load cancelled in one task does not fail the other tasks of the request.
-    @Test func cancelledLoaderDoesNotFailOtherTasks() async throws {
-        let store = SlowStore(InMemorySessionStore())
+    ///
+    /// The order is made with gates, not waits: the loader is parked inside the store, the
+    /// waiter is registered behind the loader's load, and only then is the loader cancelled.
+    @Test(.timeLimit(.minutes(1)))
+    func cancelledLoaderDoesNotFailOtherTasks() async throws {
+        let store = GatedStore(InMemorySessionStore())
         let middleware = try SessionMiddleware(StoreSessionInterface(store: store))
         let browser = TestBrowser()
         _ = try await browser.request(middleware) { try await $0.session()["user"] = "ada" }
-        store.delay = .milliseconds(300)
+        let before = store.loads
+        store.holdNextLoad()
         let seen = try await middleware.handle(cookieHeaders: browser.cookieHeaders) { context in
             let loader = Task { try await context.session() }
-            try await Task.sleep(for: .milliseconds(50))  // the loader is inside the store now
+            await store.loadHeld()
             let waiter = Task { try await context.session()["user"] }
-            try await Task.sleep(for: .milliseconds(50))
+            while Self.waitingTasks(context) < 1 { await Task.yield() }
             loader.cancel()
+            let loaded = await loader.result
+            #expect(throws: CancellationError.self) { try loaded.get() }
             return try await waiter.value
         }
         #expect(seen.value == "ada")
+        #expect(store.loads - before == 2, "the cancelled load and the waiter's own")
+    }
+
+    /// How many tasks wait for the first session's load in progress.
+    static func waitingTasks(_ context: SessionContext) -> Int {
+        context.states.withLock { states in
+            if case .loading(let waiters) = states[0] { return waiters.count }
+            return 0
+        }
     }
 }
 
-/// A real store behind a delay that honours cancellation, to cancel a load mid-flight.
-final class SlowStore<Base: SessionStore>: SessionStore, @unchecked Sendable {
-    let base: Base
-    private let lock = NSLock()
-    private var _delay: Duration = .zero
-    var delay: Duration {
-        get { lock.withLock { _delay } }
-        set { lock.withLock { _delay = newValue } }
+/// A real store whose load, when told to, stops at a gate until its task is cancelled, and
+/// says when a load has arrived there: to cancel a load mid-flight at a known point.
+final class GatedStore<Base: SessionStore>: SessionStore, Sendable {
+    private struct State {
+        var holdNext = false
+        var loads = 0
+        var arrived = false
+        var arrivalWaiter: CheckedContinuation<Void, Never>?
+        var cancelled = false
+        var held: CheckedContinuation<Void, Never>?
     }
+    let base: Base
+    private let state = Mutex(State())
+
     init(_ base: Base) { self.base = base }
-    func pause() async throws { if delay > .zero { try await Task.sleep(for: delay) } }
+
+    /// The loads made so far (held ones included).
+    var loads: Int { state.withLock { $0.loads } }
+
+    /// The next load stops at the gate until its task is cancelled.
+    func holdNextLoad() { state.withLock { $0.holdNext = true } }
+
+    /// Returns once a load stopped at the gate.
+    func loadHeld() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.arrived { return true }
+                state.arrivalWaiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func gate() async throws {
+        let hold = state.withLock { state -> Bool in
+            state.loads += 1
+            defer { state.holdNext = false }
+            return state.holdNext
+        }
+        guard hold else { return }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let (arrival, cancelled) = state.withLock { state in
+                    state.arrived = true
+                    if !state.cancelled { state.held = continuation }
+                    defer { state.arrivalWaiter = nil }
+                    return (state.arrivalWaiter, state.cancelled)
+                }
+                arrival?.resume()
+                if cancelled { continuation.resume() }
+            }
+        } onCancel: {
+            let held = state.withLock { state in
+                state.cancelled = true
+                defer { state.held = nil }
+                return state.held
+            }
+            held?.resume()
+        }
+        throw CancellationError()
+    }
+
     func load(key: String) async throws -> [UInt8]? {
-        try await pause()
+        try await gate()
         return try await base.load(key: key)
     }
     func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
-        try await pause()
+        try await gate()
         return try await base.loadAndTouch(key: key, ttl: ttl)
     }
     func save(key: String, value: [UInt8], ttl: Int?) async throws { try await base.save(key: key, value: value, ttl: ttl) }

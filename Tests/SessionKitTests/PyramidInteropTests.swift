@@ -57,6 +57,7 @@ struct PyramidInteropTests {
             operations.append(["op": "decode", "cookie": cookie, "settings": Self.settings(algorithm)])
         }
         let results = try PythonInterop.runJSON("pyramid_cookies.py", operations)
+        try #require(results.count == Self.payloads.count, "pyramid answered \(results.count) of \(Self.payloads.count) payloads")
         for (payload, result) in zip(Self.payloads, results) {
             #expect(result["new"] as? Bool == false, "pyramid accepted the cookie for \(payload)")
             #expect(try Self.state(result) == payload)
@@ -73,6 +74,7 @@ struct PyramidInteropTests {
             ["op": "encode", "state_json": try Self.json(payload), "settings": Self.settings(algorithm)]
         }
         let results = try PythonInterop.runJSON("pyramid_cookies.py", operations)
+        try #require(results.count == Self.payloads.count, "pyramid answered \(results.count) of \(Self.payloads.count) payloads")
         let middleware = try SessionMiddleware(SignedCookieSessionInterface(secret: Self.secret, hashAlgorithm: algorithm))
         for (payload, result) in zip(Self.payloads, results) {
             guard case .object(let members) = payload, !members.isEmpty else {
@@ -105,6 +107,7 @@ struct PyramidInteropTests {
             ["op": "dumps", "accessed": accessed, "created": created, "state_json": try Self.json(payload), "settings": Self.settings(algorithm)]
         }
         let results = try PythonInterop.runJSON("pyramid_cookies.py", operations)
+        try #require(results.count == Self.payloads.count, "pyramid answered \(results.count) of \(Self.payloads.count) payloads")
         for (payload, result) in zip(Self.payloads, results) {
             let ours = Self.cookieValue(try interface.base.render(data: payload.objectValue ?? [:], created: created, accessed: accessed, now: 0))
             #expect(ours == result["cookie"] as? String, "\(payload)")
