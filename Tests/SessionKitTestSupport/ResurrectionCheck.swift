@@ -70,6 +70,7 @@ public enum ResurrectionCheck {
         _ = try await victim.request(middleware) { context in
             let session = try await context.session(sessionName)
             try session.regenerateID()
+            try session.bindUser("alice", device: "victim")
             session["user"] = "alice"
         }
         let stolen = victim.cookieHeaders

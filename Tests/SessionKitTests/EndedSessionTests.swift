@@ -89,3 +89,34 @@ struct EndedSessionTests {
         #expect(plain.data[Session.csrfKey] == nil)
     }
 }
+
+/// Signed cookies with a revocation store: a logout ends every copy of the cookie, even one
+/// re-issued by a request that held the session; without one, the copy lives on (control).
+@Suite("Ended sessions stay ended (signed cookies)")
+struct SignedCookieEndedSessionTests {
+    static let secret = String(repeating: "k", count: 40)
+
+    @Test(arguments: ResurrectionCheck.Variant.allCases)
+    func withARevocationStore(_ variant: ResurrectionCheck.Variant) async throws {
+        let rejections = RejectionLog()
+        let interface = try SignedCookieSessionInterface(
+            secret: Self.secret,
+            options: CookieSessionConfiguration(onRejectedCookie: rejections.hook, revocationStore: InMemorySessionStore()))
+        EndedSessionTests.expectEnded(try await ResurrectionCheck.run(middleware: SessionMiddleware(interface), variant: variant))
+        #expect(rejections.all.contains(.revoked))
+    }
+
+    @Test(arguments: ResurrectionCheck.Variant.allCases)
+    func withoutARevocationStoreTheCopyLivesOn(_ variant: ResurrectionCheck.Variant) async throws {
+        let interface = try SignedCookieSessionInterface(secret: Self.secret)
+        let outcome = try await ResurrectionCheck.run(middleware: SessionMiddleware(interface), variant: variant)
+        #expect(outcome.heldRequestSawUser)
+        #expect(outcome.resurrected, "a signed cookie without a revocation store cannot be ended on the server")
+    }
+
+    @Test func theDefaultAbsoluteLifetimeIsSevenDaysAndNilStaysPossible() throws {
+        #expect(CookieSessionConfiguration().absoluteLifetime == 7 * 24 * 3600)
+        let pyramidLike = try SignedCookieSessionInterface(secret: Self.secret, options: CookieSessionConfiguration(absoluteLifetime: nil))
+        #expect(pyramidLike.base.options.absoluteLifetime == nil)
+    }
+}

@@ -109,6 +109,43 @@ struct RevocationTests {
         #expect(try await middleware.sessions(ofUser: "42").isEmpty)
     }
 
+    /// One user with a session on each of three interfaces (in-memory, filesystem, signed
+    /// cookies with a revocation store): "sign out everywhere else" from one keeps only it.
+    @Test func acrossInterfacesOnlyTheKeptSessionLives() async throws {
+        let dir = try FilesystemTestDirectory()
+        defer { dir.remove() }
+        let middleware = try SessionMiddleware(
+            InMemorySessionInterface(configuration: SessionConfiguration(cookieName: "m", sessionName: "memory")),
+            FilesystemSessionInterface(configuration: SessionConfiguration(cookieName: "f", sessionName: "files"), directory: dir.path),
+            SignedCookieSessionInterface(
+                secret: String(repeating: "s", count: 40),
+                options: CookieSessionConfiguration(cookieName: "c", sessionName: "cookie", revocationStore: InMemorySessionStore())))
+        for keep in ["memory", "files", "cookie"] {
+            let browsers = [
+                "memory": try await RevocationCheck.login(middleware, user: "42", device: "memory", sessionName: "memory"),
+                "files": try await RevocationCheck.login(middleware, user: "42", device: "files", sessionName: "files"),
+                "cookie": try await RevocationCheck.login(middleware, user: "42", device: "cookie", sessionName: "cookie"),
+            ]
+            let anonymous = TestBrowser()
+            _ = try await anonymous.request(middleware) { try await $0.session("cookie")["cart"] = 1 }
+            let kept = try #require(browsers[keep])
+            _ = try await kept.request(middleware) { context in
+                _ = try await context.session(keep)["user"]
+                return try await middleware.revokeOtherSessions(ofUser: "42", keeping: context)
+            }
+            for (name, browser) in browsers {
+                let user = try await RevocationCheck.user(of: browser, middleware, sessionName: name)
+                #expect(user == (name == keep ? "42" : nil), "kept \(keep): \(name) has \(user ?? "nil")")
+            }
+            // Listing shows the server-side sessions that live: the kept one, unless it is a cookie.
+            let listed = try await middleware.sessions(ofUser: "42").compactMap { $0.device }
+            #expect(listed == (keep == "cookie" ? [] : [keep]), "kept \(keep): listed \(listed)")
+            #expect(try await anonymous.request(middleware) { try await $0.session("cookie")["cart"] }.value == 1)
+            _ = try await middleware.revokeAllSessions(ofUser: "42")
+            #expect(try await RevocationCheck.user(of: kept, middleware, sessionName: keep) == nil)
+        }
+    }
+
     @Test func bindUserRefusesEmptyAndOverlongIDs() throws {
         let session = Session(id: try SessionID.generate(), isNew: true, createdAt: 0, accessedAt: 0)
         #expect(throws: SessionError.self) { try session.bindUser("") }

@@ -13,6 +13,8 @@
 /// | `set_on_exception` | ``setOnException`` | `true` |
 /// | `timeout` | ``timeout`` | `1200` |
 /// | `reissue_time` | ``reissueTime`` | `0` |
+/// | (none) | ``absoluteLifetime`` | 7 days (`nil`: pyramid's behaviour) |
+/// | (none) | ``revocationStore`` | `nil` |
 public struct CookieSessionConfiguration: Sendable {
     /// The cookie's name.
     public var cookieName: String
@@ -44,7 +46,21 @@ public struct CookieSessionConfiguration: Sendable {
     public var reissueTime: Int?
     /// Seconds after creation when the session ends whatever its activity; `nil` for none.
     /// Pyramid has no such option; the creation time is the `created` field of the cookie.
+    ///
+    /// Defaults to ``defaultAbsoluteLifetime`` (7 days): a copied cookie that is re-issued on
+    /// every use would otherwise live for ever. Pass `nil` for pyramid's behaviour.
     public var absoluteLifetime: Int?
+    /// A store in which the interface keeps one revocation token per user, so that
+    /// ``SessionMiddleware/revokeAllSessions(ofUser:)`` ends every copy of the cookies of a
+    /// user (sessions bound with ``Session/bindUser(_:device:)``); `nil` for none.
+    ///
+    /// Without it a cookie session cannot be ended on the server: `invalidate()` expires the
+    /// browser's copy, and a copied cookie lives until ``timeout`` or ``absoluteLifetime``
+    /// ends it. With it, reading a bound session costs one `load` from this store.
+    public var revocationStore: (any SessionStore)?
+    /// The key prefix of the revocation tokens in ``revocationStore``; the cookie name and a
+    /// hash of the user ID follow it.
+    public var revocationPrefix: String
     /// The name handlers use to reach this session.
     public var sessionName: String
     /// Called when a request's cookie is rejected (bad signature, malformed, timed out...),
@@ -64,9 +80,11 @@ public struct CookieSessionConfiguration: Sendable {
         setOnException: Bool = true,
         timeout: Int? = 1200,
         reissueTime: Int? = 0,
-        absoluteLifetime: Int? = nil,
+        absoluteLifetime: Int? = CookieSessionConfiguration.defaultAbsoluteLifetime,
         sessionName: String = "session",
-        onRejectedCookie: (@Sendable (CookieRejection) -> Void)? = nil
+        onRejectedCookie: (@Sendable (CookieRejection) -> Void)? = nil,
+        revocationStore: (any SessionStore)? = nil,
+        revocationPrefix: String = "session-revocation:"
     ) {
         self.cookieName = cookieName
         self.maxAge = maxAge
@@ -82,7 +100,12 @@ public struct CookieSessionConfiguration: Sendable {
         self.absoluteLifetime = absoluteLifetime
         self.sessionName = sessionName
         self.onRejectedCookie = onRejectedCookie
+        self.revocationStore = revocationStore
+        self.revocationPrefix = revocationPrefix
     }
+
+    /// The default ``absoluteLifetime``: 7 days.
+    public static let defaultAbsoluteLifetime = 7 * 24 * 3600
 
     /// The cookie attributes as a ``SessionConfiguration``, validated.
     func sessionConfiguration() throws(SessionError) -> SessionConfiguration {
@@ -131,6 +154,9 @@ public struct CookieRejection: Sendable, Hashable, CustomStringConvertible {
         case timedOut
         /// Older than ``CookieSessionConfiguration/absoluteLifetime`` since creation.
         case lifetimeExceeded
+        /// Bound to a user whose sessions were revoked since the cookie was issued
+        /// (``CookieSessionConfiguration/revocationStore``).
+        case revoked
     }
 
     /// The kind of rejection.

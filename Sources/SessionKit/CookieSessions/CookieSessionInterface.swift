@@ -1,3 +1,5 @@
+import SessionKitCrypto
+
 /// A session interface that keeps the whole session in the cookie, like pyramid's
 /// `BaseCookieSessionFactory`; with a ``SignedSessionSerializer`` it is pyramid's
 /// `SignedCookieSessionFactory` (see ``SignedCookieSessionInterface``).
@@ -10,6 +12,10 @@
 ///   past ``CookieSessionConfiguration/timeout`` or ``CookieSessionConfiguration/absoluteLifetime``
 ///   gives a fresh empty session, never an error; ``CookieSessionConfiguration/onRejectedCookie``
 ///   hears why. A cookie signed with an older secret is accepted and re-issued with the current one.
+/// - Revocation: with ``CookieSessionConfiguration/revocationStore``, a session bound to a
+///   user (``Session/bindUser(_:device:)``) carries the user's revocation token; reading it
+///   compares the token with the store's, and ``SessionMiddleware/revokeAllSessions(ofUser:)``
+///   replaces the store's, which ends every copy of the cookie (reason `revoked`).
 /// - Writing: a modified session is re-issued; a session that was only read is re-issued
 ///   when ``CookieSessionConfiguration/reissueTime`` has passed since it was last issued; an
 ///   emptied or invalidated session has its cookie expired. A cookie longer than browsers
@@ -61,9 +67,80 @@ public struct CookieSessionInterface: SessionInterface {
     nonisolated(nonsending) public func open(cookieValues: [String]) async throws -> Session {
         let now = clock.now()
         for value in cookieValues.prefix(Self.maximumCandidates) {
-            if let session = decode(value, now: now) { return session }
+            guard let session = decode(value, now: now) else { continue }
+            if options.revocationStore != nil, try await isRevoked(session) { continue }
+            return session
         }
         return Session(id: "", isNew: true, createdAt: now, accessedAt: now, clock: clock)
+    }
+
+    // MARK: Revocation
+
+    /// The revocation record of `user` in ``CookieSessionConfiguration/revocationStore``.
+    func revocationKey(ofUser user: String) -> String {
+        options.revocationPrefix + configuration.cookieName + ":" + Base64URL.encode(SHA256.hash(data: user.utf8))
+    }
+
+    /// Whether a decoded session is bound to a user whose token changed since it was issued,
+    /// or is a session that was logged out.
+    nonisolated(nonsending) func isRevoked(_ session: Session) async throws -> Bool {
+        guard let store = options.revocationStore else { return false }
+        let (user, token, nonce) = session.state.withLock {
+            ($0.data[Session.userKey]?.stringValue, $0.data[Session.userTokenKey]?.stringValue, $0.data[Session.cookieNonceKey]?.stringValue)
+        }
+        guard let user else { return false }
+        let record = RevocationRecord(try await store.load(key: revocationKey(ofUser: user)))
+        // Constant time: the token is a secret of the server's.
+        guard let token, ConstantTime.isEqual(Array(token.utf8), Array(record.token.utf8)) else {
+            reject(.revoked, "the session's user had their sessions revoked after this cookie was issued")
+            return true
+        }
+        if let nonce, record.ended.contains(where: { $0.nonce == nonce }) {
+            reject(.revoked, "the session was logged out; this is a copy of its cookie")
+            return true
+        }
+        return false
+    }
+
+    /// Changes `user`'s revocation record atomically where the store allows it.
+    nonisolated(nonsending) func updateRecord(ofUser user: String, in store: any SessionStore, _ change: (inout RevocationRecord) -> Void) async throws {
+        let key = revocationKey(ofUser: user)
+        for _ in 0..<UserSessionIndex.maximumAttempts {
+            if let versioned = store as? any VersionedSessionStore {
+                if let (bytes, version) = try await versioned.loadVersioned(key: key) {
+                    var record = RevocationRecord(bytes)
+                    change(&record)
+                    if try await versioned.save(key: key, value: record.encoded(now: clock.now(), lifetime: options.absoluteLifetime), ttl: nil, ifVersion: version) {
+                        return
+                    }
+                    continue
+                }
+            } else if let bytes = try await store.load(key: key) {
+                var record = RevocationRecord(bytes)
+                change(&record)
+                try await store.save(key: key, value: record.encoded(now: clock.now(), lifetime: options.absoluteLifetime), ttl: nil)
+                return
+            }
+            var record = RevocationRecord(nil)
+            change(&record)
+            if try await store.create(key: key, value: record.encoded(now: clock.now(), lifetime: options.absoluteLifetime), ttl: nil) { return }
+        }
+        throw SessionError(.storeFailure, "a user's revocation record changed \(UserSessionIndex.maximumAttempts) times while this request updated it; retry the request")
+    }
+
+    /// Ends every copy of `user`'s cookies by replacing the user's token; the sessions in
+    /// `keeping` bound to `user` get the new token and are re-issued.
+    nonisolated(nonsending) func revokeSessions(ofUser user: String, keeping: [Session]) async throws -> Int {
+        guard let store = options.revocationStore else { return 0 }
+        let token = try SessionID.generate()
+        try await updateRecord(ofUser: user, in: store) { record in
+            record.token = token
+            record.ended = []
+        }
+        for session in keeping where session.boundUser == user {
+            session.state.withLock { $0.assign(Session.userTokenKey, .string(token)) }
+        }
+        return 1
     }
 
     /// Decodes one cookie value into a session, or reports why it cannot be used.
@@ -119,6 +196,10 @@ public struct CookieSessionInterface: SessionInterface {
     nonisolated(nonsending) public func commit(_ session: Session, cookieValues: [String]) async throws -> [String] {
         let s = session.state.withLock { $0 }
         let now = clock.now()
+        if let (user, nonce) = s.endedBinding, let nonce, let store = options.revocationStore {
+            // A bound session logged out: every copy of its cookie ends with it.
+            try await updateRecord(ofUser: user, in: store) { $0.ended.append((nonce, now)) }
+        }
         if s.data.isEmpty {
             let ended = s.isModified || s.isInvalidated
             return ended && !cookieValues.isEmpty ? [cookie.deletion] : []
@@ -128,7 +209,25 @@ public struct CookieSessionInterface: SessionInterface {
             reissue = now - s.renewedAt > Double(reissueTime)
         }
         guard reissue else { return [] }
-        return [try render(data: s.data, created: s.createdAt, accessed: Int(now), now: now)]
+        if s.isModified, !s.bindingChanged, !s.isNew, options.revocationStore != nil, s.data[Session.userKey] != nil, try await isRevoked(session) {
+            // Revoked or logged out while this request held it: not re-issued.
+            session.state.withLock { $0.changesDiscarded = true }
+            return cookieValues.isEmpty ? [] : [cookie.deletion]
+        }
+        var data = s.data
+        if s.bindingChanged, let store = options.revocationStore, let user = data[Session.userKey]?.stringValue {
+            // Bound in this request: the cookie carries the user's token as it is now, and a
+            // nonce that names this session for its logout.
+            let token = RevocationRecord(try await store.load(key: revocationKey(ofUser: user))).token
+            let nonce = try SessionID.generate()
+            data[Session.userTokenKey] = .string(token)
+            data[Session.cookieNonceKey] = .string(nonce)
+            session.state.withLock {
+                $0.data[Session.userTokenKey] = .string(token)
+                $0.data[Session.cookieNonceKey] = .string(nonce)
+            }
+        }
+        return [try render(data: data, created: s.createdAt, accessed: Int(now), now: now)]
     }
 
     /// The `Set-Cookie` value carrying `data`.

@@ -30,11 +30,10 @@ extension SessionMiddleware {
     /// - Returns: how many sessions were ended.
     @discardableResult
     nonisolated(nonsending) public func revokeOtherSessions(ofUser user: String, keeping context: SessionContext) async throws -> Int {
-        let current = context.openedSessions
         var ended = 0
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             if let revoking = entry.interface as? any UserSessionRevoking {
-                ended += try await revoking.revokeSessions(ofUser: user, keeping: current)
+                ended += try await revoking.revokeSessions(ofUser: user, keeping: context.openedSession(at: index).map { [$0] } ?? [])
             }
         }
         return ended
@@ -47,10 +46,10 @@ extension SessionMiddleware {
     /// - Parameter context: the current request's context, whose sessions are marked
     ///   ``UserSession/isCurrent``; `nil` marks none.
     nonisolated(nonsending) public func sessions(ofUser user: String, current context: SessionContext? = nil) async throws -> [UserSession] {
-        let current = context?.openedSessions ?? []
         var all: [UserSession] = []
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             if let revoking = entry.interface as? any UserSessionRevoking, revoking.canListSessions {
+                let current = context?.openedSession(at: index).map { [$0] } ?? []
                 all += try await revoking.sessions(ofUser: user, current: current)
             }
         }
@@ -75,13 +74,11 @@ extension SessionMiddleware {
 }
 
 extension SessionContext {
-    /// The sessions this request has opened so far.
-    var openedSessions: [Session] {
+    /// The session this request has opened on the interface at `index`, if any.
+    func openedSession(at index: Int) -> Session? {
         states.withLock { states in
-            (0..<states.count).compactMap { index in
-                if case .loaded(let session, _) = states[index] { return session }
-                return nil
-            }
+            if case .loaded(let session, _) = states[index] { return session }
+            return nil
         }
     }
 }

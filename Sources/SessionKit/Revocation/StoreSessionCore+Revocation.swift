@@ -71,3 +71,18 @@ extension StoreSessionInterface: UserSessionRevoking {
 
     var canListSessions: Bool { true }
 }
+
+extension CookieSessionInterface: UserSessionRevoking {
+    nonisolated(nonsending) func sessions(ofUser user: String, current: [Session]) async throws -> [UserSession] { [] }
+    nonisolated(nonsending) func revokeSession(ofUser user: String, handle: String) async throws -> Bool { false }
+    var canListSessions: Bool { false }
+}
+
+extension SignedCookieSessionInterface: UserSessionRevoking {
+    nonisolated(nonsending) func revokeSessions(ofUser user: String, keeping: [Session]) async throws -> Int {
+        try await base.revokeSessions(ofUser: user, keeping: keeping)
+    }
+    nonisolated(nonsending) func sessions(ofUser user: String, current: [Session]) async throws -> [UserSession] { [] }
+    nonisolated(nonsending) func revokeSession(ofUser user: String, handle: String) async throws -> Bool { false }
+    var canListSessions: Bool { false }
+}

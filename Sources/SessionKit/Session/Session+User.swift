@@ -7,6 +7,9 @@ extension Session {
     /// The key under which a cookie session keeps the user's revocation token it was bound
     /// with (signed cookies with a revocation store).
     public static let userTokenKey = "_sk_utok"
+    /// The key under which a bound cookie session keeps a random nonce that names this one
+    /// session, so that its logout can be recorded (signed cookies with a revocation store).
+    public static let cookieNonceKey = "_sk_sid"
 
     /// Binds the session to a user, so that ``SessionMiddleware/revokeAllSessions(ofUser:)``
     /// and ``SessionMiddleware/revokeOtherSessions(ofUser:keeping:)`` can end it, and

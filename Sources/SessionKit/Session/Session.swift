@@ -72,6 +72,9 @@ public final class Session: Sendable {
         /// Set by ``Session/bindUser(_:device:)``: the interface records the binding when it
         /// saves the session.
         var bindingChanged = false
+        /// The user and cookie nonce of a bound session that ``Session/invalidate()`` ended,
+        /// for a cookie interface with a revocation store to record.
+        var endedBinding: (user: String, nonce: String?)?
 
         /// Sets or removes a value and records the change.
         mutating func assign(_ key: String, _ value: SessionValue?) {
@@ -298,6 +301,9 @@ public final class Session: Sendable {
         let newID = try SessionID.generate()
         let now = clock.now()
         state.withLock {
+            if let user = $0.data[Session.userKey]?.stringValue, $0.endedBinding == nil {
+                $0.endedBinding = (user, $0.data[Session.cookieNonceKey]?.stringValue)
+            }
             $0.data.removeAll()
             $0.id = newID
             $0.isNew = true
