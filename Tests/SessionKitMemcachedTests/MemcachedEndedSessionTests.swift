@@ -23,6 +23,11 @@ struct MemcachedEndedSessionTests {
         configuration.servers = servers.map { .tcp(host: $0.host, port: $0.port) }
         let store = try MemcachedSessionStore(configuration: configuration)
         defer { store.client.close() }
+        for mode in [SessionConfiguration.SaveMode.wholeSession, .changedKeys] {
+            let revoking = try StoreSessionInterface(store: store, configuration: SessionConfiguration(prefix: "revoke-\(mode):", saveMode: mode))
+            let problems = try await RevocationCheck.scenario(SessionMiddleware(revoking))
+            #expect(problems.isEmpty, "\(mode): \(problems)")
+        }
         for variant in ResurrectionCheck.Variant.allCases {
             for mode in [SessionConfiguration.SaveMode.wholeSession, .changedKeys] {
                 let interface = try StoreSessionInterface(store: store, configuration: SessionConfiguration(prefix: "ended:", saveMode: mode))

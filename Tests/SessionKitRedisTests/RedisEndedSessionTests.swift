@@ -37,6 +37,16 @@ struct RedisEndedSessionTests {
         #expect(outcome.resurrected, "the control saves with plain writes and must bring the session back")
     }
 
+    @Test(arguments: [SessionConfiguration.SaveMode.wholeSession, .changedKeys], [false, true])
+    func revocation(_ mode: SessionConfiguration.SaveMode, _ hashIDs: Bool) async throws {
+        let store = try await Self.store()
+        defer { store.client.close() }
+        let prefix = "revoke:\(UInt32.random(in: 0...UInt32.max)):"
+        let interface = try StoreSessionInterface(store: store, configuration: SessionConfiguration(prefix: prefix, hashIDsAtRest: hashIDs, saveMode: mode))
+        let problems = try await RevocationCheck.scenario(SessionMiddleware(interface))
+        #expect(problems.isEmpty, "\(problems)")
+    }
+
     @Test func replaceIsSetXX() async throws {
         let store = try await Self.store()
         defer { store.client.close() }
@@ -58,6 +68,9 @@ struct RedisEndedSessionTests {
         defer { cluster.stop() }
         let store = try RedisClusterTests.store(cluster)
         defer { store.client.close() }
+        let revoking = try StoreSessionInterface(store: store, configuration: SessionConfiguration(prefix: "revoke:"))
+        let problems = try await RevocationCheck.scenario(SessionMiddleware(revoking))
+        #expect(problems.isEmpty, "over the cluster: \(problems)")
         for variant in ResurrectionCheck.Variant.allCases {
             let interface = try StoreSessionInterface(store: store, configuration: SessionConfiguration(prefix: "ended:"))
             Self.expectEnded(try await ResurrectionCheck.run(middleware: SessionMiddleware(interface), variant: variant))
