@@ -48,7 +48,7 @@ public final class RedisCluster: Sendable {
         while true {
             do {
                 return try await startOnce(primaries: primaries, replicasPerPrimary: replicasPerPrimary, nodeTimeout: nodeTimeout)
-            } catch let error as FixtureError where attempt < 3 && error.description.contains("Address already in use") {
+            } catch let error as FixtureError where attempt < 6 && error.description.contains("Address already in use") {
                 attempt += 1
             }
         }
