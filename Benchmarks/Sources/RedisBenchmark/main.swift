@@ -15,10 +15,12 @@
 // Set REDIS_BENCHMARK_CLUSTER=0 to skip it.
 //
 // The last line is `RESULT redis ratio=<ratio> merge_vs_whole=<ratio>
-// conditional_vs_plain=<ratio> cluster_ratio=<ratio>` (without `cluster_ratio` when the
-// cluster row is skipped); merge_vs_whole compares the changed-keys save mode with
-// whole-session saves through SessionMiddleware, conditional_vs_plain the whole-session saves
-// (conditional on the version loaded) with plain `SET`s through the same middleware.
+// conditional_vs_plain=<ratio> revocation_vs_plain=<ratio> cluster_ratio=<ratio>` (without
+// `cluster_ratio` when the cluster row is skipped); merge_vs_whole compares the changed-keys
+// save mode with whole-session saves through SessionMiddleware, conditional_vs_plain the
+// whole-session saves (conditional on the version loaded, never over an ended session) with
+// plain `SET`s through the same middleware, revocation_vs_plain sessions bound to users
+// (`bindUser`, revocable) with unbound ones.
 
 import Foundation
 import SessionKit
@@ -227,6 +229,24 @@ func runRedisBenchmark(requests: Int, port: Int, cluster: Bool = false) throws -
     return rows
 }
 
+/// redis-benchmark running one command line, unpipelined, `-c 50`: requests per second.
+func runRedisBenchmarkCommand(_ command: [String], requests: Int, port: Int) throws -> Double {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: redisBenchmark)
+    process.arguments = ["-h", host, "-p", "\(port)", "-c", "\(concurrency)", "-n", "\(requests)", "--csv"] + command
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+        let fields = line.split(separator: "\",\"")
+        if fields.count >= 2, let rps = Double(fields[1]) { return rps }
+    }
+    fail("could not read redis-benchmark's CSV output for \(command.first ?? ""):\n\(String(decoding: output, as: UTF8.self))")
+}
+
 print("redis suite: \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, \(rounds) alternating rounds, redis-server on \(host):\(port)")
 _ = try await runSessionKit(duration: min(1, seconds / 2), store: store, counted: [store.client])  // warm-up
 
@@ -329,11 +349,12 @@ func portIsFree(_ port: Int) -> Bool {
 
 // Save modes through SessionMiddleware: the same open+modify+save round trip with whole-session
 // saves (GET + SET) and with changed-keys saves (GET, then GET + a compare-and-set script).
-func sessionHeaders(_ middleware: SessionMiddleware, count: Int) async throws -> [[String]] {
+func sessionHeaders(_ middleware: SessionMiddleware, count: Int, bound: Bool = false) async throws -> [[String]] {
     var headers: [[String]] = []
     for i in 0..<count {
         let result = try await middleware.handle(cookieHeaders: []) { context in
             let session = try await context.session()
+            if bound { try session.bindUser("user\(i % 50)", device: "benchmark") }
             session["user"] = .string("user\(i)")
             session["visits"] = 0
         }
@@ -377,6 +398,11 @@ final class PlainWrites: SessionStore {
     func save(key: String, value: [UInt8], ttl: Int?) async throws { try await base.save(key: key, value: value, ttl: ttl) }
     func delete(key: String) async throws { try await base.delete(key: key) }
     func touch(key: String, ttl: Int?) async throws -> Bool { try await base.touch(key: key, ttl: ttl) }
+    /// A plain `SET` too, whether or not the entry still lives.
+    func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
+        try await base.save(key: key, value: value, ttl: ttl)
+        return true
+    }
 }
 
 let modeStore = try RedisSessionStore(configuration: configuration)
@@ -390,11 +416,16 @@ let mergeMiddleware = try SessionMiddleware(StoreSessionInterface(
     store: modeStore, configuration: SessionConfiguration(prefix: "bench-merge:", saveMode: .changedKeys)))
 let wholeHeaders = try await sessionHeaders(wholeMiddleware, count: concurrency * 4)
 let mergeHeaders = try await sessionHeaders(mergeMiddleware, count: concurrency * 4)
-var wholeRate = 0.0, mergeRate = 0.0, plainRate = 0.0
+// Sessions bound to users (user-wide revocation) against unbound ones, same save mode.
+let boundMiddleware = try SessionMiddleware(StoreSessionInterface(
+    store: modeStore, configuration: SessionConfiguration(prefix: "bench-bound:", saveMode: .wholeSession)))
+let boundHeaders = try await sessionHeaders(boundMiddleware, count: concurrency * 4, bound: true)
+var wholeRate = 0.0, mergeRate = 0.0, plainRate = 0.0, boundRate = 0.0
 for _ in 0..<rounds {
     plainRate = max(plainRate, try await runMiddleware(plainMiddleware, headers: plainHeaders, duration: seconds))
     wholeRate = max(wholeRate, try await runMiddleware(wholeMiddleware, headers: wholeHeaders, duration: seconds))
     mergeRate = max(mergeRate, try await runMiddleware(mergeMiddleware, headers: mergeHeaders, duration: seconds))
+    boundRate = max(boundRate, try await runMiddleware(boundMiddleware, headers: boundHeaders, duration: seconds))
 }
 let mergeVersusWhole = mergeRate / wholeRate
 print("")
@@ -403,11 +434,38 @@ print("|---|---|---:|")
 print("| open + modify + save | whole session, plain SET (no protection against late writes) | \(rate(plainRate)) |")
 print("| open + modify + save | whole session (conditional save of the loaded session) | \(rate(wholeRate)) |")
 print("| open + modify + save | changed keys (merge) | \(rate(mergeRate)) |")
+print("| open + modify + save | whole session, bound to a user (revocable) | \(rate(boundRate)) |")
 print("changed keys / whole session: \(String(format: "%.2f", mergeVersusWhole))")
 let conditionalVersusPlain = wholeRate / plainRate
 print("whole session, conditional / plain SET: \(String(format: "%.2f", conditionalVersusPlain))")
 
-var result = "RESULT redis ratio=\(String(format: "%.2f", ratio)) merge_vs_whole=\(String(format: "%.2f", mergeVersusWhole)) conditional_vs_plain=\(String(format: "%.2f", conditionalVersusPlain))"
+// The ceiling of any Lua-based conditional save on this server: redis-benchmark itself sending
+// the compare-and-set script (EVALSHA, the same arguments the store sends) against `SET ... XX`
+// of the same value, alternating, best of each.
+let scriptValue = String(repeating: "x", count: valueSize)
+_ = try await modeStore.client.send("SET", "bench-ceiling", RedisArgument(scriptValue))
+// The script of RedisSessionStore's conditional saves (Sources/SessionKitRedis/Store), as sent.
+let compareAndSetScript = """
+    if redis.call('GET', KEYS[1]) == ARGV[1] then
+      if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+      return 1
+    end
+    return 0
+    """
+guard let scriptSHA = try await modeStore.client.send("SCRIPT", "LOAD", RedisArgument(compareAndSetScript)).string else { fail("SCRIPT LOAD gave no digest") }
+var setXXRate = 0.0, scriptRate = 0.0
+for _ in 0..<rounds {
+    setXXRate = max(setXXRate, try runRedisBenchmarkCommand(["SET", "bench-ceiling", scriptValue, "XX", "EX", "3600"], requests: 100_000, port: port))
+    scriptRate = max(scriptRate, try runRedisBenchmarkCommand(
+        ["EVALSHA", scriptSHA, "1", "bench-ceiling", scriptValue, scriptValue, "3600"], requests: 100_000, port: port))
+}
+let scriptCeiling = scriptRate / setXXRate
+print("redis-benchmark: SET XX \(rate(setXXRate))/s, compare-and-set script \(rate(scriptRate))/s: ceiling of a scripted conditional save \(String(format: "%.2f", scriptCeiling))")
+
+let revocationVersusPlain = boundRate / wholeRate
+print("bound to a user / unbound: \(String(format: "%.2f", revocationVersusPlain))")
+
+var result = "RESULT redis ratio=\(String(format: "%.2f", ratio)) merge_vs_whole=\(String(format: "%.2f", mergeVersusWhole)) conditional_vs_plain=\(String(format: "%.2f", conditionalVersusPlain)) script_ceiling=\(String(format: "%.2f", scriptCeiling)) revocation_vs_plain=\(String(format: "%.2f", revocationVersusPlain))"
 if ProcessInfo.processInfo.environment["REDIS_BENCHMARK_CLUSTER"] != "0" {
     let clusterPorts = try await startCluster()
     var clusterConfiguration = try RedisConfiguration(url: "redis+cluster://" + clusterPorts.map { "\(host):\($0)" }.joined(separator: ","))
