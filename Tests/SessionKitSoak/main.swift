@@ -2,6 +2,9 @@
 // `SessionKitSoak [seconds] [redis|memcached|all] [users] [seed] [wholeSession|changedKeys]`.
 // Prints progress, the report, and one line per store:
 // RESULT soak store=<redis|memcached> seconds=.. requests=.. faults=.. errors=.. violations=..
+// With `logout-redis`, `logout-memcached` or `logout` (both) as the store, it runs the logout
+// soak instead (LogoutSoak: logins, held requests, logouts, revocations, faults) and prints
+// RESULT logout store=<s> seconds=.. logouts=.. revocations=.. probes=.. resurrected=.. ...
 // Exits with status 1 when any violation was found, 2 on bad arguments or a fixture failure.
 import Foundation
 import SessionKit
@@ -10,7 +13,7 @@ import SessionKitRedis
 import SessionKitTestSupport
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: SessionKitSoak [seconds (default 300)] [redis|memcached|all (default all)] [users (default 300)] [seed (default 1)] [wholeSession|changedKeys (save mode, default wholeSession)]\n".utf8))
+    FileHandle.standardError.write(Data("usage: SessionKitSoak [seconds (default 300)] [redis|memcached|all|logout-redis|logout-memcached|logout (default all)] [users (default 300)] [seed (default 1)] [wholeSession|changedKeys (save mode, default wholeSession)]\n".utf8))
     exit(2)
 }
 
@@ -33,11 +36,15 @@ default: usage()
 }
 let sessionConfiguration = try SessionConfiguration(saveMode: saveMode)
 guard seconds > 0, users > 0 else { usage() }
-let stores: [ChaosSoak.StoreKind]
+var stores: [ChaosSoak.StoreKind] = []
+var logoutStores: [ChaosSoak.StoreKind] = []
 switch which {
 case "all": stores = ChaosSoak.StoreKind.allCases
 case "redis": stores = [.redis]
 case "memcached": stores = [.memcached]
+case "logout": logoutStores = ChaosSoak.StoreKind.allCases
+case "logout-redis": logoutStores = [.redis]
+case "logout-memcached": logoutStores = [.memcached]
 default: usage()
 }
 
@@ -75,6 +82,25 @@ func factory(_ store: ChaosSoak.StoreKind) -> ChaosSoak.Factory {
 
 var violations = 0
 var results: [String] = []
+for store in logoutStores {
+    let made = factory(store)
+    let logoutFactory: LogoutSoak.Factory = { port, timeout in
+        var configuration = ChaosSoak.Configuration(store: store, duration: .seconds(1))
+        configuration.clientTimeout = timeout
+        return try made(port, configuration)
+    }
+    log("logout soak: store=\(store.rawValue) seconds=\(seconds) users=\(users) seed=\(seed) save-mode=\(saveMode)")
+    do {
+        let report = try await LogoutSoak.run(
+            LogoutSoak.Configuration(store: store, duration: .seconds(seconds), users: users, seed: seed), factory: logoutFactory)
+        log(report.resultLine)
+        results.append(report.resultLine)
+        violations += report.resurrected
+    } catch {
+        log("logout soak: store=\(store.rawValue) failed: \(error)")
+        exit(2)
+    }
+}
 for store in stores {
     var configuration = ChaosSoak.Configuration(store: store, duration: .seconds(seconds), users: users, seed: seed)
     configuration.progress = { log("  [\(store.rawValue)] \($0)") }
