@@ -7,8 +7,14 @@ settings, each time on a free loopback port and with a fresh browser:
   lax     default settings: counter, HttpOnly, login, flash, CSRF, logout, settings page,
           and a cross-site navigation that does carry a SameSite=Lax cookie (the control)
   strict  SameSite=Strict: a cross-site navigation (localhost -> 127.0.0.1) carries no cookie
-  ttl     sessionCookie=true with a 3 s server-side expiry: the cookie has no expiry date,
-          yet the session ends on the server once the TTL has passed
+  ttl     sessionCookie=true with a short server-side expiry: the cookie has no expiry date,
+          yet the session ends on the server once the TTL has passed. The memory store runs on
+          the demo's test clock (SESSIONKIT_TEST_CLOCK=1), which the test moves forward with
+          POST /__test/advance instead of waiting; Redis keeps its TTLs on its own clock, which
+          no test can move, so there the test waits until Redis reports the session's key gone
+
+The HTTP status of each form post is read from Chromium's performance log (the DevTools
+Network.responseReceived events of the page's navigations), not from the page's text.
 
 Screenshots go to --artifacts. Every check prints PASS or FAIL; the last line is
 'N passed, N failed' and the exit status is 1 when anything failed.
@@ -18,6 +24,7 @@ Usage: browser_test.py --demo PATH/TO/SessionKitHummingbirdDemo [--redis-url red
 """
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -34,6 +41,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 TTL_SECONDS = 3
+# Redis's TTL runs on Redis's clock: long enough that two page loads in a row fall within it.
+REDIS_TTL_SECONDS = 5
 
 
 class Results:
@@ -105,6 +114,8 @@ class Browser:
                      "--window-size=1000,760", "--no-first-run", "--disable-features=HttpsUpgrades",
                      f"--user-data-dir={tempfile.mkdtemp(prefix='sessionkit-chromium-')}"):
             options.add_argument(flag)
+        # The DevTools network events, for the HTTP status of each navigation.
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
         self.driver = webdriver.Chrome(service=Service(executable_path=args.chromedriver), options=options)
         self.driver.set_page_load_timeout(30)
         self.artifacts = args.artifacts
@@ -122,6 +133,31 @@ class Browser:
         WebDriverWait(self.driver, 20, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.execute_script(
                 "return window.__sessionkitOldPage === undefined && document.readyState === 'complete'"))
+
+    def navigations(self):
+        """The document responses since the last call, as (method, url, status), oldest first,
+        from the performance log's Network.requestWillBeSent (redirects) and
+        Network.responseReceived (final responses)."""
+        methods = {}
+        seen = []
+        for entry in self.driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            params = message.get("params", {})
+            if message.get("method") == "Network.requestWillBeSent":
+                # A redirect is reported here, with the request it ends, not as a response.
+                redirect = params.get("redirectResponse")
+                if redirect is not None and params.get("type") == "Document":
+                    seen.append((methods.get(params.get("requestId")), redirect.get("url"), redirect.get("status")))
+                methods[params.get("requestId")] = params.get("request", {}).get("method")
+            elif message.get("method") == "Network.responseReceived" and params.get("type") == "Document":
+                response = params.get("response", {})
+                seen.append((methods.get(params.get("requestId")), response.get("url"), response.get("status")))
+        return seen
+
+    def post_status(self, path):
+        """The status of the last POST to `path` among the navigations since the last call."""
+        statuses = [status for method, url, status in self.navigations() if method == "POST" and url.endswith(path)]
+        return statuses[-1] if statuses else None
 
     def text(self, element_id):
         try:
@@ -178,27 +214,30 @@ def lax_checks(b, demo, r, label):
     b.driver.refresh()
     r.check(f"{label}: flash message shown only once", b.flashes() == [], str(b.flashes()))
 
-    # CSRF: no token, a wrong token, then the right one.
+    # CSRF: the right token, then no token and a wrong one, which change nothing.
     b.get(demo.url("/form"))
-    b.driver.execute_script("document.querySelector('input[name=csrf_token]').remove()")
-    b.driver.find_element(By.ID, "note-input").send_keys("no token")
-    b.click_and_wait("save")
-    r.check(f"{label}: form post without the CSRF token is rejected (403)",
-            b.text("csrf-error") is not None and "403" in b.driver.title, f"title {b.driver.title!r}")
-    b.shot(f"{label}-3-csrf-rejected")
-    b.get(demo.url("/form"))
-    b.driver.execute_script("document.querySelector('input[name=csrf_token]').value = 'wrong-token'")
-    b.driver.find_element(By.ID, "note-input").send_keys("wrong token")
-    b.click_and_wait("save")
-    r.check(f"{label}: form post with a wrong CSRF token is rejected (403)",
-            b.text("csrf-error") is not None and "403" in b.driver.title, f"title {b.driver.title!r}")
-    b.get(demo.url("/form"))
+    b.navigations()
     b.driver.find_element(By.ID, "note-input").send_keys("hello from the browser")
     b.click_and_wait("save")
-    r.check(f"{label}: form post with the CSRF token is accepted",
-            b.text("note") == "hello from the browser" and b.flashes() == ["Note saved."],
-            f"note {b.text('note')!r}, flashes {b.flashes()}")
-    b.shot(f"{label}-4-form-saved")
+    status = b.post_status("/form")
+    r.check(f"{label}: form post with the CSRF token is accepted (303 to the form)",
+            status == 303 and b.text("note") == "hello from the browser" and b.flashes() == ["Note saved."],
+            f"status {status}, note {b.text('note')!r}, flashes {b.flashes()}")
+    b.shot(f"{label}-3-form-saved")
+    for case, tamper in (("without the CSRF token", "document.querySelector('input[name=csrf_token]').remove()"),
+                         ("with a wrong CSRF token", "document.querySelector('input[name=csrf_token]').value = 'wrong-token'")):
+        b.get(demo.url("/form"))
+        b.driver.execute_script(tamper)
+        b.driver.find_element(By.ID, "note-input").send_keys(f"posted {case}")
+        b.navigations()
+        b.click_and_wait("save")
+        status = b.post_status("/form")
+        r.check(f"{label}: form post {case} is rejected with HTTP 403",
+                status == 403 and b.text("csrf-error") is not None, f"status {status}, title {b.driver.title!r}")
+        b.shot(f"{label}-4-csrf-rejected-{case.split()[0]}")
+        b.get(demo.url("/form"))
+        r.check(f"{label}: the post {case} left the note unchanged", b.text("note") == "hello from the browser",
+                repr(b.text("note")))
 
     # Logout: the session ends; only the logout flash lives on in a fresh session.
     b.get(demo.url("/"))
@@ -245,20 +284,62 @@ def strict_checks(b, demo, r, label):
     b.shot(f"{label}-2-cross-site-arrival")
 
 
-def ttl_checks(b, demo, r, label):
-    b.get(demo.url("/"))
-    b.driver.refresh()
-    cookie = b.cookie()
-    r.check(f"{label}: sessionCookie=true sets a cookie without expiry", cookie is not None and "expiry" not in cookie,
-            str(cookie))
-    r.check(f"{label}: the session lives within the TTL", b.text("visits") == "2", repr(b.text("visits")))
-    b.shot(f"{label}-1-session-cookie")
-    time.sleep(TTL_SECONDS + 2)
-    still = b.cookie()
-    b.driver.refresh()
-    r.check(f"{label}: after the server-side TTL the session has ended though the browser kept its cookie",
-            still is not None and b.text("visits") == "1", f"cookie kept {still is not None}, visits {b.text('visits')!r}")
-    b.shot(f"{label}-2-after-ttl")
+def advance_clock(demo, seconds):
+    """Moves the demo's test clock (SESSIONKIT_TEST_CLOCK=1) forward."""
+    request = urllib.request.Request(demo.url(f"/__test/advance?seconds={seconds}"), method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        if response.status != 200:
+            raise RuntimeError(f"/__test/advance answered {response.status}")
+
+
+def redis_command(redis_url, *arguments):
+    """One command to the test's redis-server (redis://HOST:PORT), as RESP; returns the reply line."""
+    host, port = redis_url.split("://", 1)[1].rstrip("/").rsplit(":", 1)
+    payload = f"*{len(arguments)}\r\n".encode() + b"".join(
+        f"${len(a.encode())}\r\n".encode() + a.encode() + b"\r\n" for a in arguments)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(payload)
+        return s.recv(256).split(b"\r\n")[0].decode()
+
+
+def ttl_checks(redis_url):
+    """The TTL phase: on the memory store (redis_url None), the demo's test clock is moved; on
+    Redis, the test waits until Redis itself expires the session's key."""
+
+    def checks(b, demo, r, label):
+        ttl = REDIS_TTL_SECONDS if redis_url else TTL_SECONDS
+        b.get(demo.url("/"))
+        b.driver.refresh()
+        cookie = b.cookie()
+        r.check(f"{label}: sessionCookie=true sets a cookie without expiry", cookie is not None and "expiry" not in cookie,
+                str(cookie))
+        r.check(f"{label}: the session lives within the TTL", b.text("visits") == "2", repr(b.text("visits")))
+        b.shot(f"{label}-1-session-cookie")
+        if redis_url is None:
+            # Just short of the TTL: still alive (and the visit renews it) ...
+            advance_clock(demo, ttl - 1)
+            b.driver.refresh()
+            r.check(f"{label}: one second before the TTL the session is still there", b.text("visits") == "3",
+                    repr(b.text("visits")))
+            # ... and past it: gone.
+            advance_clock(demo, ttl + 1)
+        else:
+            key = "session:" + (cookie or {}).get("value", "")
+            pttl = redis_command(redis_url, "PTTL", key)
+            r.check(f"{label}: Redis holds the session with the configured TTL",
+                    pttl.startswith(":") and 0 < int(pttl[1:]) <= ttl * 1000, f"PTTL {key} = {pttl!r}")
+            # Redis's own clock runs the TTL (no test can move it): poll, bounded, until
+            # Redis reports the key gone.
+            deadline = time.monotonic() + ttl + 30
+            while redis_command(redis_url, "EXISTS", key) != ":0" and time.monotonic() < deadline:
+                time.sleep(0.2)
+        still = b.cookie()
+        b.driver.refresh()
+        r.check(f"{label}: after the server-side TTL the session has ended though the browser kept its cookie",
+                still is not None and b.text("visits") == "1", f"cookie kept {still is not None}, visits {b.text('visits')!r}")
+        b.shot(f"{label}-2-after-ttl")
+
+    return checks
 
 
 def run_phase(args, r, store_label, store, phase, env, checks):
@@ -301,8 +382,11 @@ def main():
     for store_label, store in stores:
         run_phase(args, r, store_label, store, "lax", {}, lax_checks)
         run_phase(args, r, store_label, store, "strict", {"SESSIONKIT_SAMESITE": "strict"}, strict_checks)
-        run_phase(args, r, store_label, store, "ttl",
-                  {"SESSIONKIT_SESSION_COOKIE": "1", "SESSIONKIT_EXPIRY": str(TTL_SECONDS)}, ttl_checks)
+        if store == "memory":
+            ttl_env = {"SESSIONKIT_SESSION_COOKIE": "1", "SESSIONKIT_EXPIRY": str(TTL_SECONDS), "SESSIONKIT_TEST_CLOCK": "1"}
+        else:
+            ttl_env = {"SESSIONKIT_SESSION_COOKIE": "1", "SESSIONKIT_EXPIRY": str(REDIS_TTL_SECONDS)}
+        run_phase(args, r, store_label, store, "ttl", ttl_env, ttl_checks(None if store == "memory" else store))
 
     print(f"screenshots and server logs: {args.artifacts}")
     if r.failures:

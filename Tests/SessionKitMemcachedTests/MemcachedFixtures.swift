@@ -46,31 +46,10 @@ extension MemcachedSessionStore {
     }
 }
 
-/// Runs `body` with a deadline: a hung operation fails the test instead of hanging the run.
-func withDeadline<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw FixtureError("\(what) did not finish within \(limit)")
-        }
-        return value
-    }
-}
-
-/// Polls `condition` until it holds or `limit` passes (a bounded wait, not a timing assertion).
+/// Polls `condition` until it holds or `limit` passes (a bounded wait, not a timing assertion):
+/// ``Poll/until(_:within:every:_:)``.
 func eventually(_ what: String, within limit: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async throws {
-    let clock = ContinuousClock()
-    let end = clock.now.advanced(by: limit)
-    while clock.now < end {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw FixtureError("\(what) did not happen within \(limit)")
+    try await Poll.until(what, within: limit, condition)
 }
 
 extension Trait where Self == ConditionTrait {

@@ -7,8 +7,9 @@ import Testing
 import Glibc
 #endif
 
-/// A one-shot fake memcached on 127.0.0.1: for each connection it reads one request line and
-/// answers with a scripted reply, on its own thread with blocking I/O (never Swift's pool).
+/// A one-shot fake memcached on 127.0.0.1: for each connection it reads one request line,
+/// answers with a scripted reply and keeps the connection open until the client closes it, on
+/// its own thread with blocking I/O (never Swift's pool).
 final class ScriptedMemcached: @unchecked Sendable {
     let port: Int
     private let listener: Int32
@@ -48,7 +49,9 @@ final class ScriptedMemcached: @unchecked Sendable {
                 received += buffer[0..<n]
             }
             _ = reply.withUnsafeBytes { send(client, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
-            usleep(200_000)
+            // The connection stays open until the client hangs up (it must judge the reply
+            // itself, not learn from a close); the test's client.close() ends it at the latest.
+            while read(client, &buffer, buffer.count) > 0 {}
             close(client)
         }
     }

@@ -59,12 +59,16 @@ enum MemcachedPython {
                     }
                     writer.start()
                     let errors = Mutex<Data>(Data())
-                    let errorReader = Thread { errors.withLock { $0 = stderr.fileHandleForReading.readDataToEndOfFile() } }
+                    let errorsRead = DispatchSemaphore(value: 0)
+                    let errorReader = Thread {
+                        errors.withLock { $0 = stderr.fileHandleForReading.readDataToEndOfFile() }
+                        errorsRead.signal()
+                    }
                     errorReader.start()
                     let output = stdout.fileHandleForReading.readDataToEndOfFile()
                     process.waitUntilExit()
                     killer.cancel()
-                    while errorReader.isExecuting { usleep(1000) }
+                    errorsRead.wait()
                     guard process.terminationStatus == 0 else {
                         throw FixtureError("\(script) \(arguments.first ?? "") exited with \(process.terminationStatus): \(String(decoding: errors.withLock { $0 }, as: UTF8.self))")
                     }

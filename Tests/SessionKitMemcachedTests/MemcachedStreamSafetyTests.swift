@@ -78,7 +78,7 @@ final class BurstMemcached: @unchecked Sendable {
         let requests = String(decoding: received, as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty }
         var everything = true
         sending: for (index, chunk) in respond(requests).enumerated() {
-            if index > 0 && pause > 0 { usleep(pause) }
+            if index > 0 { Pace.block(.microseconds(pause)) }  // the trickle is the load under test
             var offset = 0
             while offset < chunk.count {
                 let n = chunk.withUnsafeBytes { send(client, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }

@@ -48,12 +48,16 @@ struct NetworkingTests {
             return try await group.next()!
         }
         #expect(fired)
-        let fired2 = Mutex(false)
-        let cancelled = loop.schedule(at: .after(.milliseconds(300))) { fired2.withLock { $0 = true } }
+        let cancelledFired = Mutex(false)
+        let cancelled = loop.schedule(at: .after(.milliseconds(20))) { cancelledFired.withLock { $0 = true } }
         #expect(cancelled.cancel(), "cancel() reports that the timer had not fired")
-        try await Task.sleep(for: .milliseconds(600))
+        // A timer due later: the loop runs due timers in deadline order, so when this one fires
+        // the cancelled one's moment has passed, and it would have run first.
+        let sawCancelledFire = await withCheckedContinuation { continuation in
+            loop.schedule(at: .after(.milliseconds(40))) { continuation.resume(returning: cancelledFired.withLock { $0 }) }
+        }
+        #expect(!sawCancelledFire, "a cancelled timer does not fire")
         #expect(!cancelled.cancel(), "a second cancel() has nothing to stop")
-        #expect(!fired2.withLock { $0 }, "a cancelled timer does not fire")
     }
 
     @Test("connecting to a closed port fails with connectionRefused")

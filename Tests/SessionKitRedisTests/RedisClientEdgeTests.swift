@@ -51,7 +51,12 @@ struct RedisClientEdgeTests {
         configuration.commandTimeout = .milliseconds(300)
         let client = try RedisClient(configuration: configuration)
         defer { client.close() }
-        var longer = configuration
+        // The patient client has a stalled proxy of its own, whose accepted connections are its.
+        let patientProxy = try FaultProxy(upstreamPort: server.port)
+        defer { patientProxy.stop() }
+        patientProxy.setStalled(true)
+        var longer = try RedisConfiguration(url: patientProxy.redisURL)
+        longer.connectTimeout = .seconds(30)
         longer.commandTimeout = .seconds(30)
         let patient = try RedisClient(configuration: longer)
         defer { patient.close() }
@@ -59,7 +64,9 @@ struct RedisClientEdgeTests {
             let error = await #expect(throws: SessionError.self) { try await client.send("PING") }
             #expect(error?.code == .timeout, "the command deadline fires while the connect goes on")
             let task = Task { try await patient.send("PING") }
-            try await Task.sleep(for: .milliseconds(50))
+            // Cancelled only once its connection is under way (the proxy accepted it, and the
+            // handshake cannot finish): the command is then waiting for that connection.
+            try await Poll.until("the patient client's connection reaches the proxy") { patientProxy.acceptedConnections >= 1 }
             task.cancel()
             let result = await task.result
             #expect(throws: CancellationError.self) { try result.get() }
@@ -72,24 +79,29 @@ struct RedisClientEdgeTests {
         func openDescriptors() -> Int {
             (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
         }
+        // The clients connect through a proxy of their own: it sees each of their sockets close
+        // (it reads the end of the stream and closes its two sides), which is the gate here.
+        let proxy = try FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        var configuration = try RedisConfiguration(testing: proxy.redisURL)
+        configuration.connectionCount = 1
         // Warm up shared state (event loop, resolver) first.
-        let warm = try RedisClient(configuration: SharedRedis.configuration(server))
+        let warm = try RedisClient(configuration: configuration)
         try await warm.send("PING")
         warm.close()
-        try await Task.sleep(for: .milliseconds(100))
+        try await Poll.until("the warm-up client's socket closes") { proxy.openConnections == 0 }
         let before = openDescriptors()
         for _ in 0..<30 {
-            let client = try RedisClient(configuration: SharedRedis.configuration(server))
+            let client = try RedisClient(configuration: configuration)
             try await client.send("PING")
             client.close()
         }
-        // Closing happens on the event loop; give it a moment, bounded.
-        var after = openDescriptors()
-        for _ in 0..<100 where after > before + 8 {
-            try await Task.sleep(for: .milliseconds(20))
-            after = openDescriptors()
-        }
-        // Other tests run concurrently and open sockets too: allow slack, but not 60 leaked sockets.
+        #expect(proxy.acceptedConnections == 31)
+        // Closing happens on the event loop: every socket the clients opened is closed once the
+        // proxy saw all of them end.
+        try await Poll.until("the 30 clients' sockets close") { proxy.openConnections == 0 }
+        let after = openDescriptors()
+        // Other tests run concurrently and open sockets too: allow slack, but not 30 leaked sockets.
         #expect(after <= before + 8, "open descriptors went from \(before) to \(after)")
     }
 

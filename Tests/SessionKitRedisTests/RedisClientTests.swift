@@ -113,21 +113,30 @@ struct RedisClientTests {
     @Test("a cancelled command keeps its slot: later commands get their own replies")
     func cancellationKeepsSlot() async throws {
         let server = try await SharedRedis.get()
-        var configuration = SharedRedis.configuration(server)
+        // A stalled proxy holds the reply back until the caller has given up.
+        let proxy = try FaultProxy(upstreamPort: server.port)
+        defer { proxy.stop() }
+        var configuration = try RedisConfiguration(testing: proxy.redisURL)
         configuration.connectionCount = 1
         let client = try RedisClient(configuration: configuration)
         defer { client.close() }
-        let key = "client:cancel:\(UUID())"
+        let key = "client:cancel:\(UUID())", late = "client:late:\(UUID())"
         try await client.send("SET", RedisArgument(key), "mine")
-        for _ in 0..<20 {
-            // A slow command whose reply arrives after the caller gave up.
-            let slow = Task { try await client.send("DEBUG", "SLEEP", "0.01") }
-            try await Task.sleep(for: .milliseconds(2))
+        try await client.send("SET", RedisArgument(late), "late reply")
+        for _ in 0..<5 {
+            proxy.setStalled(true)
+            let written = client.commandsWritten
+            let slow = Task { try await client.send("GET", RedisArgument(late)) }
+            // Cancelled once the command is on the wire (written on the connection) ...
+            try await Poll.until("the GET is written") { client.commandsWritten > written }
             slow.cancel()
-            _ = await slow.result
+            let result = await slow.result
+            #expect(throws: CancellationError.self, "the caller gave up before the reply") { try result.get() }
+            // ... and its reply arrives only after that: the next command must not get it.
+            proxy.setStalled(false)
             #expect(try await client.send("GET", RedisArgument(key)) == .bulkString(Array("mine".utf8)))
         }
-        try await client.send("DEL", RedisArgument(key))
+        try await client.send("DEL", RedisArgument(key), RedisArgument(late))
     }
 
     /// Told apart by order, not by time: a backoff of an hour cannot end during the test, and

@@ -99,7 +99,7 @@ final class SessionLoad: Sendable {
                                         $0.errors += 1
                                         $0.lastError = "\(error)"
                                     }
-                                    try? await Task.sleep(for: .milliseconds(20))
+                                    try? await Pace.pause(.milliseconds(20))  // the load backs off after an error
                                 }
                             }
                         }
@@ -119,15 +119,10 @@ final class SessionLoad: Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds; fails after `limit`.
+/// Polls `condition` until it holds (a cluster or Sentinel deployment converging, a load making
+/// progress against it); fails after `limit`: ``Poll/until(_:within:every:_:)``.
 func waitUntil(_ limit: Duration, _ what: String, _ condition: () async throws -> Bool) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: limit)
-    while clock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw FixtureError("waited \(limit) for \(what) in vain")
+    try await Poll.until(what, within: limit, condition)
 }
 
 @Suite("Redis Cluster (real 6-node cluster)", .needsRedisCluster, .serialized)

@@ -24,12 +24,8 @@ struct RedisFaultTests {
             #expect(error?.code == .storeUnavailable)
             #expect(proxy.midReplyResets == 1)
             // The next command gets a fresh connection and the whole, right value.
-            var reply: RESPValue?
-            for _ in 0..<50 {
-                if let value = try? await client.send("GET", RedisArgument(key)) { reply = value; break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            #expect(reply?.bytes == big)
+            let reply = try await Poll.retrying("a GET on a fresh connection") { try await client.send("GET", RedisArgument(key)) }
+            #expect(reply.bytes == big)
             // An idempotent command is retried once on a fresh connection, invisibly.
             proxy.resetMidReply()
             #expect(try await client.send(["GET", RedisArgument(key)], idempotent: true).bytes == big)
@@ -49,9 +45,7 @@ struct RedisFaultTests {
         defer { client.close() }
         // Connect first: on a loaded machine the first connect may itself take over 300 ms.
         try await withDeadline(.seconds(60), "first connection") {
-            while (try? await client.send("PING")) != .simpleString("PONG") {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            try await Poll.until("the first PONG", within: .seconds(60)) { (try? await client.send("PING")) == .simpleString("PONG") }
         }
         try await withDeadline(.seconds(60), "stalled server") {
             proxy.setStalled(true)
@@ -69,11 +63,7 @@ struct RedisFaultTests {
                 }
             }
             proxy.setStalled(false)
-            var recovered = false
-            for _ in 0..<100 {
-                if (try? await client.send("PING")) == .simpleString("PONG") { recovered = true; break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let recovered = try await Poll.holds(within: .seconds(20)) { (try? await client.send("PING")) == .simpleString("PONG") }
             #expect(recovered)
         }
     }
@@ -94,11 +84,7 @@ struct RedisFaultTests {
                 #expect(error?.code == .storeUnavailable || error?.code == .timeout, "\(String(describing: error))")
             }
             try await server.restart()
-            var value: RESPValue?
-            for _ in 0..<200 {
-                if let reply = try? await client.send("PING") { value = reply; break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let value = try await Poll.retrying("a PING after the restart") { try await client.send("PING") }
             #expect(value == .simpleString("PONG"))
             // No persistence: the restarted server is empty.
             #expect(try await client.send("GET", "k") == .null)
@@ -118,11 +104,7 @@ struct RedisFaultTests {
                 await #expect(throws: SessionError.self) { try await client.send("PING") }
             }
             proxy.setRefusing(false)
-            var recovered = false
-            for _ in 0..<100 {
-                if (try? await client.send("PING")) == .simpleString("PONG") { recovered = true; break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let recovered = try await Poll.holds(within: .seconds(20)) { (try? await client.send("PING")) == .simpleString("PONG") }
             #expect(recovered)
         }
     }

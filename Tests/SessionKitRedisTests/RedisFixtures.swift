@@ -31,22 +31,6 @@ extension RedisConfiguration {
     }
 }
 
-/// Runs `body` with a deadline: a hung operation fails the test instead of hanging the run.
-func withDeadline<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw FixtureError("\(what) did not finish within \(limit)")
-        }
-        return value
-    }
-}
-
 extension Trait where Self == ConditionTrait {
     /// Runs only when redis-server is installed, or under CI=true (where its absence fails).
     static var needsRedis: ConditionTrait {

@@ -58,12 +58,12 @@ struct RedisLeakTests {
                     tasks.append(task)
                     if let delay = plan[index] {
                         cancellers.addTask {
-                            try? await Task.sleep(for: delay)
+                            try? await Pace.pause(delay)  // the storm's random moment to cancel at
                             task.cancel()
                         }
                     }
                 }
-                try? await Task.sleep(for: .milliseconds(1))
+                try? await Pace.pause(.milliseconds(1))  // the storm arrives in waves
             }
         }
         var outcome = Outcome()

@@ -384,9 +384,10 @@ final class Run: Sendable {
             // The users run until the injector is done (the duration passed and every fault
             // kind was injected), then finish their current request.
             let injected = await injector.result
-            let overtime = clock.now.advanced(by: .seconds(60))
-            while report.withLock({ $0.requests }) < configuration.minimumRequests && clock.now < overtime {
-                try? await Task.sleep(for: .milliseconds(50))
+            // The load goes on against the servers until enough requests were made (at most a
+            // minute of overtime): polled, as the requests' pace is the servers'.
+            _ = try? await Poll.holds(within: .seconds(60), every: .milliseconds(50)) {
+                report.withLock({ $0.requests }) >= configuration.minimumRequests
             }
             self.stopping.store(true, ordering: .relaxed)
             if case .failure(let error) = injected {
@@ -419,7 +420,7 @@ final class Run: Sendable {
         var user = SoakUser(index: index, seed: configuration.seed)
         while !stopping.load(ordering: .relaxed) {
             let pause = Int.random(in: configuration.thinkTime, using: &user.random)
-            if pause > 0 { try? await Task.sleep(for: .milliseconds(pause)) }
+            try? await Pace.pause(.milliseconds(pause))  // think time
             let write = Double.random(in: 0..<1, using: &user.random) < configuration.writeProbability
             let cancelAfter: Duration? =
                 Double.random(in: 0..<1, using: &user.random) < configuration.cancelProbability
@@ -463,7 +464,7 @@ final class Run: Sendable {
         }
         if let cancelAfter {
             Task {
-                try? await Task.sleep(for: cancelAfter)
+                try? await Pace.pause(cancelAfter)  // a random moment to give up at
                 task.cancel()
             }
         }
@@ -603,7 +604,7 @@ final class Run: Sendable {
                 // A memcached session lost in a restart is allowed; it counts as read back.
                 return required ? seenIt : true
             }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Pace.pause(.milliseconds(100))  // between retries of the final read
         }
         violation("final-read-failed", "user \(user.index): no read succeeded after the faults were lifted")
         return nil
@@ -617,11 +618,11 @@ final class Run: Sendable {
         var round = 0
         while clock.now < end || round < configuration.faults.count {
             guard !configuration.faults.isEmpty else {
-                try await Task.sleep(until: end, clock: .continuous)
+                try await Pace.pause(end - clock.now)  // a run without faults lasts its duration
                 return
             }
             let pause = Double.random(in: configuration.faultInterval, using: &random)
-            try await Task.sleep(for: .milliseconds(Int(pause * 1000)))
+            try await Pace.pause(.milliseconds(Int(pause * 1000)))  // random time between faults
             await waitForRecovery(after: round == 0 ? nil : configuration.faults[(round - 1) % configuration.faults.count])
             let kind = configuration.faults[round % configuration.faults.count]
             round += 1
@@ -633,15 +634,11 @@ final class Run: Sendable {
     /// Waits until ``ChaosSoak/Configuration/successesBetweenFaults`` requests succeeded since
     /// the last fault; a store that does not recover within the limit is a violation.
     func waitForRecovery(after fault: ChaosSoak.FaultKind?) async {
-        let clock = ContinuousClock()
-        let limit = clock.now.advanced(by: configuration.recoveryLimit)
         let target = successes.load(ordering: .relaxed) + configuration.successesBetweenFaults
-        while successes.load(ordering: .relaxed) < target {
-            if clock.now >= limit {
-                violation("no-recovery", "fewer than \(configuration.successesBetweenFaults) requests succeeded within \(configuration.recoveryLimit) after \(fault?.rawValue ?? "the start")")
-                return
-            }
-            try? await Task.sleep(for: .milliseconds(20))
+        // Recovery is the servers' and the clients' reconnects: polled, bounded.
+        let recovered = (try? await Poll.holds(within: configuration.recoveryLimit) { successes.load(ordering: .relaxed) >= target }) ?? false
+        if !recovered {
+            violation("no-recovery", "fewer than \(configuration.successesBetweenFaults) requests succeeded within \(configuration.recoveryLimit) after \(fault?.rawValue ?? "the start")")
         }
     }
 
@@ -651,7 +648,7 @@ final class Run: Sendable {
             epoch.add(1, ordering: .sequentiallyConsistent)
             server.stop()
             let downtime = Int.random(in: configuration.restartDowntime, using: &random)
-            try await Task.sleep(for: .milliseconds(downtime))
+            try await Pace.pause(.milliseconds(downtime))  // the outage's length
             do {
                 try await server.restart()
             } catch {
@@ -662,7 +659,7 @@ final class Run: Sendable {
         case .serverStall:
             server.suspend()
             count(kind)
-            try? await Task.sleep(for: configuration.stallLength)
+            try? await Pace.pause(configuration.stallLength)  // the stall's length
             server.resume()
         case .proxyReset:
             proxy.resetAllConnections()
@@ -671,18 +668,14 @@ final class Run: Sendable {
             let before = proxy.midReplyResets
             proxy.resetMidReply(count: 2)
             // Counted when they happen: they need replies to cut.
-            let clock = ContinuousClock()
-            let limit = clock.now.advanced(by: .seconds(10))
-            while proxy.midReplyResets - before < 2 && clock.now < limit {
-                try? await Task.sleep(for: .milliseconds(10))
-            }
+            _ = try? await Poll.holds(within: .seconds(10), every: .milliseconds(10)) { proxy.midReplyResets - before >= 2 }
             proxy.clearFaults()
             let done = proxy.midReplyResets - before
             report.withLock { $0.faults[kind.rawValue, default: 0] += done }
         case .proxyStall:
             proxy.setStalled(true)
             count(kind)
-            try? await Task.sleep(for: configuration.stallLength)
+            try? await Pace.pause(configuration.stallLength)  // the stall's length
             proxy.setStalled(false)
         }
     }
@@ -697,7 +690,7 @@ final class Run: Sendable {
         let clock = ContinuousClock()
         var baseline: Int?
         while !finished.load(ordering: .relaxed) {
-            do { try await Task.sleep(for: configuration.rssSampleInterval) } catch { break }
+            do { try await Pace.pause(configuration.rssSampleInterval) } catch { break }  // sampling rate
             let rss = ChaosSoak.residentMemory()
             guard rss > 0 else { continue }
             let heap = sessionkit_heap_in_use()
@@ -738,7 +731,7 @@ final class Run: Sendable {
         guard let progress = configuration.progress else { return }
         let clock = ContinuousClock()
         while !finished.load(ordering: .relaxed) {
-            do { try await Task.sleep(for: configuration.progressInterval) } catch { return }
+            do { try await Pace.pause(configuration.progressInterval) } catch { return }  // reporting rate
             let r = report.withLock { $0 }
             progress(
                 "t=\((clock.now - start).components.seconds)s requests=\(r.requests) acked=\(r.acknowledgedWrites) reads=\(r.successfulReads) faults=\(r.totalFaults) errors=\(r.errors) cancelled=\(r.cancelledRequests) violations=\(r.violations) rss=\(ChaosSoak.residentMemory() >> 20)MiB heap=\(sessionkit_heap_in_use() >> 20)MiB")
@@ -819,7 +812,7 @@ enum SoakDeadline {
         return await withCheckedContinuation { continuation in
             slot.continuation.withLock { $0 = continuation }
             let timer = Task {
-                do { try await Task.sleep(for: limit) } catch { return }
+                do { try await HangGuard.expiry(limit) } catch { return }
                 slot.resume(nil)
             }
             Task {

@@ -32,12 +32,20 @@ public final class FaultProxy: Sendable {
         var open = 0
         var connectionsReset = 0
         var forwardedFromServer = 0
+        var forwardedFromClient = 0
+        /// Client byte counts at which every open connection is reset (see
+        /// ``resetAllConnections(whenClientBytesReach:)``), ascending, and how many such resets happened.
+        var resetsAtClientBytes: [Int] = []
+        var progressResetsDone = 0
         /// Connections with a serial number below this one are held (see ``holdOpenConnections()``).
         var holdBelow = 0
         var holding = false
         var heldDelivered = 0
     }
     private let state = Mutex(State())
+    /// Broadcast after every change of the faults, for the forwarding threads that wait for a
+    /// stall or a hold to end (a gate, not a pause).
+    private let changed = NSCondition()
     private let listenFD: Int32
 
     /// Starts listening on a free port and forwarding to `upstreamPort` on 127.0.0.1.
@@ -64,6 +72,7 @@ public final class FaultProxy: Sendable {
     /// Stops accepting and closes every connection.
     public func stop() {
         state.withLock { $0.stopped = true; $0.resetGeneration += 1 }
+        notifyChange()
     }
 
     /// Resets (RST) every open connection, both sides.
@@ -72,7 +81,21 @@ public final class FaultProxy: Sendable {
             $0.resetGeneration += 1
             $0.connectionsReset += $0.open
         }
+        notifyChange()
     }
+
+    /// Resets every open connection (as ``resetAllConnections()``) each time the bytes
+    /// forwarded from clients reach one of `thresholds`: the fault lands while a load is in
+    /// flight, ordered by its progress rather than by the clock. ``progressResets`` counts them.
+    public func resetAllConnections(whenClientBytesReach thresholds: [Int]) {
+        state.withLock { $0.resetsAtClientBytes = ($0.resetsAtClientBytes + thresholds).sorted() }
+    }
+
+    /// How many resets ``resetAllConnections(whenClientBytesReach:)`` made so far.
+    public var progressResets: Int { state.withLock { $0.progressResetsDone } }
+
+    /// Bytes forwarded from clients to the server so far.
+    public var forwardedFromClient: Int { state.withLock { $0.forwardedFromClient } }
 
     /// The next `count` server-to-client chunks are forwarded only in part (half), then the
     /// connection is reset: a connection reset mid-reply.
@@ -87,12 +110,14 @@ public final class FaultProxy: Sendable {
             $0.stalled = false
             $0.refusing = false
         }
+        notifyChange()
     }
 
     /// Stops (or resumes) forwarding in both directions; connections stay open, like a server
     /// that hangs.
     public func setStalled(_ stalled: Bool) {
         state.withLock { $0.stalled = stalled }
+        notifyChange()
     }
 
     /// The connections open now stop forwarding, as if the server had stalled on them: what
@@ -110,6 +135,7 @@ public final class FaultProxy: Sendable {
     /// closed meanwhile is then closed towards the server as well, after its replies.
     public func releaseHeldConnections() {
         state.withLock { $0.holding = false }
+        notifyChange()
     }
 
     /// How many held connections delivered their kept bytes and finished, after
@@ -121,6 +147,10 @@ public final class FaultProxy: Sendable {
         state.withLock { $0.refusing = refusing }
     }
 
+    /// How many accepted connections are being forwarded now (a connection ends when either
+    /// side closes it or a reset cuts it; its two sockets are closed by then).
+    public var openConnections: Int { state.withLock { $0.open } }
+
     /// How many connections were accepted so far.
     public var acceptedConnections: Int { state.withLock { $0.accepted } }
 
@@ -130,6 +160,20 @@ public final class FaultProxy: Sendable {
     /// How many open connections ``resetAllConnections()`` cut so far (each is reset as soon
     /// as its forwarding thread sees the order, within about 20 ms).
     public var connectionsReset: Int { state.withLock { $0.connectionsReset } }
+
+    private func notifyChange() {
+        changed.lock()
+        changed.broadcast()
+        changed.unlock()
+    }
+
+    /// Blocks the calling forwarding thread while `waiting` holds; re-checked on every change
+    /// of the faults (the timed wait is only a safety net against a missed change).
+    private func block(while waiting: () -> Bool) {
+        changed.lock()
+        defer { changed.unlock() }
+        while waiting() { _ = changed.wait(until: Date().addingTimeInterval(0.5)) }
+    }
 
     private func acceptLoop() {
         defer { close(listenFD) }
@@ -196,7 +240,7 @@ public final class FaultProxy: Sendable {
             let (stalled, current) = state.withLock { ($0.stalled, $0.resetGeneration) }
             if current != generation { return }
             if stalled {
-                usleep(5_000)
+                block(while: { state.withLock { $0.stalled && $0.resetGeneration == generation } })
                 continue
             }
             var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
@@ -210,6 +254,19 @@ public final class FaultProxy: Sendable {
                 let count = read(client, &buffer, buffer.count)
                 if count <= 0 { return }
                 if !Self.writeAll(server, buffer, count) { return }
+                let reset = state.withLock { state -> Bool in
+                    state.forwardedFromClient += count
+                    guard let threshold = state.resetsAtClientBytes.first, state.forwardedFromClient >= threshold else { return false }
+                    state.resetsAtClientBytes.removeFirst()
+                    state.progressResetsDone += 1
+                    state.resetGeneration += 1
+                    state.connectionsReset += state.open
+                    return true
+                }
+                if reset {
+                    notifyChange()
+                    return
+                }
             }
             if fds[1].revents != 0 {
                 let count = read(server, &buffer, buffer.count)
@@ -240,7 +297,7 @@ public final class FaultProxy: Sendable {
         var clientOpen = true
         while state.withLock({ $0.holding && serial < $0.holdBelow && !$0.stopped }) {
             guard clientOpen else {
-                usleep(5_000)
+                block(while: { state.withLock { $0.holding && serial < $0.holdBelow && !$0.stopped } })
                 continue
             }
             var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0)]

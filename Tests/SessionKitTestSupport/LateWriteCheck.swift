@@ -60,9 +60,9 @@ public enum LateWriteCheck {
         // B: the client reconnects on a new connection, which the proxy forwards.
         try await retrying("request B") { _ = try await browser.request(middleware) { try await $0.session()["counter"] = .int(2) } }
         proxy.releaseHeldConnections()
-        for _ in 0..<250 where proxy.heldConnectionsDelivered == 0 {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        // Delivery waits on the server's replies (the proxy's thread reads them): polled,
+        // bounded; the outcome reports whether it happened.
+        _ = try await Poll.holds(within: .seconds(5)) { proxy.heldConnectionsDelivered > 0 }
         var finalCounter: SessionValue?
         try await retrying("the last read") { finalCounter = try await browser.request(middleware) { try await $0.session()["counter"] }.value }
         return Outcome(
@@ -70,18 +70,8 @@ public enum LateWriteCheck {
             heldConnectionsDelivered: proxy.heldConnectionsDelivered)
     }
 
-    /// Runs `body` until it succeeds (50 tries): the store may be reconnecting, or slow.
+    /// Runs `body` until it succeeds (for up to 60 s): the store may be reconnecting, or slow.
     private static func retrying(_ what: String, _ body: () async throws -> Void) async throws {
-        var lastError: (any Error)?
-        for _ in 0..<50 {
-            do {
-                try await body()
-                return
-            } catch {
-                lastError = error
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        throw FixtureError("LateWriteCheck: \(what) kept failing: \(lastError.map { "\($0)" } ?? "")")
+        try await Poll.retrying("LateWriteCheck: \(what)", within: .seconds(60), every: .milliseconds(50), body)
     }
 }

@@ -155,10 +155,11 @@ public final class MemcachedServer: Sendable {
     /// The crawler runs one dump at a time and answers `BUSY` while an earlier one (or its own
     /// background crawl) is still going, which happens on a loaded machine: that is retried.
     public func allKeys() async throws -> [String] {
-        var dump = try await raw("lru_crawler metadump all\r\n", until: "END")
-        for _ in 0..<100 where dump.hasPrefix("BUSY") {
-            try await Task.sleep(for: .milliseconds(100))
+        var dump = ""
+        // The crawler's state is the server's: polled, bounded.
+        _ = try await Poll.holds(within: .seconds(10), every: .milliseconds(100)) {
             dump = try await raw("lru_crawler metadump all\r\n", until: "END")
+            return !dump.hasPrefix("BUSY")
         }
         guard !dump.hasPrefix("BUSY") else { throw FixtureError("memcached's LRU crawler stayed busy for 10 s") }
         return dump.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).compactMap { line -> String? in

@@ -139,10 +139,8 @@ public final class RedisCluster: Sendable {
     /// Waits until the replicas of the primary on `port` have received everything it has written
     /// (their acknowledged offset equals its `master_repl_offset`).
     public func waitForReplication(primaryPort port: Int, timeout: Duration = .seconds(30)) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
         var last = ""
-        while clock.now < deadline {
+        let caughtUp = try await Poll.holds(within: timeout, every: .milliseconds(50)) {
             last = try await command(port: port, ["INFO", "replication"])
             let lines = last.split(whereSeparator: \.isNewline)
             let offset = lines.first { $0.hasPrefix("master_repl_offset:") }.flatMap { Int($0.split(separator: ":")[1]) }
@@ -150,27 +148,26 @@ public final class RedisCluster: Sendable {
             let caughtUp = replicas.allSatisfy { line in
                 line.split(separator: ",").first { $0.hasPrefix("offset=") }.flatMap { Int($0.dropFirst(7)) } == offset
             }
-            if offset != nil && !replicas.isEmpty && caughtUp { return }
-            try await Task.sleep(for: .milliseconds(50))
+            return offset != nil && !replicas.isEmpty && caughtUp
         }
+        if caughtUp { return }
         throw FixtureError("the replicas of \(port) did not catch up within \(timeout): \(last)")
     }
 
     /// Waits until every running node reports `cluster_state:ok`, knows every running node
     /// as healthy, and every replica's link to its primary is up.
     public func waitUntilHealthy(timeout: Duration) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
         var last = ""
-        while clock.now < deadline {
+        let healthy = try await Poll.holds(within: timeout, every: .milliseconds(200)) {
             do {
-                guard let problem = try await healthProblem() else { return }
+                guard let problem = try await healthProblem() else { return true }
                 last = problem
             } catch {
                 last = "\(error)"
             }
-            try await Task.sleep(for: .milliseconds(200))
+            return false
         }
+        if healthy { return }
         throw FixtureError("the Redis Cluster on ports \(ports) did not become healthy within \(timeout): \(last)")
     }
 
@@ -232,16 +229,13 @@ public enum RedisCLI {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
+        let exited = Latch()
+        process.terminationHandler = { _ in exited.open() }
         try process.run()
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while process.isRunning {
-            if clock.now >= deadline {
-                Glibc.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw FixtureError("redis-cli \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-            }
-            try? await Task.sleep(for: .milliseconds(10))
+        guard await exited.wait(within: timeout) else {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw FixtureError("redis-cli \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
         process.waitUntilExit()
         let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)

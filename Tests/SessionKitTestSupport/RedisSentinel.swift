@@ -133,19 +133,19 @@ public final class RedisSentinel: Sendable {
         throw FixtureError("no Sentinel reported the primary: \(String(describing: lastError))")
     }
 
-    /// Polls `condition` every 100 ms until it holds; fails after `timeout`.
+    /// Polls `condition` (the Sentinels' and servers' state) every 100 ms until it holds; an
+    /// error counts as not yet; fails after `timeout` (see ``Poll``).
     public static func waitFor(timeout: Duration, _ what: String, _ condition: () async throws -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
         var lastError: (any Error)?
-        while clock.now < deadline {
+        let held = try await Poll.holds(within: timeout, every: .milliseconds(100)) {
             do {
-                if try await condition() { return }
+                return try await condition()
             } catch {
                 lastError = error
+                return false
             }
-            try await Task.sleep(for: .milliseconds(100))
         }
+        if held { return }
         throw FixtureError("waited \(timeout) for \(what) in vain\(lastError.map { ": \($0)" } ?? "")")
     }
 }

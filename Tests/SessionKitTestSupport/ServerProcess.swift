@@ -115,21 +115,26 @@ public final class ServerProcess: Sendable {
         try process.run()
         self.process.withLock { $0 = process }
         ChildRegistry.add(process.processIdentifier)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
         // Whether a connection reached another process's server: ours should then soon exit on
         // "Address already in use", which the check below reports.
         var heldByAnother = false
-        while clock.now < deadline {
+        var exited = false
+        // The server's readiness is another process's state: polled, bounded by `timeout`.
+        let ready = try await Poll.holds(within: timeout) {
             if !process.isRunning {
-                throw FixtureError("\(executable) exited with status \(process.terminationStatus) while starting; log:\n\(logTail())")
+                exited = true
+                return true
             }
             if Self.accepts(readiness) {
-                if Self.listensItself(readiness, pid: process.processIdentifier) { return }
+                if Self.listensItself(readiness, pid: process.processIdentifier) { return true }
                 heldByAnother = true
             }
-            try await Task.sleep(for: .milliseconds(20))
+            return false
         }
+        if exited {
+            throw FixtureError("\(executable) exited with status \(process.terminationStatus) while starting; log:\n\(logTail())")
+        }
+        if ready { return }
         stop()
         if heldByAnother, case .tcp(let port) = readiness {
             throw FixtureError("\(executable) did not start within \(timeout): port \(port) is held by another process (Address already in use); log:\n\(logTail())")

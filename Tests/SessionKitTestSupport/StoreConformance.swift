@@ -21,7 +21,8 @@ public struct ConformanceTime: Sendable {
     /// (Redis, memcached), which a test cannot move; what is checked there is that server's
     /// expiry itself.
     public static let serverClock = ConformanceTime { seconds in
-        // A real server's clock is the subject here, so only real time can pass.
+        // Redis's or memcached's own TTL clock is the subject here: no test can move it, so
+        // only real time can pass (a gate has nothing to wait on).
         try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import SessionKit
+import SessionKitTestSupport
 import Synchronization
 import Testing
 
@@ -24,7 +25,7 @@ struct FilesystemIOPoolTests {
         let pool = FilesystemIOPool(maximumThreads: 8, simulatedThreadLimit: 2)
         defer { pool.shutdown() }
         let sum = try await withThrowingTaskGroup(of: Int.self) { group in
-            for i in 0..<200 { group.addTask { try await pool.run { () throws(SessionError) in usleep(100); return i } } }
+            for i in 0..<200 { group.addTask { try await pool.run { () throws(SessionError) in Pace.block(.microseconds(100)); return i } } }
             return try await group.reduce(0, +)
         }
         #expect(sum == (0..<200).reduce(0, +))
@@ -45,25 +46,39 @@ struct FilesystemIOPoolTests {
         #expect(dir.sessionFiles().isEmpty)
     }
 
-    /// Four jobs queued at once on a pool with one idle thread: each waits (bounded) until all
-    /// four run at the same time, which needs four threads.
+    /// Four jobs queued at once on a pool with one idle thread: each waits at a barrier
+    /// (bounded) until all four run at the same time, which needs four threads.
     @Test func aBurstStartsThreadsUpToTheLimit() async throws {
         let pool = FilesystemIOPool(maximumThreads: 4)
         defer { pool.shutdown() }
         _ = try await pool.run { () throws(SessionError) in 0 }
-        for _ in 0..<2000 where pool.threadCounts.idle < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        // The thread that ran the job goes idle once the job's caller resumed: polled (the pool
+        // has no notification for it), bounded.
+        try await Poll.until("the pool's thread goes idle", every: .milliseconds(5)) { pool.threadCounts.idle >= 1 }
         #expect(pool.threadCounts.running == 1 && pool.threadCounts.idle == 1)
-        let arrived = Mutex(0)
+        final class Barrier: @unchecked Sendable {
+            let condition = NSCondition()
+            var arrived = 0
+        }
+        let barrier = Barrier()
         let together = Mutex<[Bool]>([])
+        let allReported = Latch()
+        @Sendable func report(_ all: Bool) {
+            if together.withLock({ $0.append(all); return $0.count }) == 4 { allReported.open() }
+        }
         for _ in 0..<4 {
             pool.submit(FilesystemIOPool.Job(run: {
-                arrived.withLock { $0 += 1 }
-                for _ in 0..<3000 where arrived.withLock({ $0 }) < 4 { usleep(1000) }
-                let all = arrived.withLock { $0 } == 4
-                together.withLock { $0.append(all) }
-            }, fail: { _ in together.withLock { $0.append(false) } }))
+                barrier.condition.lock()
+                barrier.arrived += 1
+                barrier.condition.broadcast()
+                let limit = Date().addingTimeInterval(30)
+                while barrier.arrived < 4 && barrier.condition.wait(until: limit) {}
+                let all = barrier.arrived == 4
+                barrier.condition.unlock()
+                report(all)
+            }, fail: { _ in report(false) }))
         }
-        for _ in 0..<6000 where together.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await allReported.wait(within: .seconds(60)), "the four jobs ended")
         #expect(together.withLock { $0 } == [true, true, true, true], "the four queued jobs ran at the same time")
         #expect(pool.threadCounts.running == 4)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SessionKit
+import SessionKitTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -25,7 +26,7 @@ struct FilesystemProcessTests {
                 #expect(WriterValue.parse(shared) != nil, "a torn read of \(shared.count) bytes")
                 reads += 1
             }
-            try await Task.sleep(for: .milliseconds(1))
+            try await Pace.pause(.milliseconds(1))  // the reader's pace while the writers run
         }
         for (w, child) in children.enumerated() {
             let (status, output) = await child.finish()
@@ -51,7 +52,7 @@ struct FilesystemProcessTests {
         for attempt in 0..<4 {
             let child = try FilesystemWriterTool.Child(["loop", dir.path, "crash:k"])
             #expect(child.waitForLine("ready"), "attempt \(attempt): the writer started")
-            try await Task.sleep(for: .milliseconds(Int.random(in: 5...60, using: &generator)))
+            try await Pace.pause(.milliseconds(Int.random(in: 5...60, using: &generator)))  // a random moment to kill at
             kill(child.process.processIdentifier, SIGKILL)
             _ = await child.finish()
             let value = try #require(try await store.load(key: "crash:k"))

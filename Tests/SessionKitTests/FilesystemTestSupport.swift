@@ -1,5 +1,6 @@
 import Foundation
 import SessionKit
+import SessionKitTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -25,8 +26,9 @@ final class FilesystemTestDirectory: Sendable {
     /// stop at a vanished file: try again.
     func remove() {
         chmod(path, 0o700)
-        for _ in 0..<20 where FileManager.default.fileExists(atPath: path) {
-            if (try? FileManager.default.removeItem(atPath: path)) == nil { usleep(10_000) }
+        // The store's files vanish on another thread, without notice: polled, bounded.
+        _ = Poll.blockingHolds(within: .milliseconds(200)) {
+            (try? FileManager.default.removeItem(atPath: path)) != nil || !FileManager.default.fileExists(atPath: path)
         }
     }
 
@@ -138,7 +140,7 @@ enum FilesystemWriterTool {
         /// Waits for the exit and returns the status and the whole output.
         func finish() async -> (status: Int32, output: String) {
             let data = output.fileHandleForReading.readDataToEndOfFile()
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+            process.waitUntilExit()
             return (process.terminationStatus, String(decoding: data, as: UTF8.self))
         }
     }

@@ -133,7 +133,10 @@ struct FilesystemVersionedTests {
         let save = Task { try await store.save(key: "k", value: Self.bytes("b"), ttl: 600) }
         // ... but not a save of another key.
         try await store.save(key: "other", value: Self.bytes("y"), ttl: 600)
-        try await Task.sleep(for: .milliseconds(300))
+        // The save of k is blocked in the kernel on k's lock: /proc/locks lists it as a waiter.
+        try await Poll.until("the save of k waits on k's lock") {
+            Self.lockWaiters(lockFile: dir.sub(".skfs-locks"), offset: FilesystemSessionStore.lockOffset(forKey: Array("k".utf8))) > 0
+        }
         #expect(try await store.load(key: "k") == Self.bytes("a"), "the save of k waits for the lock")
         close(held)
         try await save.value
@@ -142,6 +145,19 @@ struct FilesystemVersionedTests {
         // Prune keeps the lock file.
         _ = try await store.prune(staleTemporaryFileAge: 0)
         #expect(dir.hasLockFile())
+    }
+
+    /// How many lock requests are blocked (waiting) on the byte at `offset` of `lockFile`:
+    /// /proc/locks lists each as `N: -> OFDLCK ADVISORY WRITE -1 MAJ:MIN:INODE START END`.
+    static func lockWaiters(lockFile: String, offset: Int64) -> Int {
+        var info = stat()
+        guard stat(lockFile, &info) == 0, let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return 0 }
+        return table.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ")
+            guard fields.count >= 8, fields[1] == "->" else { return false }
+            let device = fields[6].split(separator: ":")
+            return device.count == 3 && UInt64(device[2]) == UInt64(info.st_ino) && Int64(fields[7]) == offset
+        }.count
     }
 
     @Test(arguments: [Mode.durable, Mode.fast])

@@ -23,6 +23,17 @@ func makeRouter(settings: DemoSettings, interface: any SessionInterface) throws 
     // Health check for scripts; it never touches the session, so it sets no cookie.
     router.get("/healthz") { _, _ in "ok" }
 
+    // Test-only (SESSIONKIT_TEST_CLOCK=1): moves the store's clock forward. Not routed otherwise.
+    if let testClock = settings.testClock {
+        router.post("/__test/advance") { request, _ -> Response in
+            guard let text = request.uri.queryParameters.get("seconds"), let seconds = Double(text), seconds >= 0 else {
+                return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "seconds=N (N >= 0) is required\n")))
+            }
+            testClock.advance(by: seconds)
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "\(testClock.now)\n")))
+        }
+    }
+
     // The visit counter, the user, and any flash messages (shown once).
     router.get("/") { _, context -> Response in
         let session = try await context.sessions.session()

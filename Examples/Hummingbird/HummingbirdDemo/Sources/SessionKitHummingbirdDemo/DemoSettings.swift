@@ -15,6 +15,7 @@ import SessionKitRedis
 /// | `--same-site` | `SESSIONKIT_SAMESITE` | `lax`; or `strict`, `none`, `unspecified` |
 /// | `--secure` | `SESSIONKIT_SECURE` | `false` (the demo serves plain HTTP) |
 /// | | `SESSIONKIT_SECRET` | required by the `cookie` store: the signing secret |
+/// | | `SESSIONKIT_TEST_CLOCK` | off. For tests only: `1` makes the `memory` store keep time on a clock that stands still until `POST /__test/advance?seconds=N` moves it |
 struct DemoSettings: Sendable {
     var store = "memory"
     var host = "127.0.0.1"
@@ -24,6 +25,9 @@ struct DemoSettings: Sendable {
     var sameSite = SessionConfiguration.SameSite.lax
     var secure = false
     var secret: String?
+    /// Test-only (`SESSIONKIT_TEST_CLOCK=1`): the in-memory store and its interface read a
+    /// manual clock that `POST /__test/advance?seconds=N` moves forward. Off by default.
+    var testClock: TestClock?
 
     static let usage = """
         usage: SessionKitHummingbirdDemo [--store memory|filesystem[:DIR]|redis://HOST:PORT|memcached://HOST:PORT|cookie]
@@ -66,6 +70,7 @@ struct DemoSettings: Sendable {
         if let value = environment["SESSIONKIT_SAMESITE"] { sameSite = try parseSameSite(value) }
         if let value = flag(environment["SESSIONKIT_SECURE"]) { secure = value }
         secret = environment["SESSIONKIT_SECRET"]
+        if flag(environment["SESSIONKIT_TEST_CLOCK"]) == true { testClock = TestClock() }
 
         var rest = arguments[...]
         func value(for name: String) throws -> String {
@@ -98,7 +103,10 @@ struct DemoSettings: Sendable {
         let configuration = try SessionConfiguration(
             expiry: expiry, sessionCookie: sessionCookie, sameSite: sameSite, secure: secure)
         if store == "memory" {
-            return try InMemorySessionInterface(configuration: configuration)
+            return try InMemorySessionInterface(configuration: configuration, clock: testClock?.clock ?? .system)
+        }
+        if testClock != nil {
+            throw UsageError(description: "SESSIONKIT_TEST_CLOCK works with the memory store only (other stores keep time on their own clock)")
         }
         if store == "filesystem" || store.hasPrefix("filesystem:") {
             let directory = store.hasPrefix("filesystem:") ? String(store.dropFirst("filesystem:".count)) : nil
