@@ -195,7 +195,7 @@ public enum LogoutSoak {
                             }
                         }
                     }
-                    await Pace.pause(milliseconds: 20)
+                    try? await Pace.pause(.milliseconds(20))
                 }
             }
             // Faults.
@@ -203,18 +203,18 @@ public enum LogoutSoak {
                 group.addTask {
                     var random = SoakRandom(seed: configuration.seed &+ 0xFA)
                     while ContinuousClock.now < deadline {
-                        await Pace.pause(milliseconds: 200 + Int(random.next() % 500))
+                        try? await Pace.pause(.milliseconds(200 + Int(random.next() % 500)))
                         guard ContinuousClock.now < deadline else { break }
                         switch random.next() % 4 {
                         case 0:
                             proxy.resetAllConnections()
                         case 1:
                             proxy.setStalled(true)
-                            await Pace.pause(milliseconds: 300 + Int(random.next() % 400))
+                            try? await Pace.pause(.milliseconds(300 + Int(random.next() % 400)))
                             proxy.setStalled(false)
                         case 2:
                             suspend()
-                            await Pace.pause(milliseconds: 200 + Int(random.next() % 400))
+                            try? await Pace.pause(.milliseconds(200 + Int(random.next() % 400)))
                             resume()
                         default:
                             do { try await restart() } catch { shared.report.withLock { $0.errors += 1 } }
@@ -241,13 +241,4 @@ private final class Shared: Sendable {
     init(store: ChaosSoak.StoreKind) { report = Mutex(LogoutSoak.Report(store: store)) }
 
     func tick() -> UInt64 { clock.wrappingAdd(1, ordering: .relaxed).newValue }
-}
-
-/// A deliberate pause in a load generator or fault injector (pacing, a simulated stall), never
-/// used to order events in a test.
-public enum Pace {
-    public static func pause(milliseconds: Int) async {
-        // Pacing of the soak's own load and faults: the length is the behaviour under test.
-        try? await Task.sleep(for: .milliseconds(milliseconds))
-    }
 }
