@@ -7,6 +7,9 @@ settings, each time on a free loopback port and with a fresh browser:
   lax     default settings: counter, HttpOnly, login, flash, CSRF, logout, settings page,
           and a cross-site navigation that does carry a SameSite=Lax cookie (the control)
   strict  SameSite=Strict: a cross-site navigation (localhost -> 127.0.0.1) carries no cookie
+  devices two browsers log in as one user: the devices page lists both and marks the current
+          one; "log out this device" ends the other browser's session; "log out everywhere" ends
+          both, and a copy of the cookie taken before it no longer works
   ttl     sessionCookie=true with a short server-side expiry: the cookie has no expiry date,
           yet the session ends on the server once the TTL has passed. The memory store runs on
           the demo's test clock (SESSIONKIT_TEST_CLOCK=1), which the test moves forward with
@@ -268,6 +271,70 @@ def lax_checks(b, demo, r, label):
             b.text("cookie-received") == "yes", repr(b.text("cookie-received")))
 
 
+def login(b, demo, name):
+    b.get(demo.url("/login"))
+    b.driver.find_element(By.ID, "username").send_keys(name)
+    b.click_and_wait("login")
+
+
+def devices_checks_with(args):
+    """The devices phase needs a second browser: another device of the same user."""
+
+    def checks(b, demo, r, label):
+        other = Browser(args)
+        try:
+            login(b, demo, "grace")
+            login(other, demo, "grace")
+            r.check(f"{label}: both browsers are logged in as the user",
+                    "grace" in (b.text("user") or "") and "grace" in (other.text("user") or ""),
+                    f"{b.text('user')!r}, {other.text('user')!r}")
+            b.get(demo.url("/devices"))
+            r.check(f"{label}: the devices page lists both sessions and marks this one",
+                    b.text("device-count") == "2" and b.text("device-current") is not None,
+                    f"count {b.text('device-count')!r}")
+            b.shot(f"{label}-1-devices")
+            b.navigations()
+            b.click_and_wait(b.driver.find_element(By.CLASS_NAME, "revoke").get_attribute("id"))
+            r.check(f"{label}: 'log out this device' is accepted and leaves one session listed",
+                    b.post_status("/devices/revoke") == 303 and b.text("device-count") == "1"
+                    and b.flashes() == ["That device was logged out."],
+                    f"count {b.text('device-count')!r}, flashes {b.flashes()}")
+            other.driver.refresh()
+            r.check(f"{label}: the other browser's session ended", "Not logged in" in (other.text("user") or ""),
+                    repr(other.text("user")))
+            b.get(demo.url("/"))
+            r.check(f"{label}: this browser is still logged in", "grace" in (b.text("user") or ""), repr(b.text("user")))
+
+            # Log out everywhere, from this browser, with the other one logged in again.
+            login(other, demo, "grace")
+            copied = other.cookie()
+            b.get(demo.url("/"))
+            b.navigations()
+            b.click_and_wait("logout-everywhere")
+            r.check(f"{label}: 'log out everywhere' logs this browser out",
+                    b.post_status("/logout-everywhere") == 303 and "Not logged in" in (b.text("user") or "")
+                    and b.flashes() == ["You have been logged out everywhere."],
+                    f"user {b.text('user')!r}, flashes {b.flashes()}")
+            other.driver.refresh()
+            r.check(f"{label}: ... and the other browser", "Not logged in" in (other.text("user") or ""), repr(other.text("user")))
+            # A copy of the other browser's cookie from before: it opens nothing.
+            third = Browser(args)
+            try:
+                third.get(demo.url("/healthz"))
+                if copied is not None:
+                    third.driver.add_cookie({"name": copied["name"], "value": copied["value"], "path": "/"})
+                third.get(demo.url("/"))
+                r.check(f"{label}: a copy of a revoked cookie opens no session",
+                        copied is not None and "Not logged in" in (third.text("user") or ""), repr(third.text("user")))
+            finally:
+                third.quit()
+            b.shot(f"{label}-2-logged-out-everywhere")
+        finally:
+            other.quit()
+
+    return checks
+
+
 def strict_checks(b, demo, r, label):
     b.get(demo.url("/"))
     cookie = b.cookie()
@@ -382,6 +449,7 @@ def main():
     for store_label, store in stores:
         run_phase(args, r, store_label, store, "lax", {}, lax_checks)
         run_phase(args, r, store_label, store, "strict", {"SESSIONKIT_SAMESITE": "strict"}, strict_checks)
+        run_phase(args, r, store_label, store, "devices", {}, devices_checks_with(args))
         if store == "memory":
             ttl_env = {"SESSIONKIT_SESSION_COOKIE": "1", "SESSIONKIT_EXPIRY": str(TTL_SECONDS), "SESSIONKIT_TEST_CLOCK": "1"}
         else:

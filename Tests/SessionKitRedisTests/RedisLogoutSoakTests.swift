@@ -21,8 +21,10 @@ struct RedisLogoutSoakTests {
     }
 
     @Test func noEndedSessionComesBack() async throws {
-        let report = try await LogoutSoak.run(
-            LogoutSoak.Configuration(store: .redis, duration: .seconds(6), users: 12), factory: Self.factory(plain: false))
+        var configuration = LogoutSoak.Configuration(store: .redis, duration: .seconds(6), users: 12)
+        configuration.minimumLogouts = 50
+        configuration.minimumRevocations = 5
+        let report = try await LogoutSoak.run(configuration, factory: Self.factory(plain: false))
         print(report.resultLine)
         #expect(report.resurrected == 0)
         #expect(report.logouts > 0 && report.revocations > 0 && report.probes > 0, "the soak must have ended sessions and checked them")
@@ -31,8 +33,9 @@ struct RedisLogoutSoakTests {
 
     /// The control: plain saves bring logged-out sessions back, and the soak sees it.
     @Test func theControlResurrects() async throws {
-        let report = try await LogoutSoak.run(
-            LogoutSoak.Configuration(store: .redis, duration: .seconds(3), users: 8, faults: false), factory: Self.factory(plain: true))
+        var configuration = LogoutSoak.Configuration(store: .redis, duration: .seconds(3), users: 8, faults: false)
+        configuration.minimumLogouts = 20
+        let report = try await LogoutSoak.run(configuration, factory: Self.factory(plain: true))
         print(report.resultLine)
         #expect(report.resurrected > 0)
     }

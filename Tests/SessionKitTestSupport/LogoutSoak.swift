@@ -24,13 +24,18 @@ public enum LogoutSoak {
         public var clientTimeout: Duration
         /// Whether to inject faults (restarts, freezes, resets, stalls).
         public var faults: Bool
+        /// The run goes on past ``duration`` (up to ``maximumDuration``) until this many
+        /// logouts and revocations were answered, so that a loaded machine still checks something.
+        public var minimumLogouts = 0
+        public var minimumRevocations = 0
+        public var maximumDuration: Duration = .seconds(120)
 
         public init(store: ChaosSoak.StoreKind, duration: Duration, users: Int = 40, seed: UInt64 = 1, faults: Bool = true) {
             self.store = store
             self.duration = duration
             self.users = users
             self.seed = seed
-            self.clientTimeout = .milliseconds(400)
+            self.clientTimeout = .seconds(1)
             self.faults = faults
         }
     }
@@ -89,6 +94,16 @@ public enum LogoutSoak {
         let shared = Shared(store: configuration.store)
         let start = ContinuousClock.now
         let deadline = start + configuration.duration
+        let hardDeadline = start + max(configuration.duration, configuration.maximumDuration)
+        /// Whether the run goes on: until the duration, then until the minimums are met.
+        @Sendable func running() -> Bool {
+            let now = ContinuousClock.now
+            if now < deadline { return true }
+            guard now < hardDeadline else { return false }
+            return shared.report.withLock {
+                $0.logouts < configuration.minimumLogouts || $0.revocations < configuration.minimumRevocations
+            }
+        }
         @Sendable func tick() -> UInt64 { shared.tick() }
 
         /// Reads `user` with `headers` until a read is answered (bounded); true when it found the user.
@@ -101,7 +116,7 @@ public enum LogoutSoak {
                     shared.report.withLock { $0.errors += 1 }
                     await Task.yield()
                 }
-                if ContinuousClock.now > deadline + .seconds(30) { break }
+                if ContinuousClock.now > hardDeadline + .seconds(30) { break }
             }
             return nil
         }
@@ -112,7 +127,7 @@ public enum LogoutSoak {
                     var random = SoakRandom(seed: configuration.seed &+ UInt64(index) &* 7919)
                     let user = "u\(index)"
                     var round = 0
-                    while ContinuousClock.now < deadline {
+                    while running() {
                         round += 1
                         let browser = TestBrowser()
                         do {
@@ -172,7 +187,7 @@ public enum LogoutSoak {
             // The admin: revokes random users and checks every cookie answered before it began.
             group.addTask {
                 var random = SoakRandom(seed: configuration.seed &+ 0xAD)
-                while ContinuousClock.now < deadline {
+                while running() {
                     let index = Int(random.next() % UInt64(configuration.users))
                     let before = tick()
                     let earlier = shared.cookies.withLock { cookies -> [[String]] in
@@ -202,9 +217,9 @@ public enum LogoutSoak {
             if configuration.faults {
                 group.addTask {
                     var random = SoakRandom(seed: configuration.seed &+ 0xFA)
-                    while ContinuousClock.now < deadline {
+                    while running() {
                         try? await Pace.pause(.milliseconds(200 + Int(random.next() % 500)))
-                        guard ContinuousClock.now < deadline else { break }
+                        guard running() else { break }
                         switch random.next() % 4 {
                         case 0:
                             proxy.resetAllConnections()

@@ -12,12 +12,14 @@ struct DemoContext: SessionKitRequestContext {
     }
 }
 
-/// Builds the demo's router: counter, login/logout, flash messages, a CSRF-protected form,
-/// the cookie settings, and a cross-site link for checking SameSite.
+/// Builds the demo's router: counter, login/logout, "log out everywhere", a devices page,
+/// flash messages, a CSRF-protected form, the cookie settings, and a cross-site link for
+/// checking SameSite.
 func makeRouter(settings: DemoSettings, interface: any SessionInterface) throws -> Router<DemoContext> {
     let router = Router(context: DemoContext.self)
+    let sessions = try SessionMiddleware(interface)
     router.add(middleware: StoreErrorPage())
-    router.add(middleware: SessionKitMiddleware(try SessionMiddleware(interface)))
+    router.add(middleware: SessionKitMiddleware(sessions))
     let cookieName = interface.configuration.cookieName
 
     // Health check for scripts; it never touches the session, so it sets no cookie.
@@ -43,8 +45,9 @@ func makeRouter(settings: DemoSettings, interface: any SessionInterface) throws 
         var body = "<p>Visits in this session: <strong id=\"visits\">\(visits)</strong></p>"
         if let user = session["user"]?.stringValue {
             body += """
-                <p id="user">Logged in as <strong>\(Page.escape(user))</strong>.</p>
+                <p id="user">Logged in as <strong>\(Page.escape(user))</strong>. <a id="devices-link" href="/devices">Your devices</a></p>
                 <form method="post" action="/logout">\(Page.csrfField(try session.csrfToken()))<button id="logout">Log out</button></form>
+                <form method="post" action="/logout-everywhere">\(Page.csrfField(try session.csrfToken()))<button id="logout-everywhere">Log out everywhere</button></form>
                 """
         } else {
             body += "<p id=\"user\">Not logged in. <a href=\"/login\">Log in</a></p>"
@@ -77,8 +80,8 @@ func makeRouter(settings: DemoSettings, interface: any SessionInterface) throws 
             session.flash("Enter a name of 1 to 40 characters.")
             return Page.redirect(to: "/login")
         }
-        try session.regenerateID()
-        try session.newCSRFToken()
+        try session.regenerateID()  // a new ID and a new CSRF token
+        try session.bindUser(name, device: request.headers[.userAgent].map { String($0.prefix(120)) })
         session["user"] = .string(name)
         session.flash(.string("Welcome, \(name)!"))
         return Page.redirect(to: "/")
@@ -93,6 +96,51 @@ func makeRouter(settings: DemoSettings, interface: any SessionInterface) throws 
         try session.invalidate()
         session.flash("You have been logged out.")
         return Page.redirect(to: "/")
+    }
+
+    // Every session of the user ends, this one too; the flash lives in a fresh session.
+    router.post("/logout-everywhere") { request, context -> Response in
+        let form = try await Page.form(request)
+        let session = try await context.sessions.session()
+        guard session.isValidCSRFToken(form["csrf_token"] ?? "") else { return forbidden() }
+        if let user = session.boundUser { try await sessions.revokeAllSessions(ofUser: user) }
+        try session.invalidate()
+        session.flash("You have been logged out everywhere.")
+        return Page.redirect(to: "/")
+    }
+
+    // The user's sessions on other devices (server-side stores list them; cookies cannot be).
+    router.get("/devices") { _, context -> Response in
+        let session = try await context.sessions.session()
+        let flashes = session.popFlash().compactMap(\.stringValue)
+        guard let user = session.boundUser, let sessionContext = context.sessions.context else {
+            return Page.html("Your devices", flashes: flashes, "<p id=\"user\">Not logged in. <a href=\"/login\">Log in</a></p>")
+        }
+        let listed = try await sessions.sessions(ofUser: user, current: sessionContext)
+        let token = try session.csrfToken()
+        let rows = listed.enumerated().map { index, entry -> String in
+            let id = entry.isCurrent ? "device-current" : "device-\(index)"
+            let action =
+                entry.isCurrent
+                ? "this device"
+                : "<form method=\"post\" action=\"/devices/revoke\">\(Page.csrfField(token))<input type=\"hidden\" name=\"handle\" value=\"\(Page.escape(entry.handle))\"><button class=\"revoke\" id=\"revoke-\(index)\">Log out this device</button></form>"
+            return "<tr id=\"\(id)\"><td>\(Page.escape(entry.device ?? "unknown device"))</td><td>\(action)</td></tr>"
+        }
+        let list =
+            listed.isEmpty
+            ? "<p id=\"devices-none\">Sessions in signed cookies live in the browsers and cannot be listed.</p>"
+            : "<table id=\"devices\">\(rows.joined())</table>"
+        return Page.html("Your devices", flashes: flashes, "<p id=\"device-count\">\(listed.count)</p>\(list)")
+    }
+
+    router.post("/devices/revoke") { request, context -> Response in
+        let form = try await Page.form(request)
+        let session = try await context.sessions.session()
+        guard session.isValidCSRFToken(form["csrf_token"] ?? "") else { return forbidden() }
+        if let user = session.boundUser, let handle = form["handle"], try await sessions.revokeSession(ofUser: user, handle: handle) {
+            session.flash("That device was logged out.")
+        }
+        return Page.redirect(to: "/devices")
     }
 
     // A form protected by the session's CSRF token.

@@ -124,7 +124,10 @@ struct DemoSettings: Sendable {
             }
             let options = CookieSessionConfiguration(
                 maxAge: sessionCookie || expiry == 0 ? nil : expiry, secure: secure, sameSite: sameSite,
-                timeout: expiry == 0 ? nil : expiry)
+                timeout: expiry == 0 ? nil : expiry,
+                // One process: an in-memory revocation store makes "log out everywhere" and a
+                // logout end every copy of a bound cookie. Several processes share Redis instead.
+                revocationStore: InMemorySessionStore())
             return try SignedCookieSessionInterface(secret: secret, options: options)
         }
         throw UsageError(description: "unknown store \"\(store)\"\n\(Self.usage)")
