@@ -109,6 +109,7 @@ struct KetamaInteropTests {
         defer { for server in servers { server.stop() } }
         var configuration = try MemcachedConfiguration(testing: servers.map(\.address).joined(separator: ",")).withFastReconnect()
         configuration.connectionsPerServer = 1
+        configuration.ejectsDeadServers = true
         // Long enough that the checks below finish before the server is tried again, even in a
         // sanitizer build on a loaded machine.
         configuration.deadServerRetryInterval = .seconds(15)

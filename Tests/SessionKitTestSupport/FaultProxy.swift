@@ -41,6 +41,10 @@ public final class FaultProxy: Sendable {
         var holdBelow = 0
         var holding = false
         var heldDelivered = 0
+        /// Whether the proxy should not listen at all (see ``setDown(_:)``).
+        var down = false
+        /// Whether the listening socket is open now.
+        var listening = true
     }
     private let state = Mutex(State())
     /// Broadcast after every change of the faults, for the forwarding threads that wait for a
@@ -151,6 +155,25 @@ public final class FaultProxy: Sendable {
     /// side closes it or a reset cuts it; its two sockets are closed by then).
     public var openConnections: Int { state.withLock { $0.open } }
 
+    /// Takes the server off the network (`true`), as a machine that is down or unreachable
+    /// while its memcached keeps its data: the proxy closes its listening socket, so that
+    /// connection attempts are refused (`ECONNREFUSED`, a failed connect for the client, which
+    /// ``setRefusing(_:)`` is not: there the connect succeeds and the connection is reset), and
+    /// resets every open connection. With `false` it listens on the same port again.
+    ///
+    /// The change happens on the proxy's accept thread; poll ``isListening`` to wait for it.
+    /// While down, another process could take the port; the proxy then keeps trying to bind it.
+    public func setDown(_ down: Bool) {
+        state.withLock {
+            $0.down = down
+            if down { $0.resetGeneration += 1 }
+        }
+        notifyChange()
+    }
+
+    /// Whether the proxy listens now (`false` after ``setDown(_:)`` took effect).
+    public var isListening: Bool { state.withLock { $0.listening } }
+
     /// How many connections were accepted so far.
     public var acceptedConnections: Int { state.withLock { $0.accepted } }
 
@@ -176,9 +199,31 @@ public final class FaultProxy: Sendable {
     }
 
     private func acceptLoop() {
-        defer { close(listenFD) }
+        // Only this thread opens and closes the listening socket (see setDown).
+        var listenFD = self.listenFD
+        defer { if listenFD >= 0 { close(listenFD) } }
         while true {
-            if state.withLock({ $0.stopped }) { return }
+            let (stopped, down) = state.withLock { ($0.stopped, $0.down) }
+            if stopped { return }
+            if down {
+                if listenFD >= 0 {
+                    close(listenFD)
+                    listenFD = -1
+                    state.withLock { $0.listening = false }
+                }
+                block(while: { state.withLock { $0.down && !$0.stopped } })
+                continue
+            }
+            if listenFD < 0 {
+                guard let reopened = Self.openListener(port: port) else {
+                    // Another process holds the port for now: the kernel tells nobody when it
+                    // frees it, so try again shortly.
+                    Pace.block(.milliseconds(5))
+                    continue
+                }
+                listenFD = reopened
+                state.withLock { $0.listening = true }
+            }
             var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
             guard poll(&fds, 1, 50) > 0 else { continue }
             let client = accept(listenFD, nil, nil)
@@ -207,6 +252,19 @@ public final class FaultProxy: Sendable {
             thread.name = "FaultProxy pump"
             thread.start()
         }
+    }
+
+    /// A listening socket on 127.0.0.1:`port`, or `nil` when the port cannot be bound.
+    private static func openListener(port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard Loopback.bind(fd, port: port), listen(fd, 128) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 
     private func connectUpstream() -> Int32? {

@@ -12,9 +12,13 @@ import Synchronization
 /// refused by ``send(_:)``, and each meta reply must carry its command's opaque token, so a
 /// reply cannot reach the wrong caller. A lost connection is re-established
 /// on demand with jittered exponential backoff; while a server stays unreachable its calls fail
-/// at once with `storeUnavailable`, and after ``MemcachedConfiguration/serverFailureLimit``
-/// failed attempts it is taken off the ring until ``MemcachedConfiguration/deadServerRetryInterval``
-/// has passed.
+/// at once with `storeUnavailable`. With ``MemcachedConfiguration/ejectsDeadServers`` (off by
+/// default), after ``MemcachedConfiguration/serverFailureLimit`` failed attempts it is taken off
+/// the ring; once ``MemcachedConfiguration/deadServerRetryInterval`` has passed the client flushes
+/// it (`flush_all`) and puts it back only when the flush succeeded, so that it cannot serve items
+/// written before it left (a session ended meanwhile, for instance). While ejection is on,
+/// ``delete(_:)`` also deletes the key on its fallback server, the one that holds it while its
+/// owner is off the ring, so that a copy left there by an earlier outage cannot come back.
 ///
 /// Keys are validated (``MemcachedKey``) and values checked against
 /// ``MemcachedConfiguration/maxItemSize`` before anything is sent. Time-to-live arguments are
@@ -55,6 +59,11 @@ public final class MemcachedClient: Sendable {
     /// What ``send(_:)`` refuses and how meta replies are matched (always
     /// ``MemcachedCommandPolicy/sharedConnection`` outside tests).
     let commandPolicy: MemcachedCommandPolicy
+    /// The flush of returning servers and the deletes on fallback servers (always
+    /// ``MemcachedEjectionSafety/standard`` outside tests).
+    let ejectionSafety: MemcachedEjectionSafety
+    /// Readmissions that failed (the flush did not succeed), for tests and diagnostics.
+    let failedReadmissions = Atomic<Int>(0)
 
     struct RingState {
         var ring: KetamaRing
@@ -62,6 +71,8 @@ public final class MemcachedClient: Sendable {
         var live: [Int]
         /// Ejected nodes and when they may be tried again.
         var ejected: [Int: Deadline] = [:]
+        /// Ejected nodes being flushed before they are put back.
+        var readmitting: Set<Int> = []
     }
 
     /// Creates a client. No connection is made until the first command.
@@ -81,10 +92,13 @@ public final class MemcachedClient: Sendable {
     ///     request's reply slot is freed), so that tests can prove they catch it. Never set outside tests.
     ///   - commandPolicy: test-only: the other values let `send` write the flags it refuses, and
     ///     turn off meta reply matching, so that tests can show what that does to other callers.
+    ///   - ejectionSafety: test-only: the other values turn off the flush of returning servers
+    ///     or the deletes on fallback servers, so that tests can show what each one prevents.
     init(configuration: MemcachedConfiguration, loop: EventLoop, freesCancelledSlots: Bool,
-         commandPolicy: MemcachedCommandPolicy = .sharedConnection) throws {
+         commandPolicy: MemcachedCommandPolicy = .sharedConnection, ejectionSafety: MemcachedEjectionSafety = .standard) throws {
         try configuration.validate()
         self.commandPolicy = commandPolicy
+        self.ejectionSafety = ejectionSafety
         self.configuration = configuration
         self.loop = loop
         let failures = FailureSink()
@@ -208,11 +222,35 @@ public final class MemcachedClient: Sendable {
         }
     }
 
-    /// `delete`: removes `key`. Returns whether it existed.
+    /// `delete`: removes `key`. Returns whether it existed on the server that holds it now.
+    ///
+    /// With ``MemcachedConfiguration/ejectsDeadServers`` and several servers, `key` is also
+    /// deleted, concurrently, on its fallback server (where the ring without its current server
+    /// puts it): that server held the key while its own server was off the ring, and would serve
+    /// that old copy again if it went off once more. The call fails if either delete fails.
     @discardableResult
     public func delete(_ key: String) async throws -> Bool {
         let bytes = try MemcachedKey.validate(key)
-        let reply = try await execute(.delete(key: key), keys: [bytes], expecting: .line, idempotent: true)
+        guard let fallback = try fallbackNode(for: bytes) else {
+            return try deleted(await execute(.delete(key: key), keys: [bytes], expecting: .line, idempotent: true))
+        }
+        async let copy = execute(.delete(key: key), keys: [bytes], expecting: .line, idempotent: true, node: fallback)
+        let existed = try deleted(await execute(.delete(key: key), keys: [bytes], expecting: .line, idempotent: true))
+        _ = try deleted(await copy)
+        return existed
+    }
+
+    /// Deletes `key` on its fallback server only (see ``delete(_:)``); nothing without
+    /// ejection or with one server. ``MemcachedSessionStore`` calls it after a miss on the
+    /// key's server, so that a copy left on the fallback server by an earlier outage is gone
+    /// before that server could serve it again.
+    func deleteOnFallback(_ key: String) async throws {
+        let bytes = try MemcachedKey.validate(key)
+        guard let fallback = try fallbackNode(for: bytes) else { return }
+        _ = try deleted(await execute(.delete(key: key), keys: [bytes], expecting: .line, idempotent: true, node: fallback))
+    }
+
+    private func deleted(_ reply: MemcachedReply) throws -> Bool {
         switch reply {
         case .deleted: return true
         case .notFound: return false
@@ -343,24 +381,77 @@ public final class MemcachedClient: Sendable {
         }
     }
 
-    /// The node that owns `key`, readmitting ejected servers whose retry time has come.
+    /// The node that owns `key`; starts readmitting ejected servers whose retry time has come
+    /// (they stay off the ring until ``readmit(_:)`` flushed them).
     func route(_ key: [UInt8]) throws(SessionError) -> MemcachedServerNode {
         if nodes.count == 1 { return nodes[0] }
-        let index: Int? = ring.withLock { state in
+        let (index, due): (Int?, [Int]) = ring.withLock { state in
+            var due: [Int] = []
             if !state.ejected.isEmpty {
                 let now = Deadline.now()
-                let due = state.ejected.filter { $0.value <= now }.map(\.key)
-                if !due.isEmpty {
-                    for node in due { state.ejected[node] = nil }
-                    rebuild(&state)
-                }
+                due = state.ejected.filter { $0.value <= now && !state.readmitting.contains($0.key) }.map(\.key)
+                state.readmitting.formUnion(due)
             }
-            return state.ring.server(for: key).map { state.live[$0] }
+            return (state.ring.server(for: key).map { state.live[$0] }, due)
+        }
+        for node in due {
+            Task { await self.readmit(node) }
         }
         guard let index else {
             throw SessionError(.storeUnavailable, "every memcached server (\(configuration.servers.map(\.description).joined(separator: ", "))) failed and was taken off the ring; they are retried every \(Int(configuration.deadServerRetryInterval.milliseconds)) ms. Check that memcached is running")
         }
         return nodes[index]
+    }
+
+    /// The server that holds `key` when its current server is off the ring, when deletes must
+    /// reach it too: with ejection, several servers on the ring and ``MemcachedEjectionSafety/cleansFallbackServer``.
+    func fallbackNode(for key: [UInt8]) throws(SessionError) -> MemcachedServerNode? {
+        guard ejectionSafety.cleansFallbackServer, configuration.ejectsDeadServers, nodes.count > 1 else { return nil }
+        let index: Int? = ring.withLock { state in
+            let servers = state.ring.servers(for: key, count: 2)
+            return servers.count == 2 ? state.live[servers[1]] : nil
+        }
+        return index.map { nodes[$0] }
+    }
+
+    /// Puts an ejected server back on the ring once it answered a `flush_all`, which removes
+    /// everything it held when it left: a session deleted on another server meanwhile must not
+    /// come back from it. If the flush fails, it stays off for another retry interval.
+    private func readmit(_ index: Int) async {
+        let node = nodes[index]
+        let flushes = ejectionSafety.flushesReturningServers
+        var ready = false
+        if !closed.load(ordering: .acquiring) {
+            do {
+                let deadline = Deadline.after(configuration.commandTimeout)
+                let connection = try await node.connection(deadline: deadline)
+                let reply = try await connection.send(expecting: .line, deadline: deadline) { buffer in
+                    if flushes {
+                        MemcachedEncoder.encodeFlushAll(into: &buffer)
+                    } else {
+                        MemcachedEncoder.encodeValidated(.version, keys: [], into: &buffer)
+                    }
+                }
+                switch reply {
+                case .ok: ready = flushes
+                case .version: ready = !flushes
+                default: ready = false
+                }
+            } catch {
+                ready = false
+            }
+        }
+        ring.withLock { state in
+            state.readmitting.remove(index)
+            guard state.ejected[index] != nil else { return }
+            if ready {
+                state.ejected[index] = nil
+                rebuild(&state)
+            } else {
+                state.ejected[index] = .after(configuration.deadServerRetryInterval)
+            }
+        }
+        if !ready { failedReadmissions.add(1, ordering: .relaxed) }
     }
 
     private func rebuild(_ state: inout RingState) {

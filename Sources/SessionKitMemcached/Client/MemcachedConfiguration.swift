@@ -56,14 +56,24 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
     /// default. Larger values are refused before anything is sent, because the server would
     /// answer an oversized `set` by deleting the key's current value.
     public var maxItemSize: Int
-    /// With several servers: after this many consecutive failed connection attempts, a server
-    /// is taken off the ring (its keys move to the others) until ``deadServerRetryInterval``
-    /// has passed. Default 2.
+    /// With several servers and ``ejectsDeadServers``: after this many consecutive failed
+    /// connection attempts, a server is taken off the ring (its keys move to the others) until
+    /// ``deadServerRetryInterval`` has passed. Default 2.
     public var serverFailureLimit: Int
     /// How long an ejected server stays off the ring before it is tried again. Default 2 s.
     public var deadServerRetryInterval: Duration
-    /// Whether dead servers are ejected from the ring at all (only with several servers).
-    /// Default `true`; with `false` their keys fail with `storeUnavailable` until they return.
+    /// Whether dead servers are taken off the ring (only with several servers). Default
+    /// `false`: the ring stays fixed, and the keys of a server that does not answer fail with
+    /// `storeUnavailable` until it is back, as libmemcached does by default.
+    ///
+    /// With `true`, a dead server's keys move to the next server on the ring and its users get
+    /// new sessions instead of errors. When its retry time has come, the client flushes it
+    /// (`flush_all`: everything it held is gone, for every client of that server, so its users
+    /// sign in again) and puts it back only after the flush succeeded, so that it cannot serve
+    /// a session that ended while it was away. Deletes also go to each key's fallback server,
+    /// so that the copies written there during an outage cannot come back in the next one.
+    /// See Docs/memcached.md for what remains when several application instances disagree
+    /// about which servers are up.
     public var ejectsDeadServers: Bool
     /// The most commands waiting for replies on one connection; beyond it calls fail at once
     /// with `storeUnavailable` instead of queueing without bound. Default 50,000.
@@ -80,7 +90,7 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
         maxItemSize: Int = 1024 * 1024,
         serverFailureLimit: Int = 2,
         deadServerRetryInterval: Duration = .seconds(2),
-        ejectsDeadServers: Bool = true,
+        ejectsDeadServers: Bool = false,
         maxPendingCommandsPerConnection: Int = 50_000
     ) {
         self.servers = servers

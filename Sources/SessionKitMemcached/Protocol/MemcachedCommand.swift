@@ -161,6 +161,14 @@ public enum MemcachedEncoder {
         }
     }
 
+    /// Appends `flush_all` (answered with `OK`): every item on the server is invalidated. Not a
+    /// ``MemcachedCommand``, so ``MemcachedClient/send(_:)`` cannot send it to whichever server
+    /// an empty key routes to: the client sends it to an ejected server before putting it back
+    /// on the ring.
+    static func encodeFlushAll(into buffer: inout [UInt8]) {
+        append("flush_all\r\n", &buffer)
+    }
+
     private static func validateMetaFlag(_ flag: String) throws(SessionError) {
         let bytes = Array(flag.utf8)
         guard let first = bytes.first, (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A),

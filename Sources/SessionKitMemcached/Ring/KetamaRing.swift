@@ -71,11 +71,34 @@ public struct KetamaRing: Sendable, Hashable {
     /// The index of the server owning `hash`: the first point at or after it, wrapping.
     public func server(forHash hash: UInt32) -> Int? {
         guard !points.isEmpty else { return nil }
+        return points[firstPoint(atOrAfter: hash)].server
+    }
+
+    /// The first `count` distinct servers met walking the ring from `key`'s position: its
+    /// owner, then the server that would own it without the owner (its fallback), and so on.
+    ///
+    /// Removing a server removes only its points, so the second server is exactly where
+    /// `key` goes on the ring without its owner.
+    func servers(for key: some Sequence<UInt8>, count: Int) -> [Int] {
+        guard !points.isEmpty, count > 0 else { return [] }
+        var found: [Int] = []
+        let start = firstPoint(atOrAfter: Self.hash(key: key))
+        for offset in 0..<points.count {
+            let server = points[(start + offset) % points.count].server
+            if !found.contains(server) {
+                found.append(server)
+                if found.count == count || found.count == names.count { break }
+            }
+        }
+        return found
+    }
+
+    private func firstPoint(atOrAfter hash: UInt32) -> Int {
         var low = 0, high = points.count
         while low < high {
             let middle = low + (high - low) / 2
             if points[middle].hash < hash { low = middle + 1 } else { high = middle }
         }
-        return points[low == points.count ? 0 : low].server
+        return low == points.count ? 0 : low
     }
 }

@@ -25,9 +25,9 @@ extension MemcachedSessionStore: VersionedSessionStore {
                 // Already expired: read once and delete, as loadAndTouch does.
                 return try await loadAndTouch(key: key, ttl: touchTTL).map { ($0, nil) }
             }
-            item = try await client.getsAndTouch(key, ttl: Self.serverTTL(touchTTL))
+            item = try await missCleaned(key, client.getsAndTouch(key, ttl: Self.serverTTL(touchTTL)))
         } else {
-            item = try await client.gets(key)
+            item = try await missCleaned(key, client.gets(key))
         }
         guard let item else { return nil }
         // A reply without a token still carries the session; the save then reads it again.

@@ -15,6 +15,11 @@ import SessionKit
 /// oversized value throws `valueTooLarge` and the stored session stays as it was (memcached
 /// itself would delete it).
 ///
+/// With ``MemcachedConfiguration/ejectsDeadServers`` and several servers, a miss on a key's
+/// server also deletes the key on its fallback server (see ``MemcachedClient/delete(_:)``), as
+/// ``delete(key:)`` does: a session written there during an outage, and lost when its own
+/// server came back (flushed), must not come back the next time that server is off the ring.
+///
 /// memcached counts time in whole seconds, so an item with a relative exptime of `n` expires
 /// between `n - 1` and `n` seconds after it was written (at once, for `n == 1`). The store sends
 /// `ttl + 1`: an entry lives at least its TTL, and at most one second longer.
@@ -42,7 +47,13 @@ public final class MemcachedSessionStore: SessionStore {
     }
 
     public func load(key: String) async throws -> [UInt8]? {
-        try await client.get(key)?.value
+        try await missCleaned(key, client.get(key)?.value)
+    }
+
+    /// `value`, after deleting `key` on its fallback server when `value` is a miss.
+    func missCleaned<Value>(_ key: String, _ value: Value?) async throws -> Value? {
+        if value == nil { try await client.deleteOnFallback(key) }
+        return value
     }
 
     public func save(key: String, value: [UInt8], ttl: Int?) async throws {
@@ -87,18 +98,18 @@ public final class MemcachedSessionStore: SessionStore {
 
     public func loadAndTouch(key: String, ttl: Int) async throws -> [UInt8]? {
         if ttl <= 0 {
-            guard let value = try await client.get(key)?.value else { return nil }
+            guard let value = try await missCleaned(key, client.get(key)?.value) else { return nil }
             try await client.delete(key)
             return value
         }
-        return try await client.getAndTouch(key, ttl: Self.serverTTL(ttl))?.value
+        return try await missCleaned(key, client.getAndTouch(key, ttl: Self.serverTTL(ttl))?.value)
     }
 
     /// Loads a session with the CAS token that ``save(key:value:ttl:ifUnchangedSince:)`` needs.
     ///
     /// - Returns: the value and its token, or `nil` when there is no entry.
     public func loadForUpdate(key: String) async throws -> (value: [UInt8], token: UInt64)? {
-        guard let item = try await client.gets(key), let cas = item.cas else { return nil }
+        guard let item = try await missCleaned(key, client.gets(key)), let cas = item.cas else { return nil }
         return (item.value, cas)
     }
 
