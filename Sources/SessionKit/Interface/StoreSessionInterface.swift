@@ -281,9 +281,20 @@ final class StoreSessionCore: Sendable {
         /// The entry to delete after the save (the old ID after ``Session/regenerateID()``).
         var replacedKey: String?
         /// The change to the bound user's index, when the session was bound or regenerated.
-        var index: (user: String, change: UserSessionIndex.Change)?
+        var index: IndexUpdate?
         var cookie: String
         var now: Double
+    }
+
+    /// A change to a user's session index that a save carries.
+    final class IndexUpdate: Sendable {
+        let user: String
+        let change: UserSessionIndex.Change
+
+        init(user: String, change: UserSessionIndex.Change) {
+            self.user = user
+            self.change = change
+        }
     }
 
     /// - Parameter hadCookie: true when the request carried a cookie of this interface's name.
@@ -314,15 +325,15 @@ final class StoreSessionCore: Sendable {
             // session invalidated during this request is a new one and owes nothing to the old.
             let loaded = storedKey != nil && !s.isInvalidated
             let savedKey = replacedID == nil ? storedKey ?? key(for: s.id) : key(for: s.id)
-            var index: (user: String, change: UserSessionIndex.Change)?
+            var index: IndexUpdate?
             if s.bindingChanged || replacedID != nil, let user = s.data[Session.userKey]?.stringValue {
                 let entry = UserSessionIndex.Entry(key: savedKey, created: created, device: s.data[Session.deviceKey]?.stringValue)
                 if !s.bindingChanged, loaded, let storedKey {
                     // A bound session regenerated: it moves in the index only if it is still
                     // there (a revocation of its user empties the index first).
-                    index = (user, .swap(from: storedKey, to: entry))
+                    index = IndexUpdate(user: user, change: .swap(from: storedKey, to: entry))
                 } else {
-                    index = (user, .add(entry, removing: replacedID != nil && loaded ? storedKey : nil))
+                    index = IndexUpdate(user: user, change: .add(entry, removing: replacedID != nil && loaded ? storedKey : nil))
                 }
             }
             return .save(
@@ -383,7 +394,8 @@ final class StoreSessionCore: Sendable {
             } else {
                 try await store.save(key: save.key, value: save.value, ttl: storeTTL)
             }
-            if let (user, change) = save.index {
+            if let update = save.index {
+                let (user, change) = (update.user, update.change)
                 let outcome: UserSessionIndex.Outcome
                 do {
                     outcome = try await users.update(user: user, change)
@@ -420,7 +432,8 @@ final class StoreSessionCore: Sendable {
             preconditionFailure("changed-keys saves never take the in-memory store's synchronous path")
         case .save(let save):
             guard try write(save, to: memory) else { return discard(session) }
-            if let (user, change) = save.index {
+            if let update = save.index {
+                let (user, change) = (update.user, update.change)
                 let outcome = users.updateNow(user: user, change, memory: memory)
                 guard outcome.applied else {
                     // Its user's sessions were revoked while this request held it.
