@@ -35,6 +35,13 @@ final class FilesystemDirectorySync: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// How many syncs were asked for so far (for tests: a delete that must be durable asks).
+    var requestedSyncs: UInt64 {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return requested
+    }
+
     /// Returns once `descriptor` (a directory) has been synced after this call began.
     ///
     /// - Returns: 0, or the `errno` of the failed `fsync`.
