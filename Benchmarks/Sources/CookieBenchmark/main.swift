@@ -169,6 +169,10 @@ func measurePyramid() throws -> (encode: Double, decode: Double, cookie: String)
     ]
     let pipe = Pipe()
     process.standardOutput = pipe
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+        print("CookieBenchmark: no Python at \(python): run python3 -m venv .venv && .venv/bin/pip install -r Benchmarks/requirements.txt, or set SESSIONKIT_PYTHON")
+        exit(1)
+    }
     try process.run()
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -177,7 +181,7 @@ func measurePyramid() throws -> (encode: Double, decode: Double, cookie: String)
         let encode = result["encode_per_s"] as? Double, let decode = result["decode_per_s"] as? Double,
         let cookie = result["cookie"] as? String
     else {
-        print("pyramid benchmark failed (python: \(python)); install Tests/Interop/requirements.txt into .venv or set SESSIONKIT_PYTHON")
+        print("CookieBenchmark: the pyramid script failed (python: \(python)); install the peers with .venv/bin/pip install -r Benchmarks/requirements.txt, or set SESSIONKIT_PYTHON")
         exit(1)
     }
     return (encode, decode, cookie)

@@ -4,8 +4,9 @@
 //
 //   swift run -c release --package-path Benchmarks FilesystemBenchmark [seconds-per-run]
 //
-// secure_cookie runs from a virtual environment (default /tmp/skvenv, or $SKVENV):
-//   python3 -m venv /tmp/skvenv && /tmp/skvenv/bin/pip install secure-cookie
+// secure_cookie runs in the benchmarks' Python environment ($SESSIONKIT_PYTHON, or the
+// repository's .venv), set up once for every benchmark peer:
+//   python3 -m venv .venv && .venv/bin/pip install -r Benchmarks/requirements.txt
 //
 // The last line is
 //   RESULT filesystem ratio=<ours fast / secure_cookie> durable_vs_disk=<ours durable / plain loop>
@@ -114,13 +115,14 @@ func plainLoop(directory: String, threads: Int, exchange: Bool = false) -> Doubl
 
 /// Runs the secure_cookie script and returns its get+save operations per second.
 func secureCookie(directory: String, threads: Int) throws -> Double {
-    let venv = ProcessInfo.processInfo.environment["SKVENV"] ?? "/tmp/skvenv"
-    let python = venv + "/bin/python"
-    guard FileManager.default.isExecutableFile(atPath: python) else {
-        throw BenchmarkError("no Python at \(python); run: python3 -m venv \(venv) && \(venv)/bin/pip install secure-cookie")
-    }
     var scripts = URL(fileURLWithPath: #filePath)
     for _ in 0..<3 { scripts.deleteLastPathComponent() }
+    let python =
+        ProcessInfo.processInfo.environment["SESSIONKIT_PYTHON"]
+        ?? scripts.deletingLastPathComponent().appendingPathComponent(".venv/bin/python").path
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+        throw BenchmarkError("no Python at \(python): run python3 -m venv .venv && .venv/bin/pip install -r Benchmarks/requirements.txt, or set SESSIONKIT_PYTHON")
+    }
     let script = scripts.appendingPathComponent("Scripts/filesystem_secure_cookie.py").path
     let process = Process()
     let pipe = Pipe()
@@ -134,7 +136,7 @@ func secureCookie(directory: String, threads: Int) throws -> Double {
         let line = output.split(separator: "\n").first(where: { $0.hasPrefix("ops_per_second=") }),
         let rate = Double(line.dropFirst("ops_per_second=".count))
     else {
-        throw BenchmarkError("the secure_cookie script failed (status \(process.terminationStatus)): \(output); is secure-cookie installed in \(venv)?")
+        throw BenchmarkError("the secure_cookie script failed (status \(process.terminationStatus)): \(output); install the peers with .venv/bin/pip install -r Benchmarks/requirements.txt (python: \(python))")
     }
     return rate
 }
@@ -179,7 +181,12 @@ var python: [Int: Double] = [:]
 for threads in [1, 16] {
     let directory = base + "/secure_cookie-\(threads)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-    python[threads] = try secureCookie(directory: directory, threads: threads)
+    do {
+        python[threads] = try secureCookie(directory: directory, threads: threads)
+    } catch {
+        print("FilesystemBenchmark: \(error)")
+        exit(1)
+    }
 }
 
 func cell(_ value: Double?, _ width: Int) -> String {
