@@ -8,7 +8,7 @@
 // the value, with no base64 and no parsing) and prints it on a `FLOOR cookie` line.
 //
 // pyramid runs in a Python subprocess: $SESSIONKIT_PYTHON, or the repository's .venv (see
-// Tests/Interop/requirements.txt), timing the same number of iterations.
+// Benchmarks/requirements.txt), timing the same number of iterations.
 
 import Foundation
 import SessionKit
