@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SessionKitCrypto", targets: ["SessionKitCrypto"]),
         .library(name: "SessionKitRedis", targets: ["SessionKitRedis"]),
         .library(name: "SessionKitMemcached", targets: ["SessionKitMemcached"]),
+        .library(name: "SessionKitTesting", targets: ["SessionKitTesting"]),
     ],
     targets: [
         .target(name: "SessionKitCrypto"),
@@ -17,10 +18,12 @@ let package = Package(
         .target(name: "SessionKitNetworking"),
         .target(name: "SessionKitRedis", dependencies: ["SessionKit", "SessionKitNetworking"]),
         .target(name: "SessionKitMemcached", dependencies: ["SessionKit", "SessionKitNetworking", "SessionKitCrypto"]),
+        .target(name: "SessionKitTesting", dependencies: ["SessionKit"]),
         .target(name: "SessionKitMallocStats", path: "Tests/SessionKitMallocStats"),
         .target(
             name: "SessionKitTestSupport", dependencies: ["SessionKit", "SessionKitMallocStats"], path: "Tests/SessionKitTestSupport"),
         .testTarget(name: "SessionKitCryptoTests", dependencies: ["SessionKitCrypto"]),
+        .testTarget(name: "SessionKitTestingTests", dependencies: ["SessionKit", "SessionKitTesting"]),
         .executableTarget(
             name: "SessionKitFilesystemWriter", dependencies: ["SessionKit"], path: "Tests/SessionKitFilesystemWriter"),
         .testTarget(

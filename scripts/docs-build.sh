@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-modules=(SessionKitCrypto SessionKit SessionKitRedis SessionKitMemcached)
+modules=(SessionKitCrypto SessionKit SessionKitRedis SessionKitMemcached SessionKitTesting)
 scratch=.build-docs
 if [ "${1:-}" = "--scratch-path" ] && [ -n "${2:-}" ]; then
   scratch="$2"
