@@ -27,6 +27,7 @@ struct MemcachedLogoutSoakTests {
         configuration.minimumRevocations = 5
         let report = try await LogoutSoak.run(configuration, factory: Self.factory(plain: false))
         print(report.resultLine)
+        for detail in report.details { print("  resurrected: \(detail)") }
         #expect(report.resurrected == 0)
         #expect(report.logouts > 0 && report.revocations > 0 && report.probes > 0, "the soak must have ended sessions and checked them")
         #expect(report.faults > 0, "faults must have happened")
@@ -37,6 +38,7 @@ struct MemcachedLogoutSoakTests {
         configuration.minimumLogouts = 20
         let report = try await LogoutSoak.run(configuration, factory: Self.factory(plain: true))
         print(report.resultLine)
+        for detail in report.details { print("  resurrected: \(detail)") }
         #expect(report.resurrected > 0)
     }
 }

@@ -93,6 +93,7 @@ for store in logoutStores {
     do {
         let report = try await LogoutSoak.run(
             LogoutSoak.Configuration(store: store, duration: .seconds(seconds), users: users, seed: seed), factory: logoutFactory)
+        for detail in report.details { log("  resurrected: \(detail)") }
         log(report.resultLine)
         results.append(report.resultLine)
         violations += report.resurrected

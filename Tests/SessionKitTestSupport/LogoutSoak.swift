@@ -55,6 +55,8 @@ public enum LogoutSoak {
         public var discarded = 0
         public var faults = 0
         public var errors = 0
+        /// What the first resurrections looked like (the path, and what the session held).
+        public var details: [String] = []
 
         /// `RESULT logout store=<s> logouts=<n> revocations=<n> resurrected=<n> ...`
         public var resultLine: String {
@@ -107,11 +109,18 @@ public enum LogoutSoak {
         @Sendable func tick() -> UInt64 { shared.tick() }
 
         /// Reads `user` with `headers` until a read is answered (bounded); true when it found the user.
-        @Sendable func probe(_ headers: [String], user: String) async -> Bool? {
+        @Sendable func probe(_ headers: [String], user: String, what: String) async -> Bool? {
             for _ in 0..<50 {
                 do {
-                    let found = try await middleware.handle(cookieHeaders: headers) { try await $0.session()["user"]?.stringValue }.value
-                    return found == user
+                    let data = try await middleware.handle(cookieHeaders: headers) { try await $0.session().data }.value
+                    let found = data["user"]?.stringValue == user
+                    if found {
+                        let keys = data.keys.sorted().joined(separator: ",")
+                        shared.report.withLock {
+                            if $0.details.count < 10 { $0.details.append("\(what) user=\(user) keys=\(keys) n=\(data["n"].map { "\($0)" } ?? "-")") }
+                        }
+                    }
+                    return found
                 } catch {
                     shared.report.withLock { $0.errors += 1 }
                     await Task.yield()
@@ -175,7 +184,7 @@ public enum LogoutSoak {
                         if await held.value { shared.report.withLock { $0.discarded += 1 } }
                         guard answered else { continue }
                         shared.report.withLock { $0.logouts += 1 }
-                        if let found = await probe(copy, user: user) {
+                        if let found = await probe(copy, user: user, what: "logout round=\(round) held=\(holds)") {
                             shared.report.withLock {
                                 $0.probes += 1
                                 if found { $0.resurrected += 1 }
@@ -203,7 +212,7 @@ public enum LogoutSoak {
                     }
                     shared.report.withLock { $0.revocations += 1 }
                     for headers in earlier {
-                        if let found = await probe(headers, user: "u\(index)") {
+                        if let found = await probe(headers, user: "u\(index)", what: "revocation") {
                             shared.report.withLock {
                                 $0.probes += 1
                                 if found { $0.resurrected += 1 }

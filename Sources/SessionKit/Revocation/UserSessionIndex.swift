@@ -49,7 +49,9 @@ struct UserSessionIndex: Sendable {
 
     /// What a change of the index decided.
     struct Outcome {
-        /// The entries before the change.
+        /// The entries before the change: those of every attempt, so that an attempt whose
+        /// write was executed but whose answer was lost (the client then tries again, and
+        /// the next attempt reads its own write) still counts what it removed.
         var before: [Entry]
         /// False when the change refused (``Change/swap`` of a key no longer indexed).
         var applied: Bool
@@ -75,7 +77,10 @@ struct UserSessionIndex: Sendable {
             after.removeAll { $0.key == entry.key || $0.key == removing }
             after.append(entry)
         case .swap(let from, let to):
-            guard let i = after.firstIndex(where: { $0.key == from }) else { return (entries, false, []) }
+            guard let i = after.firstIndex(where: { $0.key == from }) else {
+                // Already moved, by an attempt of ours whose answer was lost.
+                return (entries, after.contains { $0.key == to.key }, [])
+            }
             after.remove(at: i)
             after.removeAll { $0.key == to.key }
             after.append(to)
@@ -96,15 +101,29 @@ struct UserSessionIndex: Sendable {
     nonisolated(nonsending) func update(user: String, _ change: Change) async throws -> Outcome {
         let key = key(ofUser: user)
         if let memory = store as? InMemorySessionStore { return updateNow(key: key, change, memory: memory) }
+        var seen: [Entry] = []
+        // Entries an attempt would have evicted: if its write was executed but reported lost,
+        // they are gone from the index, and their sessions must still end.
+        var evictedSeen: [Entry] = []
+        func evicted(_ entries: [Entry]) -> [Entry] {
+            for entry in entries where !evictedSeen.contains(where: { $0.key == entry.key }) { evictedSeen.append(entry) }
+            return evictedSeen
+        }
+        func remember(_ entries: [Entry]) -> [Entry] {
+            for entry in entries where !seen.contains(where: { $0.key == entry.key }) { seen.append(entry) }
+            return seen
+        }
         for _ in 0..<Self.maximumAttempts {
             if let versioned = store as? any VersionedSessionStore {
                 if let (bytes, version) = try await versioned.loadVersioned(key: key) {
                     let before = Self.decode(bytes)
-                    let (after, applied, evicted) = Self.apply(change, to: before)
-                    guard applied else { return Outcome(before: before, applied: false, evicted: []) }
+                    let (after, applied, evictedNow) = Self.apply(change, to: before)
+                    guard applied else { return Outcome(before: remember(before), applied: false, evicted: evictedSeen) }
                     if try await versioned.save(key: key, value: Self.encode(after), ttl: ttl, ifVersion: version) {
-                        return Outcome(before: before, applied: true, evicted: evicted)
+                        return Outcome(before: remember(before), applied: true, evicted: evicted(evictedNow))
                     }
+                    _ = remember(before)
+                    _ = evicted(evictedNow)
                     continue
                 }
             } else if let bytes = try await store.load(key: key) {
@@ -114,10 +133,10 @@ struct UserSessionIndex: Sendable {
                 if applied { try await store.save(key: key, value: Self.encode(after), ttl: ttl) }
                 return Outcome(before: before, applied: applied, evicted: evicted)
             }
-            let (after, applied, evicted) = Self.apply(change, to: [])
-            guard applied, !after.isEmpty else { return Outcome(before: [], applied: applied, evicted: evicted) }
+            let (after, applied, evictedNow) = Self.apply(change, to: [])
+            guard applied, !after.isEmpty else { return Outcome(before: seen, applied: applied, evicted: evicted(evictedNow)) }
             if try await store.create(key: key, value: Self.encode(after), ttl: ttl) {
-                return Outcome(before: [], applied: true, evicted: evicted)
+                return Outcome(before: seen, applied: true, evicted: evicted(evictedNow))
             }
         }
         throw SessionError(
