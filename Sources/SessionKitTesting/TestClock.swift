@@ -27,6 +27,6 @@ public final class TestClock: Sendable {
         time.withLock { $0 += seconds }
     }
 
-    /// A ``SessionKit/SessionClock`` reading this clock, for interfaces and stores.
+    /// A `SessionClock` reading this clock, for interfaces and stores.
     public var sessionClock: SessionClock { SessionClock { [self] in now } }
 }

@@ -1,11 +1,11 @@
 import SessionKit
 import Synchronization
 
-/// Runs handlers through a ``SessionKit/SessionMiddleware`` the way a browser would call them:
+/// Runs handlers through a `SessionMiddleware` the way a browser would call them:
 /// it sends the cookies it holds and keeps those each response sets (`Max-Age=0` deletes).
 ///
 /// No server is involved: the handler is the code under test, called with a real
-/// ``SessionKit/SessionContext``, and the result carries what the response would.
+/// `SessionContext`, and the result carries what the response would.
 ///
 /// ```swift
 /// let client = TestSessionClient(try SessionMiddleware(InMemorySessionInterface()))
@@ -46,7 +46,7 @@ public final class TestSessionClient: Sendable {
     /// response sets, and returns the result (the handler's value and the response headers).
     ///
     /// - Throws: what the handler or the middleware throws; when the handler throws, cookies
-    ///   that the middleware still sends (``SessionKit/SessionHandlerError``) are kept.
+    ///   that the middleware still sends (`SessionHandlerError`) are kept.
     @discardableResult
     nonisolated(nonsending) public func request<Value>(
         _ handler: nonisolated(nonsending) (SessionContext) async throws -> Value

@@ -8,6 +8,7 @@ extension SessionMiddleware {
     /// Ends every session bound to `user`, on every interface ("log out everywhere", an admin
     /// kicking a user).
     ///
+    /// - Parameter user: the user's ID, as given to ``Session/bindUser(_:device:)``.
     /// - Returns: how many sessions were ended (signed cookies count as one per interface:
     ///   their copies cannot be counted).
     @discardableResult
@@ -43,8 +44,10 @@ extension SessionMiddleware {
     /// filesystem, Redis, memcached), for a "your devices" page. Signed cookies cannot be
     /// listed.
     ///
-    /// - Parameter context: the current request's context, whose sessions are marked
-    ///   ``UserSession/isCurrent``; `nil` marks none.
+    /// - Parameters:
+    ///   - user: the user's ID, as given to ``Session/bindUser(_:device:)``.
+    ///   - context: the current request's context, whose sessions are marked
+    ///     ``UserSession/isCurrent``; `nil` marks none.
     nonisolated(nonsending) public func sessions(ofUser user: String, current context: SessionContext? = nil) async throws -> [UserSession] {
         var all: [UserSession] = []
         for (index, entry) in entries.enumerated() {
@@ -59,6 +62,9 @@ extension SessionMiddleware {
     /// Ends the one session of `user` that ``sessions(ofUser:current:)`` listed with `handle`
     /// ("log out this device").
     ///
+    /// - Parameters:
+    ///   - user: the user's ID, as given to ``Session/bindUser(_:device:)``.
+    ///   - handle: the ``UserSession/handle`` of the session to end.
     /// - Returns: `false` when no such session is known (already ended, or another user's).
     @discardableResult
     nonisolated(nonsending) public func revokeSession(ofUser user: String, handle: String) async throws -> Bool {

@@ -1,4 +1,4 @@
-/// One live session of a user, as ``SessionMiddleware/sessions(ofUser:)`` lists it for a
+/// One live session of a user, as ``SessionMiddleware/sessions(ofUser:current:)`` lists it for a
 /// "your devices" page.
 public struct UserSession: Sendable, Hashable {
     /// A stable handle for the session that reveals nothing of its ID: give it back to

@@ -13,7 +13,7 @@ extension Session {
 
     /// Binds the session to a user, so that ``SessionMiddleware/revokeAllSessions(ofUser:)``
     /// and ``SessionMiddleware/revokeOtherSessions(ofUser:keeping:)`` can end it, and
-    /// ``SessionMiddleware/sessions(ofUser:)`` can list it.
+    /// ``SessionMiddleware/sessions(ofUser:current:)`` can list it.
     ///
     /// Call it at login, after ``regenerateID()``:
     ///
