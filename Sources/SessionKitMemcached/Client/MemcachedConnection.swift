@@ -151,7 +151,13 @@ final class MemcachedConnection: ConnectionDelegate, Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<MemcachedReply, any Error>) in
                 let failure: (any Error)? = state.withLock { state -> (any Error)? in
-                    if let closed = state.closed { return closed }
+                    if let closed = state.closed {
+                        // Never written: a command refused by a closed connection may be sent
+                        // again on a new one, whatever ended this one.
+                        return closed.code == .timeout
+                            ? SessionError(.storeUnavailable, "the connection to \(address) was closed as stalled; the client reconnects on the next call")
+                            : closed
+                    }
                     if Task.isCancelled { return CancellationError() }
                     guard let connection = state.connection else {
                         return SessionError(.storeUnavailable, "the connection to memcached at \(address) is not open yet")
@@ -204,7 +210,7 @@ final class MemcachedConnection: ConnectionDelegate, Sendable {
         guard let waiter else { return }
         waiter.continuation.resume(throwing: SessionError(.timeout, "memcached at \(address) did not answer within the command timeout (\(Int(commandTimeout.milliseconds)) ms); the server may be overloaded or unreachable. Raise commandTimeout if this is expected"))
         if stalled {
-            close(reason: SessionError(.storeUnavailable, "memcached at \(address) sent nothing for a whole command timeout, so the connection was closed as stalled; the client reconnects on the next call"))
+            close(reason: SessionError(.timeout, "memcached at \(address) sent nothing for a whole command timeout, so the connection was closed as stalled; a command sent on it may still be run when the server wakes up, so it is not sent again (an error of this kind is not retried); the client reconnects on the next call"))
         }
     }
 

@@ -106,7 +106,13 @@ final class RedisConnection: ConnectionDelegate, Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RESPValue, any Error>) in
                 let failure: (any Error)? = state.withLock { state -> (any Error)? in
-                    if let closed = state.closed { return closed }
+                    if let closed = state.closed {
+                        // Never written: a command refused by a closed connection may be sent
+                        // again on a new one, whatever ended this one.
+                        return closed.code == .timeout
+                            ? SessionError(.storeUnavailable, "the connection to \(address) was closed as stalled; the client reconnects on the next call")
+                            : closed
+                    }
                     if Task.isCancelled { return CancellationError() }
                     guard let connection = state.connection else {
                         return SessionError(.storeUnavailable, "the connection to Redis at \(address) is not open yet")
@@ -178,7 +184,7 @@ final class RedisConnection: ConnectionDelegate, Sendable {
         let timeout = SessionError(.timeout, "Redis at \(address) did not answer within the command timeout (\(Int(commandTimeout.milliseconds)) ms); the server may be overloaded, blocked by a slow command, or unreachable. Raise commandTimeout if this is expected")
         for waiter in expired { waiter.continuation.resume(throwing: timeout) }
         if stalled && closesStalledConnections {
-            close(reason: SessionError(.storeUnavailable, "Redis at \(address) sent nothing for a whole command timeout, so the connection was closed as stalled; the client reconnects on the next call"))
+            close(reason: SessionError(.timeout, "Redis at \(address) sent nothing for a whole command timeout, so the connection was closed as stalled; a command sent on it may still be run when the server wakes up, so it is not sent again (an error of this kind is not retried); the client reconnects on the next call"))
         }
     }
 
