@@ -70,7 +70,8 @@ public enum ResurrectionCheck {
         _ = try await victim.request(middleware) { context in
             let session = try await context.session(sessionName)
             try session.regenerateID()
-            try session.bindUser("alice", device: "victim")
+            // A user of this run only: runs in parallel over one store do not share an index.
+            try session.bindUser("alice-\(UInt64.random(in: 0...UInt64.max))", device: "victim")
             session["user"] = "alice"
         }
         let stolen = victim.cookieHeaders

@@ -1,5 +1,5 @@
 /// User-wide revocation for server-side sessions: the user's index names the store keys of
-/// their sessions; revoking empties the index in one step and deletes those entries. A
+/// their sessions; revoking deletes those entries, then takes them out of the index. A
 /// session being saved by a request in flight is never written back (saves of loaded
 /// sessions only replace live entries), and a bound session regenerated meanwhile moves in
 /// the index only if it is still there.
@@ -16,15 +16,29 @@ extension StoreSessionCore {
         return keys
     }
 
+    /// How many rounds a revocation makes at most: each ends what the index lists, then reads
+    /// it again for sessions that were added or moved meanwhile.
+    static let maximumRevocationRounds = 8
+
+    /// Ends the sessions of `user`'s index except `keeping`: each session is deleted before it
+    /// leaves the index, so that a revocation that fails half-way (the store down) leaves the
+    /// rest listed for the next one; and the index is read again until it lists nothing more
+    /// to end (a login or a regeneration that landed meanwhile).
     nonisolated(nonsending) func revokeSessions(ofUser user: String, keeping: [Session]) async throws -> Int {
         let kept = keys(of: keeping)
-        let outcome = try await users.update(user: user, .removeAll(keeping: kept))
-        var ended = 0
-        for entry in outcome.before where !kept.contains(entry.key) {
-            try await store.delete(key: entry.key)
-            ended += 1
+        var ended: Set<String> = []
+        for _ in 0..<Self.maximumRevocationRounds {
+            let doomed = try await users.entries(ofUser: user).filter { !kept.contains($0.key) }
+            if doomed.isEmpty { return ended.count }
+            for entry in doomed {
+                try await store.delete(key: entry.key)
+                ended.insert(entry.key)
+            }
+            _ = try await users.update(user: user, .remove(Set(doomed.map(\.key))))
         }
-        return ended
+        throw SessionError(
+            .storeFailure,
+            "the user's sessions kept changing during \(Self.maximumRevocationRounds) rounds of revocation (\(ended.count) ended); revoke again")
     }
 
     nonisolated(nonsending) func sessions(ofUser user: String, current: [Session]) async throws -> [UserSession] {
