@@ -119,6 +119,9 @@ struct UserSessionIndex: Sendable {
                     let before = Self.decode(bytes)
                     let (after, applied, evictedNow) = Self.apply(change, to: before)
                     guard applied else { return Outcome(before: remember(before), applied: false, evicted: evictedSeen) }
+                    // Sessions that leave the index for room end first: should this fail half-way,
+                    // the index still lists them for a revocation.
+                    for entry in evictedNow { try await store.delete(key: entry.key) }
                     if try await versioned.save(key: key, value: Self.encode(after), ttl: ttl, ifVersion: version) {
                         return Outcome(before: remember(before), applied: true, evicted: evicted(evictedNow))
                     }
