@@ -201,7 +201,7 @@ public struct CookieSessionInterface: SessionInterface {
             reject(.lifetimeExceeded, "created \(Int(now - created)) s ago, over the \(limit) s absolute lifetime")
             return nil
         }
-        if let expires, now >= expires {
+        if let expires, now > expires {
             reject(.expired, "the token expired \(Int(now - expires)) s ago (its exp claim)")
             return nil
         }
