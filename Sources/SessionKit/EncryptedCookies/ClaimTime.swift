@@ -1,16 +1,50 @@
 /// The date-time form of PASETO's time claims (`iat`, `exp`, `nbf`): RFC 3339 / ISO 8601,
 /// for example `2025-06-15T14:13:20+00:00`.
 enum ClaimTime {
+    /// The length of ``format(_:)``'s text.
+    static let textLength = 25
+    /// The first and last seconds whose year has four digits (0001-01-01 to 9999-12-31).
+    static let representable = -62_135_596_800...253_402_300_799
+
     /// `seconds` since 1970 in UTC as `YYYY-MM-DDTHH:MM:SS+00:00` (what Python's
-    /// `datetime.isoformat()` writes for a UTC time in whole seconds).
+    /// `datetime.isoformat()` writes for a UTC time in whole seconds), clamped to years 0001
+    /// to 9999.
     static func format(_ seconds: Int) -> String {
+        String(unsafeUninitializedCapacity: textLength) { buffer in
+            write(seconds, to: UnsafeMutableRawPointer(buffer.baseAddress!))
+            return textLength
+        }
+    }
+
+    /// Writes ``format(_:)``'s ``textLength`` bytes to `out`.
+    static func write(_ seconds: Int, to out: UnsafeMutableRawPointer) {
+        let seconds = min(max(seconds, representable.lowerBound), representable.upperBound)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civil(fromDays: days)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        var yearText = String(year)
-        while yearText.utf8.count < 4 { yearText = "0" + yearText }
-        return "\(yearText)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))+00:00"
+        func digits(_ value: Int, _ count: Int, at offset: Int) {
+            var value = value
+            for i in stride(from: offset + count - 1, through: offset, by: -1) {
+                out.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 + value % 10), toByteOffset: i, as: UInt8.self)
+                value /= 10
+            }
+        }
+        func put(_ c: Unicode.Scalar, at offset: Int) { out.storeBytes(of: UInt8(ascii: c), toByteOffset: offset, as: UInt8.self) }
+        digits(year, 4, at: 0)
+        put("-", at: 4)
+        digits(month, 2, at: 5)
+        put("-", at: 7)
+        digits(day, 2, at: 8)
+        put("T", at: 10)
+        digits(secondOfDay / 3600, 2, at: 11)
+        put(":", at: 13)
+        digits(secondOfDay / 60 % 60, 2, at: 14)
+        put(":", at: 16)
+        digits(secondOfDay % 60, 2, at: 17)
+        put("+", at: 19)
+        digits(0, 2, at: 20)
+        put(":", at: 22)
+        digits(0, 2, at: 23)
     }
 
     /// Parses an RFC 3339 date-time (`T` or `t` between date and time, optional fraction of a

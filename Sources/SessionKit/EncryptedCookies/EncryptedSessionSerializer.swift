@@ -57,7 +57,7 @@ struct EncryptedSessionSerializer: SessionSerializer {
 
     /// The token's JSON payload.
     func claims(_ state: [String: SessionValue], accessed: Int, created: Double) throws(SessionError) -> [UInt8] {
-        if let key = state.keys.first(where: Self.reservedKeys.contains) {
+        if state["iat"] != nil || state["exp"] != nil, let key = state.keys.first(where: Self.reservedKeys.contains) {
             throw SessionError(
                 .encodingFailed,
                 "the session holds a value under \"\(key)\", which encrypted cookies reserve for the PASETO claim of that name; store it under another key")
@@ -87,8 +87,10 @@ struct EncryptedSessionSerializer: SessionSerializer {
 
     /// Appends a claim time's text.
     private static func appendTime(_ seconds: Int, to out: inout JSONBuffer) {
-        var text = ClaimTime.format(seconds)
-        text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+        out.write(reserving: ClaimTime.textLength) { end in
+            ClaimTime.write(seconds, to: end)
+            return ClaimTime.textLength
+        }
     }
 
     /// Encrypts a payload with the current (first) key.

@@ -185,7 +185,11 @@ enum PASETOv4Local {
         }
         // The body ends at the first '.' after the header; what follows is the footer.
         let rest = UnsafeRawBufferPointer(rebasing: token[h...])
-        let dot = rest.firstIndex(of: UInt8(ascii: "."))
+        var dot: Int?
+        for i in 0..<rest.count where rest[i] == UInt8(ascii: ".") {
+            dot = i
+            break
+        }
         let bodyText = UnsafeRawBufferPointer(rebasing: rest[..<(dot ?? rest.count)])
         if let dot {
             let footerText = UnsafeRawBufferPointer(rebasing: rest[(dot + 1)...])
