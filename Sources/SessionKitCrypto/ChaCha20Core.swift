@@ -51,9 +51,22 @@ func chachaQuarterRound(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32,
     c &+= d; b ^= c; b = chachaRotate(b, 7)
 }
 
+/// Rotates each lane left by `n` bits.
+///
+/// Written with `&+` rather than `|` (the two halves have no bits in common, so the sum is
+/// the same): LLVM recognises the `|` form as a rotate and, finding no vector rotate
+/// instruction in SSE2, splits the vector into four scalar `rol`s. The `&+` form stays as
+/// `pslld`, `psrld` and `por`/`paddd`.
 @inline(__always)
 func chachaRotate(_ x: SIMD4<UInt32>, _ n: UInt32) -> SIMD4<UInt32> {
-    (x &<< n) | (x &>> (32 &- n))
+    (x &<< n) &+ (x &>> (32 &- n))
+}
+
+/// Rotates each lane left by 16 bits: swaps the 16-bit halves (`pshuflw` and `pshufhw`).
+@inline(__always)
+func chachaRotate16(_ x: SIMD4<UInt32>) -> SIMD4<UInt32> {
+    let h = unsafeBitCast(x, to: SIMD8<UInt16>.self)
+    return unsafeBitCast(SIMD8<UInt16>(h[1], h[0], h[3], h[2], h[5], h[4], h[7], h[6]), to: SIMD4<UInt32>.self)
 }
 
 /// The quarter round on four independent blocks, one per lane.
@@ -61,7 +74,7 @@ func chachaRotate(_ x: SIMD4<UInt32>, _ n: UInt32) -> SIMD4<UInt32> {
 func chachaQuarterRound(
     _ a: inout SIMD4<UInt32>, _ b: inout SIMD4<UInt32>, _ c: inout SIMD4<UInt32>, _ d: inout SIMD4<UInt32>
 ) {
-    a &+= b; d ^= a; d = chachaRotate(d, 16)
+    a &+= b; d ^= a; d = chachaRotate16(d)
     c &+= d; b ^= c; b = chachaRotate(b, 12)
     a &+= b; d ^= a; d = chachaRotate(d, 8)
     c &+= d; b ^= c; b = chachaRotate(b, 7)
