@@ -38,6 +38,10 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "EncryptedCookieBenchmark",
+            dependencies: [.product(name: "SessionKit", package: "SessionKit")]
+        ),
+        .executableTarget(
             name: "CryptoBenchmark",
             dependencies: [
                 .product(name: "SessionKitCrypto", package: "SessionKit"),

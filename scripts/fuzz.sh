@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh [seconds] [target ...]      # default: 60 seconds, every target
 #   scripts/fuzz.sh --build-only [target ...]
 #
-# Targets: cookie_header signed_cookie json session_id resp memcached.
+# Targets: cookie_header signed_cookie encrypted_cookie json session_id resp memcached.
 # Everything is built and run under .build-fuzz/: the library modules are compiled with
 # swiftc (-sanitize=fuzzer,address -enable-testing, module by module as in Package.swift),
 # each target links its entry point, its checks (the Fuzzing/ files of the test targets, the
@@ -24,7 +24,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/.build-fuzz"
 SOURCES="${FUZZ_SOURCES:-$ROOT}/Sources"
 MODULES="$BUILD/modules"
-ALL_TARGETS=(cookie_header signed_cookie json session_id resp memcached)
+ALL_TARGETS=(cookie_header signed_cookie encrypted_cookie json session_id resp memcached)
 SWIFTC=${SWIFTC:-swiftc}
 COMMON_FLAGS=(-parse-as-library -swift-version 6 -O -wmo -g -sanitize=fuzzer,address)
 
@@ -43,7 +43,7 @@ targets=("$@")
 # target -> directory of its checks, checks file, modules (in build order), -max_len
 target_dir() {
     case $1 in
-        cookie_header | signed_cookie | json | session_id) echo Tests/SessionKitTests/Fuzzing ;;
+        cookie_header | signed_cookie | encrypted_cookie | json | session_id) echo Tests/SessionKitTests/Fuzzing ;;
         resp) echo Tests/SessionKitRedisTests/Fuzzing ;;
         memcached) echo Tests/SessionKitMemcachedTests/Fuzzing ;;
     esac
@@ -52,6 +52,7 @@ target_checks() {
     case $1 in
         cookie_header) echo CookieHeaderFuzz.swift ;;
         signed_cookie) echo SignedCookieFuzz.swift ;;
+        encrypted_cookie) echo EncryptedCookieFuzz.swift ;;
         json) echo JSONFuzz.swift ;;
         session_id) echo SessionIDFuzz.swift ;;
         resp) echo RESPFuzz.swift ;;
@@ -60,7 +61,7 @@ target_checks() {
 }
 target_modules() {
     case $1 in
-        cookie_header | signed_cookie | json | session_id) echo SessionKitCrypto SessionKit ;;
+        cookie_header | signed_cookie | encrypted_cookie | json | session_id) echo SessionKitCrypto SessionKit ;;
         resp) echo SessionKitCrypto SessionKit SessionKitNetworking SessionKitRedis ;;
         memcached) echo SessionKitCrypto SessionKit SessionKitNetworking SessionKitMemcached ;;
     esac
@@ -70,6 +71,7 @@ target_max_len() {
         session_id) echo 128 ;;  # IDs are 32 or 43 bytes
         cookie_header) echo 4096 ;;  # a few cookies with a short limit or a long header
         signed_cookie) echo 4200 ;;  # cookie values are at most 4064 bytes
+        encrypted_cookie) echo 4200 ;;  # the same limit
         json) echo 4096 ;;
         resp | memcached) echo 4096 ;;  # several replies, values up to the small limits the checks use
     esac

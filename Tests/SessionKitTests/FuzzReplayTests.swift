@@ -11,13 +11,14 @@ struct FuzzReplayTests {
         switch target {
         case "cookie_header": try CookieHeaderFuzz.run(input)
         case "signed_cookie": try SignedCookieFuzz.run(input)
+        case "encrypted_cookie": try EncryptedCookieFuzz.run(input)
         case "json": try JSONFuzz.run(input)
         case "session_id": try SessionIDFuzz.run(input)
         default: Issue.record("unknown fuzz target \(target)")
         }
     }
 
-    @Test(arguments: ["cookie_header", "signed_cookie", "json", "session_id"])
+    @Test(arguments: ["cookie_header", "signed_cookie", "encrypted_cookie", "json", "session_id"])
     func replaysCorpusAndRegressions(_ target: String) throws {
         let corpus = try FuzzInputs.corpus(target)
         let regressions = try FuzzInputs.regressions(target)

@@ -144,12 +144,24 @@ public struct CookieSessionConfiguration: Sendable {
 public struct CookieRejection: Sendable, Hashable, CustomStringConvertible {
     /// The kinds of rejection.
     public enum Reason: String, Sendable, Hashable {
-        /// Not decodable: bad base64url, non-canonical encoding, too short.
+        /// Not decodable: bad base64url, non-canonical encoding, too short (for a signature, or
+        /// for an encrypted token's nonce and tag).
         case malformed
         /// The signature matches no secret: tampered, truncated, or signed elsewhere.
         case invalidSignature
-        /// The payload is not `[accessed, created, {state}]` JSON.
+        /// The payload is not `[accessed, created, {state}]` JSON (signed cookies), or not a
+        /// JSON object with an `iat` claim (encrypted cookies).
         case malformedPayload
+        /// Encrypted cookies: not a PASETO v4.local token (another version or purpose, or
+        /// not a PASETO token at all).
+        case unsupportedToken
+        /// Encrypted cookies: the token has a footer (SessionKit's tokens have none).
+        case unexpectedFooter
+        /// Encrypted cookies: the token's authentication tag matches no key: tampered,
+        /// truncated, encrypted with another key, or made for another cookie name.
+        case decryptionFailed
+        /// Encrypted cookies: past the token's `exp` claim.
+        case expired
         /// Older than ``CookieSessionConfiguration/timeout`` since it was last issued.
         case timedOut
         /// Older than ``CookieSessionConfiguration/absoluteLifetime`` since creation.

@@ -31,6 +31,7 @@ public struct CookieSessionInterface: SessionInterface {
     /// The clock used for timestamps and expiry.
     public let clock: SessionClock
     let signed: SignedSessionSerializer?
+    let encrypted: EncryptedSessionSerializer?
     let cookie: SetCookieTemplate
 
     /// The largest cookie value accepted, as pyramid enforces it.
@@ -53,6 +54,7 @@ public struct CookieSessionInterface: SessionInterface {
         self.serializer = serializer
         self.clock = clock
         self.signed = serializer as? SignedSessionSerializer
+        self.encrypted = serializer as? EncryptedSessionSerializer
         self.cookie = SetCookieTemplate(configuration)
     }
 
@@ -148,8 +150,22 @@ public struct CookieSessionInterface: SessionInterface {
         var value = value
         let payload: SessionValue
         var rotated = false
+        var expires: Double?
         do {
-            if let signed {
+            if let encrypted {
+                let opened = value.withUTF8 { text in
+                    Result { () throws(EncryptedSessionSerializer.Rejection) in try encrypted.open(UnsafeRawBufferPointer(text)) }
+                }
+                switch opened {
+                case .success(let token):
+                    payload = token.value
+                    rotated = token.keyIndex > 0
+                    expires = token.expires
+                case .failure(let rejection):
+                    reject(rejection.reason, rejection.message)
+                    return nil
+                }
+            } else if let signed {
                 let (inner, index) = try value.withUTF8 { try signed.open(UnsafeRawBufferPointer($0)) }
                 rotated = index > 0
                 payload = inner
@@ -183,6 +199,10 @@ public struct CookieSessionInterface: SessionInterface {
         }
         if let limit = options.absoluteLifetime, now - created >= Double(limit) {
             reject(.lifetimeExceeded, "created \(Int(now - created)) s ago, over the \(limit) s absolute lifetime")
+            return nil
+        }
+        if let expires, now > expires {
+            reject(.expired, "the token expired \(Int(now - expires)) s ago (its exp claim)")
             return nil
         }
         let session = Session(id: "", data: state, isNew: false, createdAt: created, accessedAt: now, clock: clock)

@@ -100,3 +100,12 @@ extension SignedCookieSessionInterface: UserSessionRevoking {
     nonisolated(nonsending) func revokeSession(ofUser user: String, handle: String) async throws -> Bool { false }
     var canListSessions: Bool { false }
 }
+
+extension EncryptedCookieSessionInterface: UserSessionRevoking {
+    nonisolated(nonsending) func revokeSessions(ofUser user: String, keeping: [Session]) async throws -> Int {
+        try await base.revokeSessions(ofUser: user, keeping: keeping)
+    }
+    nonisolated(nonsending) func sessions(ofUser user: String, current: [Session]) async throws -> [UserSession] { [] }
+    nonisolated(nonsending) func revokeSession(ofUser user: String, handle: String) async throws -> Bool { false }
+    var canListSessions: Bool { false }
+}
