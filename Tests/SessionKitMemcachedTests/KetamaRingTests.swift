@@ -127,10 +127,7 @@ struct KetamaInteropTests {
         servers[3].stop()
         // Keep the port while the server is down: a socket bound to it, not listening, refuses
         // connections as a dead server's port does, and no other test's server can take it.
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var reuse: Int32 = 1  // the killed server's connections may linger in TIME_WAIT
-        setsockopt(holder, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        #expect(Loopback.bind(holder, port: servers[3].port), "the dead server's port is held until it comes back")
+        let held = try HeldPort(port: servers[3].port)
         // Requests keep coming; those for the dead server fail until it is ejected.
         try await eventually("the dead server is ejected") {
             for key in keys where placed[key] == victim { _ = try? await store.load(key: key) }
@@ -163,7 +160,7 @@ struct KetamaInteropTests {
         try await store.save(key: moved, value: Array("again".utf8), ttl: 600)
         #expect(try await store.load(key: moved) == Array("again".utf8))
         // The server comes back; after the retry interval it is put back on the ring.
-        close(holder)
+        held.release()
         try await servers[3].restart()
         try await eventually("the server is readmitted", within: .seconds(45)) {
             _ = try? await store.load(key: moved)

@@ -143,7 +143,11 @@ struct RedisClientTests {
     /// one of a nanosecond has ended by the next call.
     @Test("a server that is down fails fast with storeUnavailable during the backoff, and is reconnected to after it")
     func failFast() async throws {
-        let port = try ServerProcess.freePort()
+        // The port is held by a bound socket that does not listen: connections are refused, as
+        // on a machine with no server, and no other test's server can take the port before
+        // this test starts its own there.
+        let held = try HeldPort()
+        let port = held.port
         func client(backoff: Duration) throws -> RedisClient {
             var configuration = try RedisConfiguration(testing: "redis://127.0.0.1:\(port)")
             configuration.reconnectDelay = backoff
@@ -166,6 +170,7 @@ struct RedisClientTests {
         #expect(second?.message.contains("Failing fast") == true, "\(second?.message ?? "")")
         // A server on that port now: the client whose backoff has ended reconnects at once; the
         // other still fails fast and has not connected.
+        held.release()
         let server = try await RedisServer.start(port: port)
         defer { server.stop() }
         #expect(try await retrying.send("PING") == .simpleString("PONG"))

@@ -141,8 +141,11 @@ struct RedisClusterUnitTests {
 
 @Suite("Redis Cluster and Sentinel: nothing reachable")
 struct RedisTopologyUnreachableTests {
+    /// Ports nothing listens on, held for the whole run so that no other test's server takes them.
+    static let held: [HeldPort] = (0..<2).map { _ in try! HeldPort() }
+
     static func closedPorts() throws -> [Int] {
-        try (0..<2).map { _ in try ServerProcess.freePort() }
+        held.map(\.port)
     }
 
     @Test("no Sentinel answers: storeUnavailable naming each Sentinel")

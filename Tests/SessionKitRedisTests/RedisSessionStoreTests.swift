@@ -71,7 +71,8 @@ struct RedisSessionStoreTests {
 
     @Test("a server that is down makes the store throw storeUnavailable, never return nil")
     func downStoreThrows() async throws {
-        let port = try ServerProcess.freePort()
+        let held = try HeldPort()  // nothing listens there, and no other test's server can take it
+        let port = held.port
         let store = try RedisSessionStore(testing: "redis://127.0.0.1:\(port)")
         defer { store.client.close() }
         for _ in 0..<3 {

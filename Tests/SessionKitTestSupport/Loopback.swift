@@ -34,3 +34,43 @@ public enum Loopback {
         }
     }
 }
+
+/// A loopback port that nothing listens on and no other test can take: a socket bound to it
+/// that does not listen, so connections are refused as on a machine with no server. Call
+/// ``release()`` just before a test starts its own server there.
+public final class HeldPort: @unchecked Sendable {
+    /// The port.
+    public let port: Int
+    private var fd: Int32
+
+    public init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        guard fd >= 0, Loopback.bind(fd, port: 0), let port = Loopback.localPort(of: fd) else {
+            if fd >= 0 { close(fd) }
+            throw FixtureError("could not hold a loopback port")
+        }
+        self.port = port
+    }
+
+    /// Holds a given port (one a stopped server used), when it can be bound.
+    public init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var reuse: Int32 = 1  // a stopped server's connections may linger in TIME_WAIT
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        guard fd >= 0, Loopback.bind(fd, port: port) else {
+            if fd >= 0 { close(fd) }
+            throw FixtureError("could not hold port \(port)")
+        }
+        self.port = port
+    }
+
+    /// Lets the port go.
+    public func release() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
+
+    deinit { release() }
+}
