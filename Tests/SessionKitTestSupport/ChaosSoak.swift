@@ -326,7 +326,7 @@ public enum ChaosSoak {
 
     /// Resident memory of this process (VmRSS), in bytes; 0 when unknown.
     public static func residentMemory() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        guard let text = ProcFile.text("/proc/self/status") else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             let digits = line.dropFirst(6).filter(\.isNumber)
             return (Int(digits) ?? 0) * 1024

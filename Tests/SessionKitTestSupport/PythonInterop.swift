@@ -28,7 +28,12 @@ public enum PythonInterop {
     }
 
     /// Runs `Tests/Interop/<script>` with `input` as standard input and returns its standard output.
-    public static func run(_ script: String, input: Data, arguments: [String] = []) throws -> Data {
+    /// The script runs on a thread of its own (see ``runBlocking(_:)``).
+    public static func run(_ script: String, input: Data, arguments: [String] = []) async throws -> Data {
+        try await runBlocking { try runOnThisThread(script, input: input, arguments: arguments) }
+    }
+
+    private static func runOnThisThread(_ script: String, input: Data, arguments: [String]) throws -> Data {
         guard let python else {
             throw Failure(description: "no Python interpreter with the interop requirements: run `python3 -m venv .venv && .venv/bin/pip install -r Tests/Interop/requirements.txt`, or set SESSIONKIT_PYTHON")
         }
@@ -59,9 +64,9 @@ public enum PythonInterop {
     }
 
     /// Runs a script that maps a JSON array of operations to a JSON array of results.
-    public static func runJSON(_ script: String, _ operations: [[String: Any]]) throws -> [[String: Any]] {
+    public static func runJSON(_ script: String, _ operations: [[String: Any]]) async throws -> [[String: Any]] {
         let input = try JSONSerialization.data(withJSONObject: operations)
-        let output = try run(script, input: input)
+        let output = try await run(script, input: input)
         guard let results = try JSONSerialization.jsonObject(with: output) as? [[String: Any]] else {
             throw Failure(description: "\(script) did not print a JSON array: \(String(decoding: output, as: UTF8.self))")
         }

@@ -119,6 +119,7 @@ public final class ServerProcess: Sendable {
         // "Address already in use", which the check below reports.
         var heldByAnother = false
         var exited = false
+        var lastLook = ""
         // The server's readiness is another process's state: polled, bounded by `timeout`.
         let ready = try await Poll.holds(within: timeout) {
             if !process.isRunning {
@@ -128,6 +129,7 @@ public final class ServerProcess: Sendable {
             if Self.accepts(readiness) {
                 if Self.listensItself(readiness, pid: process.processIdentifier) { return true }
                 heldByAnother = true
+                lastLook = Self.describeListeners(readiness, pid: process.processIdentifier)
             }
             return false
         }
@@ -137,7 +139,7 @@ public final class ServerProcess: Sendable {
         if ready { return }
         stop()
         if heldByAnother, case .tcp(let port) = readiness {
-            throw FixtureError("\(executable) did not start within \(timeout): port \(port) is held by another process (Address already in use); log:\n\(logTail())")
+            throw FixtureError("\(executable) did not start within \(timeout): port \(port) is held by another process (Address already in use; \(lastLook)); log:\n\(logTail())")
         }
         throw FixtureError("\(executable) did not accept connections within \(timeout); log:\n\(logTail())")
     }
@@ -227,6 +229,21 @@ public final class ServerProcess: Sendable {
         #endif
     }
 
+    /// What the last look saw, for the error: the sockets listening on the port and the
+    /// child's own sockets.
+    static func describeListeners(_ readiness: Readiness, pid: Int32) -> String {
+        #if os(Linux)
+        guard case .tcp(let port) = readiness else { return "" }
+        let directory = "/proc/\(pid)/fd"
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let sockets = descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0) }
+            .filter { $0.hasPrefix("socket:") }
+        return "listening there: \(listeningSocketInodes(port: port).sorted()), the server's sockets: \(sockets.sorted())"
+        #else
+        return ""
+        #endif
+    }
+
     #if os(Linux)
     /// The sockets listening on `port` where a connection to 127.0.0.1 can land, as
     /// `socket:[inode]`, the way `/proc/<pid>/fd/*` links to them.
@@ -242,7 +259,7 @@ public final class ServerProcess: Sendable {
         ]
         var inodes: Set<String> = []
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            guard let text = ProcFile.text(table) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
                 guard fields.count > 9, fields[3] == "0A" else { continue }

@@ -187,3 +187,13 @@ public final class Latch: Sendable {
         }
     }
 }
+
+/// Runs `body`, which blocks its thread (a child process's pipes, `waitUntilExit`), on a thread
+/// of its own and waits for it without holding a thread of Swift's cooperative pool: that pool
+/// has one thread per core (two here), and a test blocking them stalls every other test's
+/// tasks, whose clients then see their deadlines pass with their answers already in.
+public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}

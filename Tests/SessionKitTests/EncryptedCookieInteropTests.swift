@@ -40,7 +40,7 @@ struct EncryptedCookieInteropTests {
 
     /// 500 random sessions with random keys encrypted by SessionKit decrypt in pyseto to the
     /// same claims; the same tokens with one random bit flipped are refused by both.
-    @Test func sessionKitTokensDecryptInPyseto() throws {
+    @Test func sessionKitTokensDecryptInPyseto() async throws {
         var random = RandomSessions(seed: 0x9A5E_7001)
         var operations: [[String: Any]] = []
         var expected: [SessionValue] = []
@@ -73,7 +73,7 @@ struct EncryptedCookieInteropTests {
             operations.append(["op": "decrypt", "key": Self.hex(key), "cookie": cookieName, "token": Self.hex(changed)])
             flips.append((token, changed))
         }
-        let results = try PythonInterop.runJSON("paseto_cookies.py", operations)
+        let results = try await PythonInterop.runJSON("paseto_cookies.py", operations)
         try #require(results.count == 2 * Self.count)
         for i in 0..<Self.count {
             let text = try #require(results[2 * i]["claims"] as? String, "token \(i) refused by pyseto: \(results[2 * i])")
@@ -85,7 +85,7 @@ struct EncryptedCookieInteropTests {
 
     /// 500 tokens made by pyseto from random claims decrypt in SessionKit to the same
     /// session; with one random bit flipped, both refuse them.
-    @Test func pysetoTokensDecryptInSessionKit() throws {
+    @Test func pysetoTokensDecryptInSessionKit() async throws {
         var random = RandomSessions(seed: 0x9A5E_7002)
         var operations: [[String: Any]] = []
         var cases: [(key: [UInt8], cookieName: String, data: [String: SessionValue], accessed: Int, created: Double)] = []
@@ -103,7 +103,7 @@ struct EncryptedCookieInteropTests {
             operations.append(["op": "encrypt", "key": Self.hex(key), "cookie": cookieName, "claims": try Self.claimsJSON(.object(claims))])
             cases.append((key, cookieName, data, accessed, created))
         }
-        let tokens = try PythonInterop.runJSON("paseto_cookies.py", operations)
+        let tokens = try await PythonInterop.runJSON("paseto_cookies.py", operations)
         try #require(tokens.count == Self.count)
         var flips: [[String: Any]] = []
         var changes: [(String, [UInt8])] = []
@@ -118,7 +118,7 @@ struct EncryptedCookieInteropTests {
             flips.append(["op": "decrypt", "key": Self.hex(c.key), "cookie": c.cookieName, "token": Self.hex(changed)])
             changes.append((token, changed))
         }
-        let refused = try PythonInterop.runJSON("paseto_cookies.py", flips)
+        let refused = try await PythonInterop.runJSON("paseto_cookies.py", flips)
         for (result, change) in zip(refused, changes) {
             #expect(result["rejected"] != nil || Self.isRespelling(change.0, change.1), "pyseto accepted \(String(decoding: change.1, as: UTF8.self))")
         }
@@ -129,14 +129,14 @@ struct EncryptedCookieInteropTests {
     /// only the unused low bits of the last base64url character: it decodes non-canonical
     /// base64 leniently, so such a token is the same bytes under another spelling. Those are
     /// checked to be exactly that (SessionKit refuses them as `.malformed`).
-    @Test func everySingleBitChangeIsRefusedByBoth() throws {
+    @Test func everySingleBitChangeIsRefusedByBoth() async throws {
         let key = (0..<32).map { UInt8($0 * 7 + 1) }
         let interface = try EncryptedCookieSessionInterface(keys: [key])
         let now = 1_750_000_000
         let ours = EncryptedCookieSessionInterface.value(
             of: try interface.base.render(data: ["user": "Zoë", "n": [1, 2]], created: Double(now), accessed: now, now: Double(now)))
         let claims = try Self.claimsJSON(["user": "ada", "iat": .string(ClaimTime.format(now))])
-        let theirs = try #require(try PythonInterop.runJSON("paseto_cookies.py", [["op": "encrypt", "key": Self.hex(key), "cookie": "session", "claims": claims]])[0]["token"] as? String)
+        let theirs = try #require(try await PythonInterop.runJSON("paseto_cookies.py", [["op": "encrypt", "key": Self.hex(key), "cookie": "session", "claims": claims]])[0]["token"] as? String)
         var operations: [[String: Any]] = []
         var changes: [(original: String, changed: [UInt8])?] = []
         for token in [ours, theirs] {
@@ -154,7 +154,7 @@ struct EncryptedCookieInteropTests {
                 }
             }
         }
-        let results = try PythonInterop.runJSON("paseto_cookies.py", operations)
+        let results = try await PythonInterop.runJSON("paseto_cookies.py", operations)
         try #require(results.count == operations.count)
         var respelled = 0
         for (result, change) in zip(results, changes) where result["rejected"] == nil {
@@ -168,9 +168,9 @@ struct EncryptedCookieInteropTests {
     }
 
     /// A secret's key is the same in Python (`cryptography`'s HKDF) and in SessionKit.
-    @Test func keyDerivationMatchesPython() throws {
+    @Test func keyDerivationMatchesPython() async throws {
         let secrets = ["correct horse battery staple, but much longer than that", String(repeating: "é", count: 20), "k" + String(repeating: "0123456789", count: 10)]
-        let results = try PythonInterop.runJSON("paseto_cookies.py", secrets.map { ["op": "derive", "secret": $0] })
+        let results = try await PythonInterop.runJSON("paseto_cookies.py", secrets.map { ["op": "derive", "secret": $0] })
         for (secret, result) in zip(secrets, results) {
             #expect(result["key"] as? String == Self.hex(EncryptedCookieSessionInterface.deriveKey(fromSecret: secret)))
         }
@@ -190,7 +190,7 @@ struct EncryptedCookieInteropTests {
         let stale = EncryptedCookieSessionInterface.value(
             of: try EncryptedCookieSessionInterface(secrets: [new], options: CookieSessionConfiguration(cookieName: "sid"))
                 .base.render(data: ["user": "old"], created: 1_700_000_000, accessed: 1_700_000_000, now: 1_700_000_000))
-        let results = try PythonInterop.runJSON(
+        let results = try await PythonInterop.runJSON(
             "encrypted_cookie_docs.py",
             [
                 ["cookie": cookie, "secrets": [new, old], "cookie_name": "sid"],

@@ -51,7 +51,7 @@ struct FilesystemProcessTests {
         var generator = SystemRandomNumberGenerator()
         for attempt in 0..<4 {
             let child = try FilesystemWriterTool.Child(["loop", dir.path, "crash:k"])
-            #expect(child.waitForLine("ready"), "attempt \(attempt): the writer started")
+            #expect(await child.waitForLine("ready"), "attempt \(attempt): the writer started")
             try await Pace.pause(.milliseconds(Int.random(in: 5...60, using: &generator)))  // a random moment to kill at
             kill(child.process.processIdentifier, SIGKILL)
             _ = await child.finish()

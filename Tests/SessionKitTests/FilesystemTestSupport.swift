@@ -125,8 +125,14 @@ enum FilesystemWriterTool {
             try process.run()
         }
 
-        /// Reads standard output until `line` appears (or the pipe closes).
-        func waitForLine(_ line: String) -> Bool {
+        /// Reads standard output until `line` appears (or the pipe closes), on a thread of its
+        /// own (see ``runBlocking(_:)``).
+        func waitForLine(_ line: String) async -> Bool {
+            let output = self.output
+            return (try? await runBlocking { Self.readUntil(line, from: output) }) ?? false
+        }
+
+        private static func readUntil(_ line: String, from output: Pipe) -> Bool {
             var seen = ""
             let handle = output.fileHandleForReading
             while true {
@@ -139,8 +145,12 @@ enum FilesystemWriterTool {
 
         /// Waits for the exit and returns the status and the whole output.
         func finish() async -> (status: Int32, output: String) {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+            let process = self.process, output = self.output
+            let data = (try? await runBlocking {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return data
+            }) ?? Data()
             return (process.terminationStatus, String(decoding: data, as: UTF8.self))
         }
     }

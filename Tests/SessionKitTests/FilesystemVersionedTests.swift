@@ -151,7 +151,7 @@ struct FilesystemVersionedTests {
     /// /proc/locks lists each as `N: -> OFDLCK ADVISORY WRITE -1 MAJ:MIN:INODE START END`.
     static func lockWaiters(lockFile: String, offset: Int64) -> Int {
         var info = stat()
-        guard stat(lockFile, &info) == 0, let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return 0 }
+        guard stat(lockFile, &info) == 0, let table = ProcFile.text("/proc/locks") else { return 0 }
         return table.split(separator: "\n").filter { line in
             let fields = line.split(separator: " ")
             guard fields.count >= 8, fields[1] == "->" else { return false }

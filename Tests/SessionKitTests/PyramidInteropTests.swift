@@ -56,7 +56,7 @@ struct PyramidInteropTests {
             }
             operations.append(["op": "decode", "cookie": cookie, "settings": Self.settings(algorithm)])
         }
-        let results = try PythonInterop.runJSON("pyramid_cookies.py", operations)
+        let results = try await PythonInterop.runJSON("pyramid_cookies.py", operations)
         try #require(results.count == Self.payloads.count, "pyramid answered \(results.count) of \(Self.payloads.count) payloads")
         for (payload, result) in zip(Self.payloads, results) {
             #expect(result["new"] as? Bool == false, "pyramid accepted the cookie for \(payload)")
@@ -73,7 +73,7 @@ struct PyramidInteropTests {
         let operations = try Self.payloads.map { payload -> [String: Any] in
             ["op": "encode", "state_json": try Self.json(payload), "settings": Self.settings(algorithm)]
         }
-        let results = try PythonInterop.runJSON("pyramid_cookies.py", operations)
+        let results = try await PythonInterop.runJSON("pyramid_cookies.py", operations)
         try #require(results.count == Self.payloads.count, "pyramid answered \(results.count) of \(Self.payloads.count) payloads")
         let middleware = try SessionMiddleware(SignedCookieSessionInterface(secret: Self.secret, hashAlgorithm: algorithm))
         for (payload, result) in zip(Self.payloads, results) {
@@ -100,13 +100,13 @@ struct PyramidInteropTests {
 
     /// With the same timestamps and state, SessionKit's cookie is pyramid's, byte for byte.
     @Test(arguments: [SignedSessionSerializer.HashAlgorithm.sha512, .sha256])
-    func cookiesAreByteIdentical(_ algorithm: SignedSessionSerializer.HashAlgorithm) throws {
+    func cookiesAreByteIdentical(_ algorithm: SignedSessionSerializer.HashAlgorithm) async throws {
         let interface = try SignedCookieSessionInterface(secret: Self.secret, hashAlgorithm: algorithm)
         let accessed = 1_795_300_000, created = 1_795_299_123.456789
         let operations = try Self.payloads.map { payload -> [String: Any] in
             ["op": "dumps", "accessed": accessed, "created": created, "state_json": try Self.json(payload), "settings": Self.settings(algorithm)]
         }
-        let results = try PythonInterop.runJSON("pyramid_cookies.py", operations)
+        let results = try await PythonInterop.runJSON("pyramid_cookies.py", operations)
         try #require(results.count == Self.payloads.count, "pyramid answered \(results.count) of \(Self.payloads.count) payloads")
         for (payload, result) in zip(Self.payloads, results) {
             let ours = Self.cookieValue(try interface.base.render(data: payload.objectValue ?? [:], created: created, accessed: accessed, now: 0))
@@ -126,7 +126,7 @@ struct PyramidInteropTests {
         let oldIssuer = try SessionMiddleware(SignedCookieSessionInterface(secret: Self.secret, clock: older.clock))
         let stale = Self.cookieValue(try #require(try await oldIssuer.handle(cookieHeaders: []) { try await $0.session()["user"] = "ada" }.setCookies.first))
 
-        let results = try PythonInterop.runJSON("pyramid_cookies.py", [
+        let results = try await PythonInterop.runJSON("pyramid_cookies.py", [
             ["op": "decode", "cookie": recent, "read": true, "settings": Self.settings(.sha512, ["reissue_time": 60])],
             ["op": "decode", "cookie": recent, "read": true, "settings": Self.settings(.sha512, ["reissue_time": 200])],
             ["op": "decode", "cookie": stale, "read": true, "settings": Self.settings(.sha512, ["timeout": 1200])],

@@ -1,5 +1,5 @@
 import Foundation
-import SessionKitTestSupport
+@testable import SessionKitTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -73,6 +73,21 @@ struct ServerFixtureTests {
         // The server answering on the port is our child: it reports our child's process ID.
         let info = try Self.redis(port: port, "INFO server\r\nQUIT\r\n")
         #expect(info.contains("process_id:\(pid)\r\n"), "INFO server: \(info)")
+    }
+
+    /// On a busy machine `/proc/net/tcp` runs to many pages; a listening socket on a later
+    /// page is still found. (Reading the table with `String(contentsOfFile:)` returns its first
+    /// page only, which made the fixtures take a started server for another process's.)
+    @Test func aListenerBeyondTheFirstPageOfTheKernelTableIsFound() throws {
+        var others: [ListeningSocket] = []
+        defer { for socket in others { socket.close() } }
+        for _ in 0..<300 { others.append(try ListeningSocket()) }
+        let firstPage = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8).split(separator: "\n").count
+        let whole = try #require(ProcFile.text("/proc/net/tcp")).split(separator: "\n").count
+        #expect(whole > 300, "the whole table lists the 300 listening sockets: \(whole) lines")
+        // Every socket opened for the test is found, whichever page lists it.
+        let missing = others.filter { ServerProcess.listeningSocketInodes(port: $0.port).isEmpty }
+        #expect(missing.count == 0, "\(missing.count) of 300 listeners not found (String(contentsOfFile:) read \(firstPage) lines)")
     }
 
     /// A socket listening on a free port of 127.0.0.1 that accepts no connection itself (the
