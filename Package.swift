@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// SessionKit has no package dependencies: toolchain only.
+// SessionKit has no package dependencies: toolchain only. The opt-in SessionKitTLS product links
+// the operating system's OpenSSL 3 (Debian: libssl-dev); nothing else needs it.
 let package = Package(
     name: "SessionKit",
     platforms: [.macOS(.v15)],
@@ -11,6 +12,8 @@ let package = Package(
         .library(name: "SessionKitRedis", targets: ["SessionKitRedis"]),
         .library(name: "SessionKitMemcached", targets: ["SessionKitMemcached"]),
         .library(name: "SessionKitTesting", targets: ["SessionKitTesting"]),
+        // Opt-in: the only product that needs more than the toolchain (the system's OpenSSL 3).
+        .library(name: "SessionKitTLS", targets: ["SessionKitTLS"]),
     ],
     targets: [
         .target(name: "SessionKitCrypto"),
@@ -19,6 +22,10 @@ let package = Package(
         .target(name: "SessionKitRedis", dependencies: ["SessionKit", "SessionKitNetworking"]),
         .target(name: "SessionKitMemcached", dependencies: ["SessionKit", "SessionKitNetworking", "SessionKitCrypto"]),
         .target(name: "SessionKitTesting", dependencies: ["SessionKit"]),
+        .systemLibrary(
+            name: "CSessionKitOpenSSL", path: "Sources/CSessionKitOpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .target(name: "SessionKitTLS", dependencies: ["CSessionKitOpenSSL"]),
         .target(name: "SessionKitMallocStats", path: "Tests/SessionKitMallocStats"),
         .target(
             name: "SessionKitTestSupport", dependencies: ["SessionKit", "SessionKitMallocStats"], path: "Tests/SessionKitTestSupport"),
@@ -32,6 +39,7 @@ let package = Package(
         .executableTarget(
             name: "SessionKitSoak", dependencies: ["SessionKitRedis", "SessionKitMemcached", "SessionKitTestSupport"],
             path: "Tests/SessionKitSoak"),
+        .testTarget(name: "SessionKitTLSTests", dependencies: ["SessionKitTLS", "SessionKitTestSupport"]),
         .testTarget(
             name: "SessionKitMemcachedTests",
             dependencies: ["SessionKitMemcached", "SessionKitNetworking", "SessionKitCrypto", "SessionKitTestSupport"]),

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-modules=(SessionKitCrypto SessionKit SessionKitRedis SessionKitMemcached SessionKitTesting)
+modules=(SessionKitCrypto SessionKit SessionKitRedis SessionKitMemcached SessionKitTesting SessionKitTLS)
 scratch=.build-docs
 if [ "${1:-}" = "--scratch-path" ] && [ -n "${2:-}" ]; then
   scratch="$2"
@@ -45,7 +45,8 @@ triple="$(swiftc -print-target-info | python3 -c 'import json, sys; print(json.l
 modules_dir="$(swift build --scratch-path "$scratch" --show-bin-path)/Modules"
 echo "== docs-build: swift-symbolgraph-extract"
 for module in "${modules[@]}"; do
-  swift-symbolgraph-extract -module-name "$module" -I "$modules_dir" -target "$triple" \
+  # -I Sources/CSessionKitOpenSSL: SessionKitTLS imports the system-library module declared there.
+  swift-symbolgraph-extract -module-name "$module" -I "$modules_dir" -I Sources/CSessionKitOpenSSL -target "$triple" \
     -minimum-access-level public -output-dir "$graphs"
 done
 
