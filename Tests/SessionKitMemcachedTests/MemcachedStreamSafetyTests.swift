@@ -159,7 +159,7 @@ struct MemcachedStreamSafetyTests {
         configuration.connectionsPerServer = 1
         let client = try MemcachedClient(configuration: configuration, loop: loop, freesCancelledSlots: false)
         defer { client.close() }
-        let connection = try await client.nodes[0].connection(deadline: .after(.seconds(10)))
+        let connection = try await client.nodes[0].connection(deadline: .after(.seconds(20)))
         let hold = DispatchSemaphore(value: 0)
         loop.execute { hold.wait() }
         let key = bytes("k")
