@@ -112,6 +112,9 @@ enum PASETOv4Local {
 
     /// Encrypts `message` with a fresh random nonce and returns the token's ASCII bytes.
     ///
+    /// The nonce comes from the process's ``SecureRandomPool``: operating-system random bytes
+    /// fetched 4 KiB at a time, each handed out once, never to a forked child as well.
+    ///
     /// - Throws: ``SecureRandomError`` when the operating system gives no random bytes.
     static func encrypt(
         _ message: UnsafeRawBufferPointer, key: Key, footer: [UInt8] = [], implicitAssertion: UnsafeRawBufferPointer
@@ -119,7 +122,7 @@ enum PASETOv4Local {
         var nonce: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let failure: SecureRandomError? = withUnsafeMutableBytes(of: &nonce) { raw in
             do throws(SecureRandomError) {
-                try SecureRandom.fill(raw)
+                try SecureRandomPool.shared.fill(raw)
                 return nil
             } catch {
                 return error
