@@ -33,8 +33,11 @@ let package = Package(
         .testTarget(name: "SessionKitTestingTests", dependencies: ["SessionKit", "SessionKitTesting"]),
         .executableTarget(
             name: "SessionKitFilesystemWriter", dependencies: ["SessionKit"], path: "Tests/SessionKitFilesystemWriter"),
+        .executableTarget(
+            name: "SessionKitForkProbe", dependencies: ["SessionKit", "SessionKitCrypto"], path: "Tests/SessionKitForkProbe"),
         .testTarget(
-            name: "SessionKitTests", dependencies: ["SessionKit", "SessionKitTestSupport", "SessionKitFilesystemWriter"]),
+            name: "SessionKitTests",
+            dependencies: ["SessionKit", "SessionKitTestSupport", "SessionKitFilesystemWriter", "SessionKitForkProbe"]),
         .testTarget(name: "SessionKitRedisTests", dependencies: ["SessionKitRedis", "SessionKitNetworking", "SessionKitTestSupport"]),
         .executableTarget(
             name: "SessionKitSoak", dependencies: ["SessionKitRedis", "SessionKitMemcached", "SessionKitTestSupport"],

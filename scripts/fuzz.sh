@@ -26,7 +26,8 @@ SOURCES="${FUZZ_SOURCES:-$ROOT}/Sources"
 MODULES="$BUILD/modules"
 ALL_TARGETS=(cookie_header signed_cookie encrypted_cookie json session_id resp memcached)
 SWIFTC=${SWIFTC:-swiftc}
-COMMON_FLAGS=(-parse-as-library -swift-version 6 -O -wmo -g -sanitize=fuzzer,address)
+# -package-name: the modules share `package` declarations, as SwiftPM builds them.
+COMMON_FLAGS=(-parse-as-library -swift-version 6 -O -wmo -g -sanitize=fuzzer,address -package-name SessionKit)
 
 build_only=0
 seconds=60

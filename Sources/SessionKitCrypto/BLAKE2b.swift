@@ -137,9 +137,11 @@ public struct BLAKE2b: Sendable {
     }
 
     /// Compresses the zero-padded last block with the final flag and writes the first
-    /// `outputByteCount` bytes of the little-endian chaining words to `output`.
+    /// `outputByteCount` bytes of the little-endian chaining words to `output` (at least that
+    /// long); the hasher is unchanged.
     @usableFromInline
-    func finalize(into output: UnsafeMutableRawBufferPointer) {
+    package func finalize(into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count >= outputByteCount, "BLAKE2b.finalize(into:) needs \(outputByteCount) bytes, not \(output.count)")
         var state = self.state
         var buffer = self.buffer
         let buffered = self.buffered

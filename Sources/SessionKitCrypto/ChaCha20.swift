@@ -108,15 +108,18 @@ public enum HChaCha20 {
 
     /// The subkey as eight little-endian-stored words (their bytes are the subkey).
     static func subkeyWords(key: [UInt8], nonce: [UInt8]) -> (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) {
-        let (c, n) = key.withUnsafeBytes { key in
-            nonce.withUnsafeBytes { nonce -> (ChaCha20Input, UInt32) in
-                // Words 12 to 15 hold the 16-byte nonce: its first word goes where the counter
-                // would be, the other three where the ChaCha20 nonce would be.
-                let first = UInt32(littleEndian: nonce.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-                let rest = UnsafeRawBufferPointer(rebasing: nonce[4...])
-                return (ChaCha20Input(key: key, nonce: rest), first)
-            }
-        }
+        key.withUnsafeBytes { key in nonce.withUnsafeBytes { nonce in subkeyWords(key: key, nonce: nonce) } }
+    }
+
+    /// The subkey of a 32-byte key and the first 16 bytes of `nonce`, as eight
+    /// little-endian-stored words.
+    static func subkeyWords(
+        key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer
+    ) -> (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) {
+        // Words 12 to 15 hold the 16-byte nonce: its first word goes where the counter would
+        // be, the other three where the ChaCha20 nonce would be.
+        let n = UInt32(littleEndian: nonce.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        let c = ChaCha20Input(key: key, nonce: UnsafeRawBufferPointer(rebasing: nonce[4..<16]))
         let x = ChaCha20Core.rounds(ChaCha20Core.state(c, counter: n))
         return (
             x.0.littleEndian, x.1.littleEndian, x.2.littleEndian, x.3.littleEndian,
@@ -162,14 +165,35 @@ public enum XChaCha20 {
     static func xor(bufferPointer data: UnsafeRawBufferPointer, key: [UInt8], nonce: [UInt8], counter: UInt32) -> [UInt8] {
         precondition(key.count == keyByteCount, "XChaCha20 keys are 32 bytes, not \(key.count)")
         precondition(nonce.count == nonceByteCount, "XChaCha20 nonces are 24 bytes, not \(nonce.count)")
-        var subkey = HChaCha20.subkeyWords(key: key, nonce: Array(nonce[..<16]))
+        let input = key.withUnsafeBytes { key in nonce.withUnsafeBytes { nonce in chachaInput(key: key, nonce: nonce) } }
+        return ChaCha20.xor(bufferPointer: data, input: input, counter: counter)
+    }
+
+    /// Writes `data` XORed with the keystream from block 0 to `destination` (`data.count`
+    /// bytes, which may be `data` itself), allocating nothing.
+    ///
+    /// - Precondition: `key` is 32 bytes and `nonce` 24.
+    package static func xor(
+        _ data: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        into destination: UnsafeMutableRawPointer
+    ) {
+        precondition(key.count == keyByteCount, "XChaCha20 keys are 32 bytes, not \(key.count)")
+        precondition(nonce.count == nonceByteCount, "XChaCha20 nonces are 24 bytes, not \(nonce.count)")
+        guard let source = data.baseAddress, data.count > 0 else { return }
+        ChaCha20.checkCounter(0, byteCount: data.count)
+        ChaCha20Core.xor(source, destination, count: data.count, input: chachaInput(key: key, nonce: nonce), counter: 0)
+    }
+
+    /// The ChaCha20 key and nonce of XChaCha20: the HChaCha20 subkey of the key and the first
+    /// 16 nonce bytes, and four zero bytes followed by the last 8 nonce bytes.
+    static func chachaInput(key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer) -> ChaCha20Input {
+        var subkey = HChaCha20.subkeyWords(key: key, nonce: nonce)
         var chachaNonce: (UInt32, UInt32, UInt32) = (0, 0, 0)
         withUnsafeMutableBytes(of: &chachaNonce) { n in
-            nonce.withUnsafeBytes { n.baseAddress!.advanced(by: 4).copyMemory(from: $0.baseAddress! + 16, byteCount: 8) }
+            n.baseAddress!.advanced(by: 4).copyMemory(from: nonce.baseAddress! + 16, byteCount: 8)
         }
-        let input = withUnsafeBytes(of: &subkey) { k in
+        return withUnsafeBytes(of: &subkey) { k in
             withUnsafeBytes(of: &chachaNonce) { n in ChaCha20Input(key: k, nonce: n) }
         }
-        return ChaCha20.xor(bufferPointer: data, input: input, counter: counter)
     }
 }

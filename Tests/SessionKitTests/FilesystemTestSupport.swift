@@ -79,37 +79,8 @@ enum WriterValue {
 
 /// The `SessionKitFilesystemWriter` tool that SwiftPM builds next to the test bundle.
 enum FilesystemWriterTool {
-    struct NotFound: Error, CustomStringConvertible {
-        let searched: [String]
-        var description: String {
-            "SessionKitFilesystemWriter was not found (looked in \(searched.joined(separator: ", "))); build it with swift build --build-tests, or set SESSIONKIT_FS_WRITER to its path"
-        }
-    }
-
     static func path() throws -> String {
-        let name = "SessionKitFilesystemWriter"
-        var directories: [String] = []
-        if let explicit = ProcessInfo.processInfo.environment["SESSIONKIT_FS_WRITER"] { return explicit }
-        // The test binary (Linux: the .xctest executable) sits in the build products directory.
-        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            directories.append((executable as NSString).deletingLastPathComponent)
-        }
-        directories.append((CommandLine.arguments[0] as NSString).deletingLastPathComponent)
-        var bundle = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            directories.append(bundle.path)
-            bundle.deleteLastPathComponent()
-        }
-        // From the source tree: <package>/.build/debug.
-        var source = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { source.deleteLastPathComponent() }
-        directories.append(source.appendingPathComponent(".build/debug").path)
-        directories.append(source.appendingPathComponent(".build/release").path)
-        for directory in directories {
-            let candidate = directory + "/" + name
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        throw NotFound(searched: directories)
+        try HelperTool.path(of: "SessionKitFilesystemWriter", override: "SESSIONKIT_FS_WRITER")
     }
 
     /// A running writer with its standard output on a pipe.

@@ -46,6 +46,23 @@ struct JSONTests {
         #expect(throws: SessionError.self) { try JSON.encode(.double(.nan)) }
     }
 
+    /// Non-integral doubles are written as `description` spells them (the shortest text that
+    /// reads back the same), through a stack buffer rather than a String.
+    @Test func doublesAreWrittenAsTheirDescription() throws {
+        var rng = SplitMix64(seed: 22)
+        var doubles: [Double] = [
+            1_795_299_123.456789, 19.99, -2.5, 0.1, 1e-7, 1e15 + 0.5, 1e300, -1.7976931348623157e308,
+            -2.2250738585072014e-308, 5e-324, .leastNormalMagnitude, .greatestFiniteMagnitude, 123_456_789_012_345_680,
+        ]
+        while doubles.count < 5_000 {
+            let d = Double(bitPattern: rng.next())
+            if d.isFinite { doubles.append(d) }
+        }
+        for d in doubles where d != d.rounded(.towardZero) || abs(d) >= 1e15 {
+            #expect(String(decoding: try JSON.encode(.double(d)), as: UTF8.self) == d.description)
+        }
+    }
+
     @Test func storedSessionsPutTheCreationTimeFirst() throws {
         let bytes = try JSON.encodeStoredSession(["a": 1], created: 5)
         #expect(String(decoding: bytes, as: UTF8.self) == #"{"_sk_created":5,"a":1}"#)

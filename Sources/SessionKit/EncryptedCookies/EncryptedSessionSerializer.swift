@@ -39,7 +39,9 @@ struct EncryptedSessionSerializer: SessionSerializer {
         else {
             throw SessionError(.encodingFailed, "an encrypted cookie holds [accessed, created, {state}]; this value is not of that shape")
         }
-        return try encrypt(claims(state, accessed: Int(accessed.rounded(.down)), created: created))
+        return try withClaims(state, accessed: Int(accessed.rounded(.down)), created: created) { (payload) throws(SessionError) in
+            try encrypt(payload)
+        }
     }
 
     /// The expiry written as `exp`: the earlier of the idle timeout after this issue and the
@@ -57,6 +59,13 @@ struct EncryptedSessionSerializer: SessionSerializer {
 
     /// The token's JSON payload.
     func claims(_ state: [String: SessionValue], accessed: Int, created: Double) throws(SessionError) -> [UInt8] {
+        try withClaims(state, accessed: accessed, created: created) { JSONBuffer.array($0) }
+    }
+
+    /// Calls `body` with the token's JSON payload, written in scratch memory on the stack.
+    func withClaims<R>(
+        _ state: [String: SessionValue], accessed: Int, created: Double, _ body: (UnsafeRawBufferPointer) throws(SessionError) -> R
+    ) throws(SessionError) -> R {
         if state["iat"] != nil || state["exp"] != nil, let key = state.keys.first(where: Self.reservedKeys.contains) {
             throw SessionError(
                 .encodingFailed,
@@ -81,7 +90,7 @@ struct EncryptedSessionSerializer: SessionSerializer {
             }
             out.reserve(1)
             out.put(UInt8(ascii: "}"))
-            return out.array
+            return try body(out.bytes)
         }
     }
 
@@ -94,11 +103,9 @@ struct EncryptedSessionSerializer: SessionSerializer {
     }
 
     /// Encrypts a payload with the current (first) key.
-    func encrypt(_ payload: [UInt8]) throws(SessionError) -> [UInt8] {
-        let token = payload.withUnsafeBytes { message in
-            implicitAssertion.withUnsafeBytes { i in
-                Result { () throws(SecureRandomError) in try PASETOv4Local.encrypt(message, key: keys[0], implicitAssertion: i) }
-            }
+    func encrypt(_ payload: UnsafeRawBufferPointer) throws(SessionError) -> [UInt8] {
+        let token = implicitAssertion.withUnsafeBytes { i in
+            Result { () throws(SecureRandomError) in try PASETOv4Local.encrypt(payload, key: keys[0], implicitAssertion: i) }
         }
         switch token {
         case .success(let token): return token

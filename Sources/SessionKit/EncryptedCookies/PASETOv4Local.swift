@@ -23,7 +23,10 @@ enum PASETOv4Local {
 
     /// A 32-byte key with its two keyed BLAKE2b states prepared (the key block and the
     /// domain-separation string absorbed), so that each token starts from copies.
-    struct Key: Sendable {
+    ///
+    /// A class: the two states are some 450 bytes, which a struct would copy wherever a key
+    /// is passed or captured.
+    final class Key: Sendable {
         let bytes: [UInt8]
         let encryption: BLAKE2b
         let authentication: BLAKE2b
@@ -40,28 +43,38 @@ enum PASETOv4Local {
             self.authentication = authentication
         }
 
-        /// `Ek` (32 bytes) and `n2` (24 bytes) for nonce `n`.
-        func encryptionKeyAndNonce(_ nonce: UnsafeRawBufferPointer) -> (key: [UInt8], nonce: [UInt8]) {
+        /// Calls `body` with `Ek` (32 bytes) and `n2` (24 bytes) for nonce `n`, kept on the
+        /// stack.
+        func withEncryptionKeyAndNonce<R>(
+            _ nonce: UnsafeRawBufferPointer, _ body: (_ key: UnsafeRawBufferPointer, _ nonce: UnsafeRawBufferPointer) -> R
+        ) -> R {
             var hasher = encryption
             hasher.update(bufferPointer: nonce)
-            let tmp = hasher.finalize()
-            return (Array(tmp[..<32]), Array(tmp[32..<56]))
+            var derived: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+            return withUnsafeMutableBytes(of: &derived) { derived in
+                hasher.finalize(into: derived)
+                let bytes = UnsafeRawBufferPointer(derived)
+                return body(UnsafeRawBufferPointer(rebasing: bytes[..<32]), UnsafeRawBufferPointer(rebasing: bytes[32..<56]))
+            }
         }
 
-        /// The tag of a token with nonce `n`, ciphertext `c`, footer `f` and implicit
-        /// assertion `i`.
+        /// Writes the tag (32 bytes) of a token with nonce `n`, ciphertext `c`, footer `f` and
+        /// implicit assertion `i` to `output`.
         func tag(
             nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer, footer: UnsafeRawBufferPointer,
-            implicitAssertion: UnsafeRawBufferPointer
-        ) -> [UInt8] {
+            implicitAssertion: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+        ) {
             var hasher = authentication
             hasher.update(bufferPointer: nonce)
-            let ak = hasher.finalize()
-            var mac = BLAKE2b(key: ak, outputByteCount: 32)
+            var ak: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var mac = withUnsafeMutableBytes(of: &ak) { ak in
+                hasher.finalize(into: ak)
+                return BLAKE2b(key: UnsafeRawBufferPointer(ak), outputByteCount: 32)
+            }
             PASETOv4Local.header.withUnsafeBytes { h in
                 PASETOv4Local.absorbPAE([h, nonce, ciphertext, footer, implicitAssertion], into: &mac)
             }
-            return mac.finalize()
+            mac.finalize(into: output)
         }
     }
 
@@ -112,6 +125,9 @@ enum PASETOv4Local {
 
     /// Encrypts `message` with a fresh random nonce and returns the token's ASCII bytes.
     ///
+    /// The nonce comes from the process's ``SecureRandomPool``: operating-system random bytes
+    /// fetched 4 KiB at a time, each handed out once, never to a forked child as well.
+    ///
     /// - Throws: ``SecureRandomError`` when the operating system gives no random bytes.
     static func encrypt(
         _ message: UnsafeRawBufferPointer, key: Key, footer: [UInt8] = [], implicitAssertion: UnsafeRawBufferPointer
@@ -119,7 +135,7 @@ enum PASETOv4Local {
         var nonce: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let failure: SecureRandomError? = withUnsafeMutableBytes(of: &nonce) { raw in
             do throws(SecureRandomError) {
-                try SecureRandom.fill(raw)
+                try SecureRandomPool.shared.fill(raw)
                 return nil
             } catch {
                 return error
@@ -136,30 +152,31 @@ enum PASETOv4Local {
         implicitAssertion: UnsafeRawBufferPointer
     ) -> [UInt8] {
         precondition(nonce.count == nonceByteCount, "a v4.local nonce is 32 bytes")
-        let (ek, n2) = key.encryptionKeyAndNonce(nonce)
-        let ciphertext = XChaCha20.xor(message, key: ek, nonce: n2)
-        let tag = ciphertext.withUnsafeBytes { c in
-            footer.withUnsafeBytes { f in key.tag(nonce: nonce, ciphertext: c, footer: f, implicitAssertion: implicitAssertion) }
-        }
-        // header || base64url(n || c || t) [|| "." || base64url(f)], written once.
-        let bodyCount = nonceByteCount + ciphertext.count + tagByteCount
-        let bodyLength = Base64URL.encodedLength(of: bodyCount)
-        let footerLength = footer.isEmpty ? 0 : 1 + Base64URL.encodedLength(of: footer.count)
-        return withUnsafeTemporaryAllocation(byteCount: bodyCount, alignment: 8) { body in
+        // n || c || t in one buffer: the ciphertext and the tag are written in place.
+        let bodyCount = nonceByteCount + message.count + tagByteCount
+        return withUnsafeTemporaryAllocation(byteCount: bodyCount, alignment: 16) { body in
+            let base = body.baseAddress!
             body.copyMemory(from: nonce)
-            ciphertext.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: body[nonceByteCount...]).copyMemory(from: $0) }
-            tag.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: body[(nonceByteCount + ciphertext.count)...]).copyMemory(from: $0) }
-            return [UInt8](unsafeUninitializedCapacity: header.count + bodyLength + footerLength) { out, count in
-                let raw = UnsafeMutableRawBufferPointer(out)
-                header.withUnsafeBytes { raw.copyMemory(from: $0) }
+            key.withEncryptionKeyAndNonce(nonce) { ek, n2 in XChaCha20.xor(message, key: ek, nonce: n2, into: base + nonceByteCount) }
+            let ciphertext = UnsafeRawBufferPointer(rebasing: body[nonceByteCount..<(nonceByteCount + message.count)])
+            footer.withUnsafeBytes { f in
+                key.tag(
+                    nonce: nonce, ciphertext: ciphertext, footer: f, implicitAssertion: implicitAssertion,
+                    into: UnsafeMutableRawBufferPointer(rebasing: body[(nonceByteCount + message.count)...]))
+            }
+            // header || base64url(n || c || t) [|| "." || base64url(f)], written once.
+            let length = header.count + Base64URL.encodedLength(of: bodyCount)
+                + (footer.isEmpty ? 0 : 1 + Base64URL.encodedLength(of: footer.count))
+            return withUnsafeTemporaryAllocation(byteCount: length, alignment: 8) { out in
+                header.withUnsafeBytes { out.copyMemory(from: $0) }
                 var written = header.count
-                written += Base64URL.encode(bytes: UnsafeRawBufferPointer(body), into: UnsafeMutableRawBufferPointer(rebasing: raw[written...]))
+                written += Base64URL.encode(bytes: UnsafeRawBufferPointer(body), into: UnsafeMutableRawBufferPointer(rebasing: out[written...]))
                 if !footer.isEmpty {
-                    raw[written] = UInt8(ascii: ".")
+                    out[written] = UInt8(ascii: ".")
                     written += 1
-                    written += footer.withUnsafeBytes { Base64URL.encode(bytes: $0, into: UnsafeMutableRawBufferPointer(rebasing: raw[written...])) }
+                    written += footer.withUnsafeBytes { Base64URL.encode(bytes: $0, into: UnsafeMutableRawBufferPointer(rebasing: out[written...])) }
                 }
-                count = written
+                return JSONBuffer.array(UnsafeRawBufferPointer(rebasing: out[..<written]))
             }
         }
     }
@@ -217,15 +234,20 @@ enum PASETOv4Local {
             let ciphertext = UnsafeRawBufferPointer(rebasing: raw[nonceByteCount..<(decoded.count - tagByteCount)])
             let tag = UnsafeRawBufferPointer(rebasing: raw[(decoded.count - tagByteCount)...])
             var found: Int?
-            expectedFooter.withUnsafeBytes { footer in
-                for (i, key) in keys.enumerated() {
-                    let expected = key.tag(nonce: nonce, ciphertext: ciphertext, footer: footer, implicitAssertion: implicitAssertion)
-                    if expected.withUnsafeBytes({ ConstantTime.isEqual(tag, $0) }) && found == nil { found = i }
+            var expected: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &expected) { expected in
+                expectedFooter.withUnsafeBytes { footer in
+                    for (i, key) in keys.enumerated() {
+                        key.tag(nonce: nonce, ciphertext: ciphertext, footer: footer, implicitAssertion: implicitAssertion, into: expected)
+                        if ConstantTime.isEqual(tag, UnsafeRawBufferPointer(expected)) && found == nil { found = i }
+                    }
                 }
             }
             guard let index = found else { throw .authentication }
-            let (ek, n2) = keys[index].encryptionKeyAndNonce(nonce)
-            return (XChaCha20.xor(ciphertext, key: ek, nonce: n2), index)
+            // Decrypted in place, in this function's own buffer.
+            let plaintext = UnsafeMutableRawBufferPointer(rebasing: buffer[nonceByteCount..<(decoded.count - tagByteCount)])
+            keys[index].withEncryptionKeyAndNonce(nonce) { ek, n2 in XChaCha20.xor(ciphertext, key: ek, nonce: n2, into: plaintext.baseAddress!) }
+            return (JSONBuffer.array(UnsafeRawBufferPointer(plaintext)), index)
         }
     }
 }

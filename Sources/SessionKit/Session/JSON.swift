@@ -40,6 +40,23 @@ enum JSON {
         return out.array
     }
 
+    /// Appends `d.description`, the shortest text that reads back as `d`, without making a
+    /// `String`: `Double.write(to:)` hands the same text to the stream from a buffer on the
+    /// stack, while `description` copies it into a String, which allocates past 15 bytes.
+    static func writeShortest(_ d: Double, into out: inout JSONBuffer) {
+        var fitted = false
+        out.write(reserving: ASCIIWriter.capacity) { end in
+            var writer = ASCIIWriter(start: end)
+            d.write(to: &writer)
+            fitted = !writer.overflowed
+            return fitted ? writer.count : 0
+        }
+        if !fitted {
+            var text = d.description
+            text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
     static func write(_ value: SessionValue, into out: inout JSONBuffer) throws(SessionError) {
         switch value {
         case .null:
@@ -60,8 +77,7 @@ enum JSON {
                 writeInt(Int(d), into: &out)
                 out.append(".0")
             } else {
-                var text = d.description
-                text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+                writeShortest(d, into: &out)
             }
         case .string(let s):
             writeString(s, into: &out)
