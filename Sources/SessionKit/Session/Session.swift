@@ -54,15 +54,9 @@ public final class Session: Sendable {
         var tracksChanges = false
         /// True when the session must be written whole (new ID, cleared, marked modified).
         var wholeWrite = false
-        /// The stored bytes the session was loaded from (store-backed sessions).
-        var loadedBytes: [UInt8]?
-        /// The version of the stored entry the session was loaded from, when the store gave it
-        /// (conditional saves).
-        var loadedVersion: SessionStoreVersion?
-        /// The store key of ``storedID``, when the interface that loaded the session gave it.
-        var storedKey: String?
-        /// Where an in-memory store keeps the entry (a hint for the save), or -1.
-        var storeSlot: Int32 = -1
+        /// What the store-backed interface that loaded the session keeps about it (the store
+        /// key, the bytes and version read); only that interface reads it.
+        var ticket: StoreTicket?
         /// False when ``data`` is known not to hold ``Session/createdKey`` (a session loaded
         /// by an interface, which takes the key out, and not given it since), so that a save
         /// need not look for it.
@@ -119,23 +113,17 @@ public final class Session: Sendable {
         self.clock = clock
     }
 
-    /// Creates a session loaded from a store under `key`; `loadedBytes`, when given, are the
-    /// stored bytes it came from, and the session then records its changes for a merge;
-    /// `loadedVersion` is the stored entry's version, for a conditional save.
+    /// Creates a session loaded from a store: `ticket` says where, for the interface's commit;
+    /// with `tracksChanges` the session records its changes for a merge into the stored entry.
     init(
-        id: String, key: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
-        loadedBytes: [UInt8]?, loadedVersion: SessionStoreVersion? = nil, storeSlot: Int32 = -1
+        id: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
+        ticket: StoreTicket, tracksChanges: Bool
     ) {
         var state = State(
             id: id, storedID: id, data: data, isNew: false, createdAt: createdAt, accessedAt: accessedAt, renewedAt: accessedAt)
-        state.storedKey = key
-        state.storeSlot = storeSlot
+        state.ticket = ticket
         state.mayHoldCreatedKey = false
-        state.loadedVersion = loadedVersion
-        if let loadedBytes {
-            state.loadedBytes = loadedBytes
-            state.tracksChanges = true
-        }
+        state.tracksChanges = tracksChanges
         self.state = Mutex(state)
         self.clock = clock
     }

@@ -24,7 +24,7 @@ import Synchronization
 ///
 /// Sessions are lost when the process exits; use it for development, tests and single-process
 /// deployments.
-public final class InMemorySessionStore: VersionedSessionStore {
+public final class InMemorySessionStore: VersionedSessionStore, ImmediateSessionStore {
     /// The most entries kept (approximately, see the type's documentation).
     public let capacity: Int
     /// The largest value accepted, in bytes.
@@ -99,45 +99,45 @@ public final class InMemorySessionStore: VersionedSessionStore {
     }
 
     nonisolated(nonsending) public func save(key: String, value: [UInt8], ttl: Int?) async throws {
-        try saveNow(key: key, value: value, ttl: ttl, slot: -1, now: clock.now())
+        try saveNow(key: key, value: value, ttl: ttl, hint: -1, now: clock.now())
     }
 
     /// ``load(key:)`` (or ``loadAndTouch(key:ttl:)`` when `touchTTL` is given) without the
     /// asynchronous call.
     func loadNow(key: String, touchTTL: Int?) -> [UInt8]? {
-        var slot: Int32 = -1
-        return loadNow(key: key, touchTTL: touchTTL, slot: &slot, now: clock.now())
+        var hint: Int32 = -1
+        return loadNow(key: key, touchTTL: touchTTL, hint: &hint, now: clock.now())
     }
 
-    /// ``loadNow(key:touchTTL:)`` at a time the caller read from this store's clock, also giving
-    /// the entry's slot in its shard, which a following ``saveNow(key:value:ttl:slot:now:)`` of
-    /// the same key uses to skip the lookup.
-    func loadNow(key: String, touchTTL: Int?, slot: inout Int32, now: Double) -> [UInt8]? {
+    /// ``loadNow(key:touchTTL:)`` at a time the caller read from this store's clock; `hint`
+    /// is set to the entry's slot in its shard, which a following write of the key uses to
+    /// skip the lookup.
+    func loadNow(key: String, touchTTL: Int?, hint: inout Int32, now: Double) -> [UInt8]? {
         let newExpiry = touchTTL.map { now + Double($0) }
-        return shard(for: key).withLock { $0.get(key, now: now, newExpiry: newExpiry, slot: &slot) }
+        return shard(for: key).withLock { $0.get(key, now: now, newExpiry: newExpiry, slot: &hint) }
     }
 
     /// ``save(key:value:ttl:)`` without the asynchronous call, at a time the caller read from
     /// this store's clock.
     ///
-    /// - Parameter slot: the slot ``loadNow(key:touchTTL:slot:now:)`` gave for `key`, or -1. It
-    ///   is only a hint: a slot that no longer holds `key` is ignored.
-    func saveNow(key: String, value: [UInt8], ttl: Int?, slot: Int32, now: Double) throws(SessionError) {
+    /// - Parameter hint: the slot ``loadNow(key:touchTTL:hint:now:)`` gave for `key`, or -1. A
+    ///   slot that no longer holds `key` is ignored.
+    func saveNow(key: String, value: [UInt8], ttl: Int?, hint: Int32, now: Double) throws(SessionError) {
         try checkSize(value)
         let expires = ttl.map { now + Double($0) } ?? .infinity
-        shard(for: key).withLock { _ = $0.set(key, value: value, expires: expires, now: now, slot: slot) }
+        shard(for: key).withLock { _ = $0.set(key, value: value, expires: expires, now: now, slot: hint) }
     }
 
     /// ``replace(key:value:ttl:)`` without the asynchronous call, at a time the caller read
-    /// from this store's clock; `slot` as for ``saveNow(key:value:ttl:slot:now:)``.
-    func replaceNow(key: String, value: [UInt8], ttl: Int?, slot: Int32, now: Double) throws(SessionError) -> Bool {
+    /// from this store's clock; `hint` as for ``saveNow(key:value:ttl:hint:now:)``.
+    func replaceNow(key: String, value: [UInt8], ttl: Int?, hint: Int32, now: Double) throws(SessionError) -> Bool {
         try checkSize(value)
         let expires = ttl.map { now + Double($0) } ?? .infinity
-        return shard(for: key).withLock { $0.set(key, value: value, expires: expires, now: now, slot: slot, onlyIfLive: true) }
+        return shard(for: key).withLock { $0.set(key, value: value, expires: expires, now: now, slot: hint, onlyIfLive: true) }
     }
 
     nonisolated(nonsending) public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
-        try replaceNow(key: key, value: value, ttl: ttl, slot: -1, now: clock.now())
+        try replaceNow(key: key, value: value, ttl: ttl, hint: -1, now: clock.now())
     }
 
     nonisolated(nonsending) public func create(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
