@@ -208,17 +208,23 @@ public final class FilesystemSessionStore: SessionStore {
     }
 
     public func save(key: String, value: [UInt8], ttl: Int?) async throws {
-        let name = try fileName(forKey: key)
-        guard value.count <= maximumValueBytes else {
-            throw SessionError(
-                .valueTooLarge,
-                "the session for key \"\(Self.redactedKey(Array(key.utf8)))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
-        }
-        let keyBytes = Array(key.utf8)
-        let contents = FilesystemEntryFormat.encode(ttl: ttl, value: value, key: keyBytes)
+        let (name, keyBytes, contents) = try prepareWrite(key: key, value: value, ttl: ttl)
         _ = try await performLocked(key: keyBytes, syncs: durability.syncsFiles) { (lockHeld: Bool) throws(SessionError) in
             try self.writeAtomically(name: name, key: keyBytes, contents: contents, lockHeld: lockHeld)
         }
+    }
+
+    /// What every write needs: the entry's file name, its key's bytes and the file's contents,
+    /// once the value's size is checked.
+    func prepareWrite(key: String, value: [UInt8], ttl: Int?) throws(SessionError) -> (name: [CChar], key: [UInt8], contents: [UInt8]) {
+        let name = try fileName(forKey: key)
+        let keyBytes = Array(key.utf8)
+        guard value.count <= maximumValueBytes else {
+            throw SessionError(
+                .valueTooLarge,
+                "the entry for key \"\(Self.redactedKey(keyBytes))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
+        }
+        return (name, keyBytes, FilesystemEntryFormat.encode(ttl: ttl, value: value, key: keyBytes))
     }
 
     public func delete(key: String) async throws {
@@ -232,14 +238,7 @@ public final class FilesystemSessionStore: SessionStore {
     /// Saves `value` only when there is no live entry: under the key's lock, the entry is read
     /// and the new file put in place only if there is none (or it has expired).
     public func create(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
-        let name = try fileName(forKey: key)
-        guard value.count <= maximumValueBytes else {
-            throw SessionError(
-                .valueTooLarge,
-                "the entry for key \"\(Self.redactedKey(Array(key.utf8)))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less or raise maximumValueBytes")
-        }
-        let keyBytes = Array(key.utf8)
-        let contents = FilesystemEntryFormat.encode(ttl: ttl, value: value, key: keyBytes)
+        let (name, keyBytes, contents) = try prepareWrite(key: key, value: value, ttl: ttl)
         return try await pool.run { () throws(SessionError) in
             try self.writeAtomically(name: name, key: keyBytes, contents: contents, lockHeld: false) { () throws(SessionError) in
                 try self.readLive(name: name, key: keyBytes, now: self.clock.now(), touch: false, ttl: nil) == nil
@@ -251,14 +250,7 @@ public final class FilesystemSessionStore: SessionStore {
     /// new file swapped in only if it holds a session that has not expired. A session deleted
     /// (by any process on the directory) or expired is never written back.
     public func replace(key: String, value: [UInt8], ttl: Int?) async throws -> Bool {
-        let name = try fileName(forKey: key)
-        guard value.count <= maximumValueBytes else {
-            throw SessionError(
-                .valueTooLarge,
-                "the session for key \"\(Self.redactedKey(Array(key.utf8)))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
-        }
-        let keyBytes = Array(key.utf8)
-        let contents = FilesystemEntryFormat.encode(ttl: ttl, value: value, key: keyBytes)
+        let (name, keyBytes, contents) = try prepareWrite(key: key, value: value, ttl: ttl)
         // Always on an I/O thread: the lock may have to be waited for.
         return try await pool.run { () throws(SessionError) in
             try self.writeAtomically(name: name, key: keyBytes, contents: contents, lockHeld: false, onlyIfPresent: true) { () throws(SessionError) in
