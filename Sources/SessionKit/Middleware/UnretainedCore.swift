@@ -7,9 +7,11 @@
 /// entries are alive (the entry holds the core), and a ``SessionContext`` that uses it holds
 /// them.
 ///
-/// Measured (Docs/performance.md, "inmemory"): with 8 tasks on two cores, a sampling profile
-/// gave `swift_retain`/`swift_release` 20% of the samples while every request counted its
-/// references to the shared objects of the request path, against 12% without.
+/// Measured (Docs/performance.md, "inmemory"): on a quiet two-core machine with 8 tasks, a
+/// sampling profile gave `swift_retain`/`swift_release` 20% of the samples while every request
+/// counted its references to the shared objects of the request path, against 12% without. On
+/// a loaded machine this one reference is worth less than the noise (14.9% against 14.1%), so
+/// a quiet-machine run with and without it should decide whether it stays.
 struct UnretainedCore: Sendable {
     private let core: Unmanaged<StoreSessionCore>
     /// The interface's cookie name.
