@@ -4,9 +4,9 @@ import Synchronization
 ///
 /// Safe to use from several tasks of the same request: concurrent first calls share one load.
 public final class SessionContext: Sendable {
-    /// Held for the whole life of the context: it keeps ``memoryPath``'s objects alive.
+    /// Held for the whole life of the context: it keeps ``firstCore``'s object alive.
     let entries: [SessionMiddleware.Entry]
-    let memoryPath: SessionMiddleware.MemoryPath?
+    let firstCore: UnretainedCore?
     let cookieHeaders: [String]
     let cookieLimits: CookieHeader.Limits
     /// One state per interface, in the middleware's order.
@@ -40,7 +40,7 @@ public final class SessionContext: Sendable {
 
     init(middleware: SessionMiddleware, cookieHeaders: [String]) {
         self.entries = middleware.entries
-        self.memoryPath = middleware.memoryPath
+        self.firstCore = middleware.firstCore
         self.cookieHeaders = cookieHeaders
         self.cookieLimits = middleware.cookieLimits
         self.states = Mutex(SlotStates(count: middleware.entries.count))
@@ -63,7 +63,7 @@ public final class SessionContext: Sendable {
     }
 
     /// The session at `index` without suspending, when it is loaded already or its interface
-    /// opens sessions synchronously (the in-memory store); `nil` otherwise (and nothing done).
+    /// opens sessions without suspending (its store can); `nil` otherwise (and nothing done).
     ///
     /// A synchronous open runs under the context's lock: other tasks of the request that ask
     /// meanwhile wait for that lock, not for a continuation.
@@ -89,21 +89,17 @@ public final class SessionContext: Sendable {
         }
     }
 
-    /// Opens the session at `index` when its interface can do it without suspending (the
-    /// in-memory store); `nil` otherwise.
+    /// Opens the session at `index` when its interface can do it without suspending (its
+    /// store completes its operations without suspending); `nil` otherwise.
     private func openSynchronously(_ index: Int) throws -> (Session, CookieValues)? {
-        if index == 0, let path = memoryPath {
-            let values = CookieHeader.cookieValues(named: path.cookieName, in: cookieHeaders, limits: cookieLimits)
-            // `entries` keeps the core and the store alive (see MemoryPath).
-            let session = try path.core._withUnsafeGuaranteedRef { core in
-                try path.memory._withUnsafeGuaranteedRef { memory in try core.openNow(cookieValues: values, memory: memory) }
-            }
-            return (session, values)
+        if index == 0, let first = firstCore {
+            let values = CookieHeader.cookieValues(named: first.cookieName, in: cookieHeaders, limits: cookieLimits)
+            return (try first.withCore { try $0.openNow(cookieValues: values) }, values)
         }
         let entry = entries[index]
-        guard let core = entry.storeCore, let memory = core.memory else { return nil }
+        guard let core = entry.immediateCore else { return nil }
         let values = CookieHeader.cookieValues(named: entry.cookieName, in: cookieHeaders, limits: cookieLimits)
-        return (try core.openNow(cookieValues: values, memory: memory), values)
+        return (try core.openNow(cookieValues: values), values)
     }
 
     private enum Action {
@@ -251,15 +247,15 @@ public final class SessionContext: Sendable {
     }
 
     /// ``commit(onlyWhenHandlerThrew:)`` after a handler that returned, without suspending,
-    /// when every opened session's interface commits synchronously (the in-memory store);
+    /// when every opened session's interface commits without suspending (its store can);
     /// `nil` otherwise, and nothing is committed.
     @usableFromInline
     func commitNow() throws -> Committed? {
         let snapshot = states.withLock { $0 }
         for index in 0..<snapshot.count {
             guard case .loaded = snapshot[index] else { continue }
-            if index == 0, let path = memoryPath, path.commitsSynchronously { continue }
-            if entries[index].storeCore?.synchronousMemory == nil { return nil }
+            if index == 0, let first = firstCore, first.commitsImmediately { continue }
+            guard entries[index].immediateCore?.commitsImmediately == true else { return nil }
         }
         var headers = Headers()
         var firstError: (any Error)?
@@ -268,16 +264,10 @@ public final class SessionContext: Sendable {
             headers.use(capacity: snapshot.count)
             do {
                 let committed: StoreSessionCore.Committed
-                if index == 0, let path = memoryPath, path.commitsSynchronously {
-                    // `entries` keeps the core and the store alive (see MemoryPath).
-                    committed = try path.core._withUnsafeGuaranteedRef { core in
-                        try path.memory._withUnsafeGuaranteedRef { memory in
-                            try core.commitNow(session, hadCookie: !values.isEmpty, memory: memory)
-                        }
-                    }
+                if index == 0, let first = firstCore {
+                    committed = try first.withCore { try $0.commitNow(session, hadCookie: !values.isEmpty) }
                 } else {
-                    let core = entries[index].storeCore!
-                    committed = try core.commitNow(session, hadCookie: !values.isEmpty, memory: core.synchronousMemory!)
+                    committed = try entries[index].immediateCore!.commitNow(session, hadCookie: !values.isEmpty)
                 }
                 headers.add(committed.cookie)
                 if committed.discarded { headers.discarded.append(entries[index].sessionName) }

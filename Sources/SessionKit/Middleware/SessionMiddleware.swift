@@ -37,12 +37,17 @@ public struct SessionMiddleware: Sendable {
         /// The request path of a store-backed interface, called directly rather than through
         /// the existential (no copy of the interface, no witness thunk per request).
         let storeCore: StoreSessionCore?
+        /// ``storeCore`` when its store completes its operations without suspending: sessions
+        /// then open without an asynchronous call.
+        let immediateCore: StoreSessionCore?
 
         init(_ interface: any SessionInterface) {
             self.interface = interface
             self.cookieName = interface.configuration.cookieName
             self.sessionName = interface.configuration.sessionName
-            self.storeCore = (interface as? any StoreBackedSessionInterface)?.core
+            let core = (interface as? any StoreBackedSessionInterface)?.core
+            self.storeCore = core
+            self.immediateCore = core?.immediate != nil ? core : nil
         }
 
         @inline(__always)
@@ -66,23 +71,9 @@ public struct SessionMiddleware: Sendable {
 
     let entries: [Entry]
 
-    /// The first interface's request path when it is store-backed over the in-memory store,
-    /// held as references that are not counted.
-    ///
-    /// Every request reaches these objects; with counted references each request would
-    /// retain and release them several times, and with several cores those atomic updates
-    /// pass the objects' cache lines back and forth between the cores. The references stay
-    /// valid for as long as ``entries`` is alive (the entry holds the core, the core holds the
-    /// store), and a ``SessionContext`` that uses them holds ``entries``.
-    struct MemoryPath: Sendable {
-        let core: Unmanaged<StoreSessionCore>
-        let memory: Unmanaged<InMemorySessionStore>
-        /// True when commits need no asynchronous call either (whole-session saves).
-        let commitsSynchronously: Bool
-        let cookieName: String
-    }
-
-    let memoryPath: MemoryPath?
+    /// The first interface's request path, held without reference counting, when it opens
+    /// sessions without suspending.
+    let firstCore: UnretainedCore?
 
     /// Creates a middleware serving one or more interfaces.
     ///
@@ -113,15 +104,10 @@ public struct SessionMiddleware: Sendable {
                 }
             }
         }
-        self.entries = interfaces.map(Entry.init)
+        let entries = interfaces.map(Entry.init)
+        self.entries = entries
         self.cookieLimits = cookieLimits
-        if let core = entries[0].storeCore, let memory = core.memory {
-            memoryPath = MemoryPath(
-                core: .passUnretained(core), memory: .passUnretained(memory),
-                commitsSynchronously: core.synchronousMemory != nil, cookieName: entries[0].cookieName)
-        } else {
-            memoryPath = nil
-        }
+        self.firstCore = entries[0].immediateCore.map { UnretainedCore($0, cookieName: entries[0].cookieName) }
     }
 
     /// Creates a middleware serving the given interfaces.

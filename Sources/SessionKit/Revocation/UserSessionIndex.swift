@@ -4,7 +4,8 @@ import SessionKitCrypto
 /// interface in its own store: key `prefix + "user:" + base64url(SHA-256(userID))`, value a
 /// JSON array of `{"k": store key, "c": created, "d": device}`.
 ///
-/// Changes are atomic: under a shard lock (in-memory), or read, changed and written back
+/// Changes are atomic: in one step of a store that completes its operations without
+/// suspending (the in-memory store's shard lock), or read, changed and written back
 /// conditionally (``VersionedSessionStore``), a missing index created only if still missing
 /// (``SessionStore/create(key:value:ttl:)``).
 struct UserSessionIndex: Sendable {
@@ -20,9 +21,18 @@ struct UserSessionIndex: Sendable {
     }
 
     let store: any SessionStore
+    /// The store, when it completes its operations without suspending.
+    let immediate: (any ImmediateSessionStore)?
     let prefix: String
     /// The index's time to live: that of the sessions (refreshed by every change).
     let ttl: Int?
+
+    init(store: any SessionStore, prefix: String, ttl: Int?) {
+        self.store = store
+        self.immediate = store as? any ImmediateSessionStore
+        self.prefix = prefix
+        self.ttl = ttl
+    }
 
     func key(ofUser user: String) -> String {
         prefix + "user:" + Base64URL.encode(SHA256.hash(data: user.utf8))
@@ -49,13 +59,12 @@ struct UserSessionIndex: Sendable {
 
     /// What a change of the index decided.
     struct Outcome {
-        /// The entries before the change: those of every attempt, so that an attempt whose
-        /// write was executed but whose answer was lost (the client then tries again, and
-        /// the next attempt reads its own write) still counts what it removed.
-        var before: [Entry]
         /// False when the change refused (``Change/swap`` of a key no longer indexed).
         var applied: Bool
-        /// Entries dropped to keep ``maximumEntries``: their sessions are to be ended.
+        /// Entries dropped to keep ``maximumEntries``: their sessions are to be ended. They
+        /// include those of every attempt, so that an attempt whose write was executed but
+        /// whose answer was lost (the client then tries again, and the next attempt reads its
+        /// own write) still ends what it removed.
         var evicted: [Entry]
     }
 
@@ -100,66 +109,39 @@ struct UserSessionIndex: Sendable {
     /// Applies `change` to `user`'s index atomically.
     nonisolated(nonsending) func update(user: String, _ change: Change) async throws -> Outcome {
         let key = key(ofUser: user)
-        if let memory = store as? InMemorySessionStore { return updateNow(key: key, change, memory: memory) }
-        var seen: [Entry] = []
-        // Entries an attempt would have evicted: if its write was executed but reported lost,
-        // they are gone from the index, and their sessions must still end.
+        if let immediate { return updateNow(key: key, change, store: immediate) }
         var evictedSeen: [Entry] = []
-        func evicted(_ entries: [Entry]) -> [Entry] {
-            for entry in entries where !evictedSeen.contains(where: { $0.key == entry.key }) { evictedSeen.append(entry) }
-            return evictedSeen
+        return try await store.updateEntry(
+            key: key, ttl: ttl, attempts: Self.maximumAttempts,
+            exhausted: SessionError(
+                .storeFailure,
+                "a user's session index changed \(Self.maximumAttempts) times while this request updated it; the change was not made, retry the request")
+        ) { bytes in
+            let (after, applied, evictedNow) = Self.apply(change, to: Self.decode(bytes))
+            for entry in evictedNow where !evictedSeen.contains(where: { $0.key == entry.key }) { evictedSeen.append(entry) }
+            let outcome = Outcome(applied: applied, evicted: evictedSeen)
+            // A missing index is not created empty.
+            guard applied, bytes != nil || !after.isEmpty else { return .keep(outcome) }
+            // Sessions that leave the index for room end first: should this fail half-way, the
+            // index still lists them for a revocation.
+            for entry in evictedNow { try await store.delete(key: entry.key) }
+            return .write(Self.encode(after), outcome)
         }
-        func remember(_ entries: [Entry]) -> [Entry] {
-            for entry in entries where !seen.contains(where: { $0.key == entry.key }) { seen.append(entry) }
-            return seen
-        }
-        for _ in 0..<Self.maximumAttempts {
-            if let versioned = store as? any VersionedSessionStore {
-                if let (bytes, version) = try await versioned.loadVersioned(key: key) {
-                    let before = Self.decode(bytes)
-                    let (after, applied, evictedNow) = Self.apply(change, to: before)
-                    guard applied else { return Outcome(before: remember(before), applied: false, evicted: evictedSeen) }
-                    // Sessions that leave the index for room end first: should this fail half-way,
-                    // the index still lists them for a revocation.
-                    for entry in evictedNow { try await store.delete(key: entry.key) }
-                    if try await versioned.save(key: key, value: Self.encode(after), ttl: ttl, ifVersion: version) {
-                        return Outcome(before: remember(before), applied: true, evicted: evicted(evictedNow))
-                    }
-                    _ = remember(before)
-                    _ = evicted(evictedNow)
-                    continue
-                }
-            } else if let bytes = try await store.load(key: key) {
-                // A store that cannot save conditionally: read, change, write (not atomic).
-                let before = Self.decode(bytes)
-                let (after, applied, evicted) = Self.apply(change, to: before)
-                if applied { try await store.save(key: key, value: Self.encode(after), ttl: ttl) }
-                return Outcome(before: before, applied: applied, evicted: evicted)
-            }
-            let (after, applied, evictedNow) = Self.apply(change, to: [])
-            guard applied, !after.isEmpty else { return Outcome(before: seen, applied: applied, evicted: evicted(evictedNow)) }
-            if try await store.create(key: key, value: Self.encode(after), ttl: ttl) {
-                return Outcome(before: seen, applied: true, evicted: evicted(evictedNow))
-            }
-        }
-        throw SessionError(
-            .storeFailure,
-            "a user's session index changed \(Self.maximumAttempts) times while this request updated it; the change was not made, retry the request")
     }
 
-    /// ``update(user:_:)`` on the in-memory store, in one step under its shard's lock.
-    func updateNow(key: String, _ change: Change, memory: InMemorySessionStore) -> Outcome {
-        memory.updateNow(key: key, ttl: ttl) { bytes -> Outcome in
-            let before = Self.decode(bytes)
-            let (after, applied, evicted) = Self.apply(change, to: before)
+    /// ``update(user:_:)`` on a store that completes its operations without suspending, in
+    /// one step of that store.
+    func updateNow(key: String, _ change: Change, store: any ImmediateSessionStore) -> Outcome {
+        store.updateNow(key: key, ttl: ttl) { bytes -> Outcome in
+            let (after, applied, evicted) = Self.apply(change, to: Self.decode(bytes))
             if applied { bytes = after.isEmpty ? nil : Self.encode(after) }
-            return Outcome(before: before, applied: applied, evicted: evicted)
+            return Outcome(applied: applied, evicted: evicted)
         }
     }
 
-    /// ``update(user:_:)`` on the in-memory store by user.
-    func updateNow(user: String, _ change: Change, memory: InMemorySessionStore) -> Outcome {
-        updateNow(key: key(ofUser: user), change, memory: memory)
+    /// ``updateNow(key:_:store:)`` by user.
+    func updateNow(user: String, _ change: Change, store: any ImmediateSessionStore) -> Outcome {
+        updateNow(key: key(ofUser: user), change, store: store)
     }
 
     /// The user's index as stored.

@@ -1,5 +1,3 @@
-import Foundation
-import SessionKitCrypto
 import Synchronization
 
 /// One user's session: JSON-like values by string key, with change tracking.
@@ -54,15 +52,9 @@ public final class Session: Sendable {
         var tracksChanges = false
         /// True when the session must be written whole (new ID, cleared, marked modified).
         var wholeWrite = false
-        /// The stored bytes the session was loaded from (store-backed sessions).
-        var loadedBytes: [UInt8]?
-        /// The version of the stored entry the session was loaded from, when the store gave it
-        /// (conditional saves).
-        var loadedVersion: SessionStoreVersion?
-        /// The store key of ``storedID``, when the interface that loaded the session gave it.
-        var storedKey: String?
-        /// Where an in-memory store keeps the entry (a hint for the save), or -1.
-        var storeSlot: Int32 = -1
+        /// What the store-backed interface that loaded the session keeps about it (the store
+        /// key, the bytes and version read); only that interface reads it.
+        var ticket: StoreTicket?
         /// False when ``data`` is known not to hold ``Session/createdKey`` (a session loaded
         /// by an interface, which takes the key out, and not given it since), so that a save
         /// need not look for it.
@@ -119,23 +111,17 @@ public final class Session: Sendable {
         self.clock = clock
     }
 
-    /// Creates a session loaded from a store under `key`; `loadedBytes`, when given, are the
-    /// stored bytes it came from, and the session then records its changes for a merge;
-    /// `loadedVersion` is the stored entry's version, for a conditional save.
+    /// Creates a session loaded from a store: `ticket` says where, for the interface's commit;
+    /// with `tracksChanges` the session records its changes for a merge into the stored entry.
     init(
-        id: String, key: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
-        loadedBytes: [UInt8]?, loadedVersion: SessionStoreVersion? = nil, storeSlot: Int32 = -1
+        id: String, data: [String: SessionValue], createdAt: Double, accessedAt: Double, clock: SessionClock,
+        ticket: StoreTicket, tracksChanges: Bool
     ) {
         var state = State(
             id: id, storedID: id, data: data, isNew: false, createdAt: createdAt, accessedAt: accessedAt, renewedAt: accessedAt)
-        state.storedKey = key
-        state.storeSlot = storeSlot
+        state.ticket = ticket
         state.mayHoldCreatedKey = false
-        state.loadedVersion = loadedVersion
-        if let loadedBytes {
-            state.loadedBytes = loadedBytes
-            state.tracksChanges = true
-        }
+        state.tracksChanges = tracksChanges
         self.state = Mutex(state)
         self.clock = clock
     }
@@ -335,90 +321,6 @@ public final class Session: Sendable {
             $0.wholeWrite = true
         }
     }
-
-    // MARK: Flash messages
-
-    /// Appends `message` to a flash queue, to be shown on a later request.
-    ///
-    /// - Parameters:
-    ///   - message: the message to show later.
-    ///   - queue: the queue's name; `""` is the default queue. Stored under `_f_<queue>`.
-    ///   - allowDuplicate: when `false`, a message already in the queue is not added again.
-    public func flash(_ message: SessionValue, queue: String = "", allowDuplicate: Bool = true) {
-        let key = Session.flashPrefix + queue
-        state.withLock {
-            $0.isAccessed = true
-            var messages = $0.data[key]?.arrayValue ?? []
-            if !allowDuplicate && messages.contains(message) { return }
-            messages.append(message)
-            $0.assign(key, .array(messages))
-        }
-    }
-
-    /// Removes and returns the messages of a flash queue (empty when there are none).
-    public func popFlash(queue: String = "") -> [SessionValue] {
-        let key = Session.flashPrefix + queue
-        return state.withLock {
-            $0.isAccessed = true
-            guard let value = $0.data[key] else { return [] }
-            $0.assign(key, nil)
-            return value.arrayValue ?? [value]
-        }
-    }
-
-    /// Returns the messages of a flash queue without removing them.
-    public func peekFlash(queue: String = "") -> [SessionValue] {
-        let key = Session.flashPrefix + queue
-        return state.withLock {
-            $0.isAccessed = true
-            guard let value = $0.data[key] else { return [] }
-            return value.arrayValue ?? [value]
-        }
-    }
-
-    // MARK: CSRF
-
-    /// Returns the session's CSRF token, creating and storing one (256 random bits) if needed.
-    ///
-    /// - Throws: ``SessionError`` only if the OS refuses random bytes.
-    public func csrfToken() throws -> String {
-        if let existing = state.withLock({ state -> String? in
-            state.isAccessed = true
-            return state.data[Session.csrfKey]?.stringValue
-        }) {
-            return existing
-        }
-        let token = try SessionID.generate()
-        return state.withLock {
-            if let raced = $0.data[Session.csrfKey]?.stringValue { return raced }
-            $0.assign(Session.csrfKey, .string(token))
-            return token
-        }
-    }
-
-    /// Replaces the CSRF token with a new one and returns it (rotate it at login).
-    ///
-    /// - Throws: ``SessionError`` only if the OS refuses random bytes.
-    @discardableResult
-    public func newCSRFToken() throws -> String {
-        let token = try SessionID.generate()
-        state.withLock {
-            $0.isAccessed = true
-            $0.assign(Session.csrfKey, .string(token))
-        }
-        return token
-    }
-
-    /// Checks a token sent with a request against the session's token, in constant time.
-    ///
-    /// - Returns: `false` when the session has no token or the tokens differ.
-    public func isValidCSRFToken(_ supplied: String) -> Bool {
-        guard let expected = state.withLock({ state -> String? in
-            state.isAccessed = true
-            return state.data[Session.csrfKey]?.stringValue
-        }) else { return false }
-        return ConstantTime.isEqual(expected.utf8, supplied.utf8)
-    }
 }
 
 extension Session: CustomStringConvertible {
@@ -427,50 +329,5 @@ extension Session: CustomStringConvertible {
         state.withLock {
             "Session(keys: \($0.data.count), new: \($0.isNew), modified: \($0.isModified))"
         }
-    }
-}
-
-/// Conversions between `Codable` values and ``SessionValue``.
-enum SessionValueCoding {
-    static func encode<T: Encodable>(_ value: T, key: String) throws -> SessionValue {
-        switch value {
-        case let v as SessionValue: return v
-        case let v as String: return .string(v)
-        case let v as Int: return .int(v)
-        case let v as Bool: return .bool(v)
-        case let v as Double:
-            guard v.isFinite else { throw encodingError(key, "\(v) is not a finite number") }
-            return .double(v)
-        default: break
-        }
-        let data: Data
-        do {
-            data = try JSONEncoder().encode(value)
-        } catch {
-            throw encodingError(key, "\(error)")
-        }
-        return try JSON.decode(data)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, from value: SessionValue, key: String) throws -> T {
-        switch type {
-        case is SessionValue.Type: return value as! T
-        case is String.Type: if let v = value.stringValue { return v as! T }
-        case is Int.Type: if let v = value.intValue { return v as! T }
-        case is Bool.Type: if let v = value.boolValue { return v as! T }
-        case is Double.Type: if let v = value.doubleValue { return v as! T }
-        default: break
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(JSON.encode(value)))
-        } catch {
-            throw SessionError(
-                .decodingFailed,
-                "the session value under \"\(key)\" does not decode as \(T.self) (\(error)); check the type you ask for, or remove the stale value")
-        }
-    }
-
-    private static func encodingError(_ key: String, _ why: String) -> SessionError {
-        SessionError(.encodingFailed, "cannot store the value for \"\(key)\" in the session: \(why); sessions hold JSON-representable values only")
     }
 }

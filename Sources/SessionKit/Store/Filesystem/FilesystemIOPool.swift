@@ -36,9 +36,8 @@ final class FilesystemIOPool: @unchecked Sendable {
     /// True on a thread of a file I/O pool.
     static var isPoolThread: Bool { pthread_getspecific(marker) != nil }
 
-    // All mutable state below is guarded by `mutex`.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    // All mutable state below is guarded by `lock`.
+    private let lock = ThreadCondition()
     private var jobs: [Job?] = []
     private var head = 0
     private var threads = 0
@@ -50,51 +49,34 @@ final class FilesystemIOPool: @unchecked Sendable {
         precondition(maximumThreads > 0, "an I/O pool needs at least one thread")
         self.maximumThreads = maximumThreads
         self.simulatedThreadLimit = simulatedThreadLimit
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-        condition = .allocate(capacity: 1)
-        condition.initialize(to: pthread_cond_t())
-        pthread_cond_init(condition, nil)
     }
 
-    /// Asks the threads to finish once the queue is empty. The memory of the lock and the
-    /// condition is released by the last thread to leave (or here, when none was started).
+    /// Asks the threads to finish once the queue is empty. Each thread holds the pool, and so
+    /// its lock, until it leaves.
     func shutdown() {
-        pthread_mutex_lock(mutex)
-        stopping = true
-        let none = threads == 0
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
-        if none { release() }
-    }
-
-    private func release() {
-        pthread_cond_destroy(condition)
-        condition.deallocate()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+        }
     }
 
     /// The threads running and the threads idle (for tests and diagnostics).
     var threadCounts: (running: Int, idle: Int) {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return (threads, idle)
+        lock.withLock { (threads, idle) }
     }
 
     /// Queues `job` for a pool thread, starting a new thread (up to the limit) while the queued
     /// jobs outnumber the idle threads.
     func submit(_ job: Job) {
-        pthread_mutex_lock(mutex)
+        lock.lock()
         jobs.append(job)
         var start = false
         if jobs.count - head > idle && threads < maximumThreads {
             threads += 1
             start = true
         }
-        if idle > 0 { pthread_cond_signal(condition) }
-        pthread_mutex_unlock(mutex)
+        if idle > 0 { lock.signal() }
+        lock.unlock()
         if start { startThread() }
     }
 
@@ -120,10 +102,10 @@ final class FilesystemIOPool: @unchecked Sendable {
     private func startThread() {
         let context = Unmanaged.passRetained(self).toOpaque()
         var status: Int32 = EAGAIN
-        pthread_mutex_lock(mutex)
+        lock.lock()
         let allowed = simulatedThreadLimit.map { started < $0 } ?? true
         if allowed { started += 1 }
-        pthread_mutex_unlock(mutex)
+        lock.unlock()
         if allowed {
             var attributes = pthread_attr_t()
             pthread_attr_init(&attributes)
@@ -150,7 +132,7 @@ final class FilesystemIOPool: @unchecked Sendable {
     /// A thread could not be started: carry on with the others, or, when there are none, fail
     /// the queued jobs (nothing would ever run them).
     private func threadStartFailed(_ status: Int32) {
-        pthread_mutex_lock(mutex)
+        lock.lock()
         threads -= 1
         var orphans: [Job] = []
         if threads == 0 {
@@ -158,18 +140,16 @@ final class FilesystemIOPool: @unchecked Sendable {
             jobs.removeAll()
             head = 0
         }
-        let releaseNow = threads == 0 && stopping
-        pthread_mutex_unlock(mutex)
+        lock.unlock()
         if !orphans.isEmpty {
             let reason = String(cString: strerror(status))
             let error = SessionError(.storeFailure, "the filesystem session store cannot start a thread for its file I/O (pthread_create: \(reason)); the process is at its thread limit. Raise the limit (ulimit -u, the container's pids limit) or run fewer threads")
             for job in orphans { job.fail(error) }
         }
-        if releaseNow { release() }
     }
 
     private func work() {
-        pthread_mutex_lock(mutex)
+        lock.lock()
         while true {
             if head < jobs.count {
                 let job = jobs[head]!
@@ -182,19 +162,17 @@ final class FilesystemIOPool: @unchecked Sendable {
                     jobs.removeFirst(head)
                     head = 0
                 }
-                pthread_mutex_unlock(mutex)
+                lock.unlock()
                 job.run()
-                pthread_mutex_lock(mutex)
+                lock.lock()
                 continue
             }
             if stopping { break }
             idle += 1
-            pthread_cond_wait(condition, mutex)
+            lock.wait()
             idle -= 1
         }
         threads -= 1
-        let last = threads == 0
-        pthread_mutex_unlock(mutex)
-        if last { release() }
+        lock.unlock()
     }
 }

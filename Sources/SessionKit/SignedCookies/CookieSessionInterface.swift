@@ -106,28 +106,15 @@ public struct CookieSessionInterface: SessionInterface {
 
     /// Changes `user`'s revocation record atomically where the store allows it.
     nonisolated(nonsending) func updateRecord(ofUser user: String, in store: any SessionStore, _ change: (inout RevocationRecord) -> Void) async throws {
-        let key = revocationKey(ofUser: user)
-        for _ in 0..<UserSessionIndex.maximumAttempts {
-            if let versioned = store as? any VersionedSessionStore {
-                if let (bytes, version) = try await versioned.loadVersioned(key: key) {
-                    var record = RevocationRecord(bytes)
-                    change(&record)
-                    if try await versioned.save(key: key, value: record.encoded(now: clock.now(), lifetime: options.absoluteLifetime), ttl: nil, ifVersion: version) {
-                        return
-                    }
-                    continue
-                }
-            } else if let bytes = try await store.load(key: key) {
-                var record = RevocationRecord(bytes)
-                change(&record)
-                try await store.save(key: key, value: record.encoded(now: clock.now(), lifetime: options.absoluteLifetime), ttl: nil)
-                return
-            }
-            var record = RevocationRecord(nil)
+        try await store.updateEntry(
+            key: revocationKey(ofUser: user), ttl: nil, attempts: UserSessionIndex.maximumAttempts,
+            exhausted: SessionError(
+                .storeFailure, "a user's revocation record changed \(UserSessionIndex.maximumAttempts) times while this request updated it; retry the request")
+        ) { bytes in
+            var record = RevocationRecord(bytes)
             change(&record)
-            if try await store.create(key: key, value: record.encoded(now: clock.now(), lifetime: options.absoluteLifetime), ttl: nil) { return }
+            return .write(record.encoded(now: clock.now(), lifetime: options.absoluteLifetime), ())
         }
-        throw SessionError(.storeFailure, "a user's revocation record changed \(UserSessionIndex.maximumAttempts) times while this request updated it; retry the request")
     }
 
     /// Ends every copy of `user`'s cookies by replacing the user's token; the sessions in

@@ -122,15 +122,8 @@ extension FilesystemSessionStore: VersionedSessionStore {
     /// - Returns: `false`, writing nothing, when the entry is missing, expired, unreadable, or
     ///   holds other bytes.
     public func save(key: String, value: [UInt8], ttl: Int?, ifVersion version: SessionStoreVersion) async throws -> Bool {
-        let name = try fileName(forKey: key)
-        guard value.count <= maximumValueBytes else {
-            throw SessionError(
-                .valueTooLarge,
-                "the session for key \"\(Self.redactedKey(Array(key.utf8)))\" in \(directory) is \(value.count) bytes, over the filesystem store's limit of \(maximumValueBytes); store less in the session or raise maximumValueBytes")
-        }
+        let (name, keyBytes, contents) = try prepareWrite(key: key, value: value, ttl: ttl)
         guard let expected = version.contents else { return false }  // not a version this store made
-        let keyBytes = Array(key.utf8)
-        let contents = FilesystemEntryFormat.encode(ttl: ttl, value: value, key: keyBytes)
         // Always on an I/O thread: the lock may have to be waited for.
         return try await pool.run { () throws(SessionError) in
             try self.writeAtomically(name: name, key: keyBytes, contents: contents, lockHeld: false, onlyIfPresent: true) { () throws(SessionError) in
