@@ -183,7 +183,7 @@ public final class RedisSessionStore: SessionStore {
     }
 
     private func unexpected(_ reply: RESPValue, command: String) -> SessionError {
-        SessionError(.protocolError, "Redis at \(client.serverDescription) answered \(command) with \(reply), which makes no sense for that command; is the server really Redis?")
+        SessionError(.protocolError, "Redis at \(client.serverDescription) answered \(command) with \(reply.redactedDescription), which makes no sense for that command; is the server really Redis?")
     }
 }
 
