@@ -113,6 +113,36 @@ struct RESPParserResumeTests {
         }
     }
 
+    @Test("a line of exactly maxLineLength bytes parses however it is split; one byte more is refused however it is split")
+    func lineAtTheLimit() throws {
+        let limits = RESPParser.Limits(maxLineLength: 100)
+        let atLimit = Array(("+" + String(repeating: "a", count: 100) + "\r\n").utf8)
+        let over = Array(("+" + String(repeating: "a", count: 101) + "\r\n").utf8)
+        for split in 0...atLimit.count {
+            var parser = RESPParser(limits: limits)
+            parser.append(atLimit[..<split])
+            #expect(try parser.next() == nil || split == atLimit.count)
+            parser.append(atLimit[split...])
+            if split < atLimit.count { #expect(try parser.next() == .simpleString(String(repeating: "a", count: 100)), "split at \(split)") }
+        }
+        var trickled = RESPParser(limits: limits)
+        var value: RESPValue?
+        for index in atLimit.indices {
+            trickled.append(atLimit[index...index])
+            if let reply = try trickled.next() { value = reply }
+        }
+        #expect(value == .simpleString(String(repeating: "a", count: 100)))
+        for split in 0...over.count {
+            var parser = RESPParser(limits: limits)
+            #expect(throws: SessionError.self, "split at \(split)") {
+                parser.append(over[..<split])
+                _ = try parser.next()
+                parser.append(over[split...])
+                _ = try parser.next()
+            }
+        }
+    }
+
     @Test("the buffered-bytes bound refuses an element too big to hold, never a long array of small ones")
     func bufferedBytesBound() throws {
         let limits = RESPParser.Limits(maxBufferedBytes: 1024)

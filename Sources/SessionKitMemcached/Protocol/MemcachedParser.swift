@@ -212,7 +212,7 @@ public struct MemcachedParser: Sendable {
         return result
     }
 
-    private func equals(_ range: Range<Int>, _ literal: StaticString) -> Bool {
+    private static func equals(_ buffer: [UInt8], _ range: Range<Int>, _ literal: StaticString) -> Bool {
         guard range.count == literal.utf8CodeUnitCount else { return false }
         return literal.withUTF8Buffer { text in
             var i = 0
@@ -224,12 +224,12 @@ public struct MemcachedParser: Sendable {
         }
     }
 
-    private func text(_ range: Range<Int>) -> String {
+    private static func text(_ buffer: [UInt8], _ range: Range<Int>) -> String {
         String(decoding: buffer[range], as: UTF8.self)
     }
 
     /// Parses an unsigned decimal number of at most `maximum`; nil when malformed or too big.
-    private func number(_ range: Range<Int>, maximum: UInt64) -> UInt64? {
+    private static func number(_ buffer: [UInt8], _ range: Range<Int>, maximum: UInt64) -> UInt64? {
         guard !range.isEmpty, range.count <= 20 else { return nil }
         var value: UInt64 = 0
         for index in range {
@@ -243,18 +243,18 @@ public struct MemcachedParser: Sendable {
         return value <= maximum ? value : nil
     }
 
-    private func malformed(_ what: String, _ range: Range<Int>) -> SessionError {
+    private static func malformed(_ what: String, _ range: Range<Int>) -> SessionError {
         malformed(what, length: range.count)
     }
 
-    private func malformed(_ what: String, length: Int) -> SessionError {
+    private static func malformed(_ what: String, length: Int) -> SessionError {
         SessionError(.protocolError, "memcached sent a malformed \(what) (a line of \(length) bytes, not shown); the connection is out of step and will be closed")
     }
 
     /// The rest of a line after its first token, as text (error messages, VERSION).
-    private func rest(_ tokens: [Range<Int>], _ line: Range<Int>) -> String {
+    private static func rest(_ buffer: [UInt8], _ tokens: [Range<Int>], _ line: Range<Int>) -> String {
         guard tokens.count > 1 else { return "" }
-        return text(tokens[1].lowerBound..<line.upperBound)
+        return text(buffer, tokens[1].lowerBound..<line.upperBound)
     }
 
     /// Reads a data block of `length` bytes plus CRLF at `position`.
@@ -275,7 +275,7 @@ public struct MemcachedParser: Sendable {
         guard let first = parts.first else {
             throw SessionError(.protocolError, "memcached sent an empty reply line; the connection is out of step and will be closed")
         }
-        if equals(first, "VALUE") || equals(first, "END") {
+        if Self.equals(buffer, first, "VALUE") || Self.equals(buffer, first, "END") {
             // parseValues consumes as it goes (moves `start`); keep `cursor` in step with it.
             start = cursor
             values = PartialValues()
@@ -283,46 +283,46 @@ public struct MemcachedParser: Sendable {
             cursor = start
             return reply
         }
-        if let error = errorReply(first, parts, range) {
+        if let error = Self.errorReply(buffer, first, parts, range) {
             cursor = next
             return error
         }
         let single: MemcachedReply?
         switch range.count {
-        case _ where equals(first, "STORED"): single = .stored
-        case _ where equals(first, "NOT_STORED"): single = .notStored
-        case _ where equals(first, "EXISTS"): single = .exists
-        case _ where equals(first, "NOT_FOUND"): single = .notFound
-        case _ where equals(first, "DELETED"): single = .deleted
-        case _ where equals(first, "TOUCHED"): single = .touched
-        case _ where equals(first, "OK"): single = .ok
+        case _ where Self.equals(buffer, first, "STORED"): single = .stored
+        case _ where Self.equals(buffer, first, "NOT_STORED"): single = .notStored
+        case _ where Self.equals(buffer, first, "EXISTS"): single = .exists
+        case _ where Self.equals(buffer, first, "NOT_FOUND"): single = .notFound
+        case _ where Self.equals(buffer, first, "DELETED"): single = .deleted
+        case _ where Self.equals(buffer, first, "TOUCHED"): single = .touched
+        case _ where Self.equals(buffer, first, "OK"): single = .ok
         default: single = nil
         }
         if let single {
-            guard parts.count == 1 else { throw malformed("reply line", range) }
+            guard parts.count == 1 else { throw Self.malformed("reply line", range) }
             cursor = next
             return single
         }
-        if equals(first, "VERSION") {
-            guard parts.count >= 2 else { throw malformed("VERSION line", range) }
+        if Self.equals(buffer, first, "VERSION") {
+            guard parts.count >= 2 else { throw Self.malformed("VERSION line", range) }
             cursor = next
-            return .version(rest(parts, range))
+            return .version(Self.rest(buffer, parts, range))
         }
         if buffer[first.lowerBound] >= 0x30 && buffer[first.lowerBound] <= 0x39 {
-            guard parts.count == 1, let value = number(first, maximum: .max) else { throw malformed("number reply", range) }
+            guard parts.count == 1, let value = Self.number(buffer, first, maximum: .max) else { throw Self.malformed("number reply", range) }
             cursor = next
             return .number(value)
         }
-        if first.count == 2, let status = MemcachedMetaReply.Status(rawValue: text(first)) {
+        if first.count == 2, let status = MemcachedMetaReply.Status(rawValue: Self.text(buffer, first)) {
             return try parseMeta(status, parts: parts, line: range, next: next, cursor: &cursor)
         }
-        throw malformed("reply line (unknown reply)", range)
+        throw Self.malformed("reply line (unknown reply)", range)
     }
 
-    private func errorReply(_ first: Range<Int>, _ parts: [Range<Int>], _ line: Range<Int>) -> MemcachedReply? {
-        if equals(first, "ERROR") { return .error(rest(parts, line)) }
-        if equals(first, "CLIENT_ERROR") { return .clientError(rest(parts, line)) }
-        if equals(first, "SERVER_ERROR") { return .serverError(rest(parts, line)) }
+    private static func errorReply(_ buffer: [UInt8], _ first: Range<Int>, _ parts: [Range<Int>], _ line: Range<Int>) -> MemcachedReply? {
+        if equals(buffer, first, "ERROR") { return .error(rest(buffer, parts, line)) }
+        if equals(buffer, first, "CLIENT_ERROR") { return .clientError(rest(buffer, parts, line)) }
+        if equals(buffer, first, "SERVER_ERROR") { return .serverError(rest(buffer, parts, line)) }
         return nil
     }
 
@@ -344,32 +344,32 @@ public struct MemcachedParser: Sendable {
             }
             guard let (range, next) = try line() else { return nil }
             let parts = tokens(range)
-            guard let first = parts.first else { throw malformed("empty line inside a get reply", range) }
-            if equals(first, "END") {
-                guard parts.count == 1 else { throw malformed("END line", range) }
+            guard let first = parts.first else { throw Self.malformed("empty line inside a get reply", range) }
+            if Self.equals(buffer, first, "END") {
+                guard parts.count == 1 else { throw Self.malformed("END line", range) }
                 consume(to: next)
                 let items = values?.items ?? []
                 values = nil
                 return .values(items)
             }
-            if let error = errorReply(first, parts, range) {
+            if let error = Self.errorReply(buffer, first, parts, range) {
                 consume(to: next)
                 values = nil
                 return error
             }
-            guard equals(first, "VALUE"), parts.count == 4 || parts.count == 5 else {
-                throw malformed("line inside a get reply (expected VALUE or END)", range)
+            guard Self.equals(buffer, first, "VALUE"), parts.count == 4 || parts.count == 5 else {
+                throw Self.malformed("line inside a get reply (expected VALUE or END)", range)
             }
             let key = parts[1]
-            guard MemcachedKey.isValid(bytes: buffer[key]) else { throw malformed("key in a VALUE line", range) }
-            guard let flags = number(parts[2], maximum: UInt64(UInt32.max)) else { throw malformed("flags in a VALUE line", range) }
-            guard let length = number(parts[3], maximum: UInt64(Int32.max)) else { throw malformed("length in a VALUE line", range) }
+            guard MemcachedKey.isValid(bytes: buffer[key]) else { throw Self.malformed("key in a VALUE line", range) }
+            guard let flags = Self.number(buffer, parts[2], maximum: UInt64(UInt32.max)) else { throw Self.malformed("flags in a VALUE line", range) }
+            guard let length = Self.number(buffer, parts[3], maximum: UInt64(Int32.max)) else { throw Self.malformed("length in a VALUE line", range) }
             guard Int(length) <= limits.maximumValueLength else {
                 throw SessionError(.protocolError, "memcached announced a \(length)-byte value, over the client's limit of \(limits.maximumValueLength) bytes (maxItemSize); the connection will be closed. Raise maxItemSize to match the server's -I setting if such values are expected")
             }
             var cas: UInt64?
             if parts.count == 5 {
-                guard let token = number(parts[4], maximum: .max) else { throw malformed("CAS token in a VALUE line", range) }
+                guard let token = Self.number(buffer, parts[4], maximum: .max) else { throw Self.malformed("CAS token in a VALUE line", range) }
                 cas = token
             }
             let (count, nextKey, valueBytes) = values.map { ($0.items.count, $0.nextKey, $0.valueBytes) } ?? (0, 0, 0)
@@ -388,46 +388,57 @@ public struct MemcachedParser: Sendable {
                 }
                 keyIndex = found + 1
             }
+            if let (data, after) = try dataBlock(at: next, length: Int(length)) {
+                if values == nil { values = PartialValues() }
+                values!.items.append(MemcachedItem(key: Self.text(buffer, key), value: data, flags: UInt32(flags), cas: cas))
+                values!.nextKey = keyIndex
+                values!.valueBytes += Int(length)
+                consume(to: after)
+                continue
+            }
             // Parsed once: while the data block arrives, later calls only check its length.
             pending = PendingBlock(dataOffset: next - start, length: Int(length),
-                                   header: .item(key: text(key), flags: UInt32(flags), cas: cas, keyIndex: keyIndex))
+                                   header: .item(key: Self.text(buffer, key), flags: UInt32(flags), cas: cas, keyIndex: keyIndex))
+            return nil
         }
     }
 
     private mutating func parseMeta(_ status: MemcachedMetaReply.Status, parts: [Range<Int>], line: Range<Int>, next: Int, cursor: inout Int) throws(SessionError) -> MemcachedReply? {
         var flagTokens = parts.dropFirst()
         if status == .value {
-            guard let sizeToken = flagTokens.first, let length = number(sizeToken, maximum: UInt64(Int32.max)) else {
-                throw malformed("VA line", line)
+            guard let sizeToken = flagTokens.first, let length = Self.number(buffer, sizeToken, maximum: UInt64(Int32.max)) else {
+                throw Self.malformed("VA line", line)
             }
             guard Int(length) <= limits.maximumValueLength else {
                 throw SessionError(.protocolError, "memcached announced a \(length)-byte value, over the client's limit of \(limits.maximumValueLength) bytes (maxItemSize); the connection will be closed")
             }
             flagTokens = flagTokens.dropFirst()
+            let flags = flagTokens.map { Self.text(buffer, $0) }
+            if let (data, after) = try dataBlock(at: next, length: Int(length)) {
+                try Self.checkMetaFlags(flags, lineLength: line.count)
+                cursor = after
+                return .meta(MemcachedMetaReply(status: .value, flags: flags, value: data))
+            }
             // Parsed once: while the value arrives, later calls only check its length.
-            pending = PendingBlock(dataOffset: next - start, length: Int(length),
-                                   header: .meta(flags: flagTokens.map(text), lineLength: line.count))
-            let reply = try finishMeta(flags: nil, lineLength: line.count)
-            if reply != nil { cursor = start }
-            return reply
+            pending = PendingBlock(dataOffset: next - start, length: Int(length), header: .meta(flags: flags, lineLength: line.count))
+            return nil
         }
-        if status == .noop, !flagTokens.isEmpty { throw malformed("\(status.rawValue) line", line) }
+        if status == .noop, !flagTokens.isEmpty { throw Self.malformed("\(status.rawValue) line", line) }
         // A miss echoes only the request's opaque (`O`) and key (`k`) flags.
         if status == .end, flagTokens.contains(where: { buffer[$0.lowerBound] != UInt8(ascii: "O") && buffer[$0.lowerBound] != UInt8(ascii: "k") }) {
-            throw malformed("EN line", line)
+            throw Self.malformed("EN line", line)
         }
-        let flags = flagTokens.map(text)
+        let flags = flagTokens.map { Self.text(buffer, $0) }
         try Self.checkMetaFlags(flags, lineLength: line.count)
         cursor = next
         return .meta(MemcachedMetaReply(status: status, flags: flags, value: nil))
     }
 
     /// Completes the pending `VA` reply once its value has arrived (then consumed).
-    private mutating func finishMeta(flags: [String]?, lineLength: Int) throws(SessionError) -> MemcachedReply? {
-        guard let block = pending, case .meta(let pendingFlags, _) = block.header else { return nil }
+    private mutating func finishMeta(flags: [String], lineLength: Int) throws(SessionError) -> MemcachedReply? {
+        guard let block = pending else { return nil }
         guard let (data, after) = try dataBlock(at: start + block.dataOffset, length: block.length) else { return nil }
         pending = nil
-        let flags = flags ?? pendingFlags
         try Self.checkMetaFlags(flags, lineLength: lineLength)
         consume(to: after)
         return .meta(MemcachedMetaReply(status: .value, flags: flags, value: data))

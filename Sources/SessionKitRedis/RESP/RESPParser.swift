@@ -148,6 +148,8 @@ public struct RESPParser: Sendable {
     ///   or when more than ``Limits/maxBufferedBytes`` would have to be held unparsed.
     public mutating func next() throws -> RESPValue? {
         if let failure { throw failure }
+        // Nothing received since the last reply or element: nothing to do.
+        guard readIndex < buffer.count else { return nil }
         do {
             let value = try parse()
             if let value {
@@ -168,6 +170,7 @@ public struct RESPParser: Sendable {
 
     /// Drops consumed bytes: all of them when nothing is left, else once they are at least
     /// 64 KiB and half the buffer (so each byte is moved at most about once).
+    @inline(__always)
     private mutating func compact() {
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
@@ -179,6 +182,7 @@ public struct RESPParser: Sendable {
         }
     }
 
+    @inline(__always)
     private mutating func consume(_ count: Int) {
         readIndex += count
         consumedOfReply += count
@@ -191,6 +195,7 @@ public struct RESPParser: Sendable {
     private static let lf: UInt8 = 10
 
     /// Parses from where the last call stopped; returns a complete reply or `nil`.
+    @inline(__always)
     private mutating func parse() throws -> RESPValue? {
         while true {
             guard var value = try element() else { return nil }
@@ -238,68 +243,80 @@ public struct RESPParser: Sendable {
             guard readIndex < buffer.count else { return nil }
             let type = buffer[readIndex]
             guard Self.isType(type) else {
-                throw malformed("unknown type byte \(Self.describe(type)) at the start of a reply or element")
+                throw Self.malformed("unknown type byte \(Self.describe(type)) at the start of a reply or element")
             }
             guard let line = try line() else { return nil }
             let text = (line.lowerBound + 1)..<line.upperBound
             consume(line.count + 2)
             switch type {
             case UInt8(ascii: "+"):
-                return .simpleString(string(text))
+                return .simpleString(Self.string(buffer, text))
             case UInt8(ascii: "-"):
-                return .error(string(text))
+                return .error(Self.string(buffer, text))
             case UInt8(ascii: ":"):
-                return .integer(try integer(text, what: "an integer"))
+                return .integer(try Self.integer(buffer, text, what: "an integer"))
             case UInt8(ascii: "$"), UInt8(ascii: "!"), UInt8(ascii: "="):
                 let what = type == UInt8(ascii: "$") ? "bulk string" : type == UInt8(ascii: "!") ? "blob error" : "verbatim string"
-                let length = try length(text, allowNull: type == UInt8(ascii: "$"), what: what)
+                let length = try Self.length(buffer, text, allowNull: type == UInt8(ascii: "$"), what: what)
                 if length < 0 { return .null }
                 guard length <= limits.maxBulkLength else {
                     throw SessionError(.protocolError, "Redis announced a \(length)-byte \(what), over the \(limits.maxBulkLength)-byte limit; the connection will be closed. Raise RESPParser.Limits.maxBulkLength (RedisConfiguration.parserLimits) if values this large are legitimate")
                 }
-                pendingBlob = PendingBlob(type: type, length: length)
+                let blob = PendingBlob(type: type, length: length)
+                if let value = try finish(blob) { return value }
+                pendingBlob = blob
+                return nil
             case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
                 let kind: Kind = type == UInt8(ascii: "*") ? .array : type == UInt8(ascii: "~") ? .set : .push
                 let what = kind == .array ? "array" : kind == .set ? "set" : "push frame"
-                let count = try length(text, allowNull: kind == .array, what: what)
+                let count = try Self.length(buffer, text, allowNull: kind == .array, what: what)
                 if count < 0 { return .null }
-                guard count <= limits.maxAggregateCount else { throw tooMany(count, what) }
-                guard stack.count + 1 <= limits.maxDepth else { throw tooDeep() }
+                guard count <= limits.maxAggregateCount else { throw Self.tooMany(count, what, limit: limits.maxAggregateCount) }
+                guard stack.count + 1 <= limits.maxDepth else { throw Self.tooDeep(limit: limits.maxDepth) }
                 if count == 0 { return Self.build(Frame(kind: kind, remaining: 0))! }
-                stack.append(Frame(kind: kind, remaining: count))
+                stack.append(Self.frame(kind, count, received: buffer.count - readIndex))
             case UInt8(ascii: "%"):
-                let count = try length(text, allowNull: false, what: "map")
-                guard count <= limits.maxAggregateCount / 2 else { throw tooMany(count, "map") }
-                guard stack.count + 1 <= limits.maxDepth else { throw tooDeep() }
+                let count = try Self.length(buffer, text, allowNull: false, what: "map")
+                guard count <= limits.maxAggregateCount / 2 else { throw Self.tooMany(count, "map", limit: limits.maxAggregateCount) }
+                guard stack.count + 1 <= limits.maxDepth else { throw Self.tooDeep(limit: limits.maxDepth) }
                 if count == 0 { return .map([]) }
-                stack.append(Frame(kind: .map, remaining: count * 2))
+                stack.append(Self.frame(.map, count * 2, received: buffer.count - readIndex))
             case UInt8(ascii: "|"):
                 // Attributes annotate the value that follows them: parsed, then dropped.
-                let count = try length(text, allowNull: false, what: "attribute")
-                guard stack.count + 1 <= limits.maxDepth else { throw tooDeep() }
-                guard count <= limits.maxAggregateCount / 2 else { throw tooMany(count, "attribute") }
+                let count = try Self.length(buffer, text, allowNull: false, what: "attribute")
+                guard stack.count + 1 <= limits.maxDepth else { throw Self.tooDeep(limit: limits.maxDepth) }
+                guard count <= limits.maxAggregateCount / 2 else { throw Self.tooMany(count, "attribute", limit: limits.maxAggregateCount) }
                 if count > 0 { stack.append(Frame(kind: .attribute, remaining: count * 2)) }
             case UInt8(ascii: "_"):
-                guard text.isEmpty else { throw malformed("a null (_) of \(text.count) bytes; it must be followed directly by CRLF") }
+                guard text.isEmpty else { throw Self.malformed("a null (_) of \(text.count) bytes; it must be followed directly by CRLF") }
                 return .null
             case UInt8(ascii: "#"):
                 if text.count == 1 && buffer[text.lowerBound] == UInt8(ascii: "t") { return .boolean(true) }
                 if text.count == 1 && buffer[text.lowerBound] == UInt8(ascii: "f") { return .boolean(false) }
-                throw malformed("a boolean of \(text.count) bytes; it must be #t or #f")
+                throw Self.malformed("a boolean of \(text.count) bytes; it must be #t or #f")
             case UInt8(ascii: ","):
-                return .double(try double(text))
+                return .double(try Self.double(buffer, text))
             default:  // "("
                 var digits = text
                 if let first = digits.first, buffer[first] == UInt8(ascii: "-") || buffer[first] == UInt8(ascii: "+") {
                     digits = digits.dropFirst()
                 }
-                guard !digits.isEmpty else { throw malformed("an empty big number") }
+                guard !digits.isEmpty else { throw Self.malformed("an empty big number") }
                 if let bad = digits.first(where: { buffer[$0] < 48 || buffer[$0] > 57 }) {
-                    throw malformed("a big number of \(text.count) bytes has \(Self.describe(buffer[bad])) at offset \(bad - text.lowerBound); it must be decimal digits with an optional sign")
+                    throw Self.malformed("a big number of \(text.count) bytes has \(Self.describe(buffer[bad])) at offset \(bad - text.lowerBound); it must be decimal digits with an optional sign")
                 }
-                return .bigNumber(string(text))
+                return .bigNumber(Self.string(buffer, text))
             }
         }
+    }
+
+    /// A frame for `count` elements, with room for as many as the bytes already received
+    /// could hold (at least 3 bytes each), never more than that: an announced count alone
+    /// reserves nothing.
+    private static func frame(_ kind: Kind, _ count: Int, received: Int) -> Frame {
+        var frame = Frame(kind: kind, remaining: count)
+        frame.elements.reserveCapacity(min(count, received / 3))
+        return frame
     }
 
     private static func isType(_ byte: UInt8) -> Bool {
@@ -319,7 +336,7 @@ public struct RESPParser: Sendable {
         guard buffer.count - readIndex >= length + 2 else { return nil }
         let start = readIndex
         guard buffer[start + length] == Self.cr, buffer[start + length + 1] == Self.lf else {
-            throw malformed("a \(length)-byte string is not followed by CRLF")
+            throw Self.malformed("a \(length)-byte string is not followed by CRLF")
         }
         bytesExamined += length + 2
         let payload = start..<(start + length)
@@ -328,12 +345,12 @@ public struct RESPParser: Sendable {
         case UInt8(ascii: "$"):
             return .bulkString(Array(buffer[payload]))
         case UInt8(ascii: "!"):
-            return .error(string(payload))
+            return .error(Self.string(buffer, payload))
         default:  // "="
             guard length >= 4, buffer[payload.lowerBound + 3] == UInt8(ascii: ":") else {
-                throw malformed("a verbatim string of \(length) bytes does not start with a three-letter format and ':'")
+                throw Self.malformed("a verbatim string of \(length) bytes does not start with a three-letter format and ':'")
             }
-            let format = string(payload.lowerBound..<(payload.lowerBound + 3))
+            let format = Self.string(buffer, payload.lowerBound..<(payload.lowerBound + 3))
             return .verbatimString(format: format, text: Array(buffer[(payload.lowerBound + 4)..<payload.upperBound]))
         }
     }
@@ -343,53 +360,69 @@ public struct RESPParser: Sendable {
     private mutating func line() throws -> Range<Int>? {
         let start = readIndex + 1  // after the type byte
         let end = buffer.count
-        let maxLineLength = limits.maxLineLength
         let scanFrom = start + lineScanned
-        // Where the CR of the CRLF is, or where to resume: the end, or a CR still waiting for its LF.
-        let (found, stop): (Int?, Int) = try buffer.withUnsafeBufferPointer { bytes in
-            var scan = scanFrom
-            while scan < end {
-                let byte = bytes[scan]
-                if byte == Self.cr {
-                    guard scan + 1 < end else { return (nil, scan) }
-                    guard bytes[scan + 1] == Self.lf else {
-                        throw malformed("CR not followed by LF at offset \(scan - start) of a line")
-                    }
-                    return (scan, scan)
-                }
-                if byte == Self.lf { throw malformed("LF without CR at offset \(scan - start) of a line") }
-                scan += 1
-                if scan - start > maxLineLength { throw lineTooLong() }
-            }
-            return (nil, end)
+        let maxLineLength = limits.maxLineLength
+        let scan = buffer.withUnsafeBufferPointer { Self.scan($0, from: scanFrom, lineStart: start, maxLineLength: maxLineLength) }
+        switch scan {
+        case .found(let cr):
+            bytesExamined += cr + 2 - scanFrom
+            return readIndex..<cr
+        case .incomplete(let stop):
+            bytesExamined += end - scanFrom
+            lineScanned = stop - start
+            return nil
+        case .crWithoutLF(let offset): throw Self.malformed("CR not followed by LF at offset \(offset) of a line")
+        case .bareLF(let offset): throw Self.malformed("LF without CR at offset \(offset) of a line")
+        case .tooLong: throw Self.lineTooLong(limit: limits.maxLineLength)
         }
-        if let found {
-            bytesExamined += found + 2 - scanFrom
-            return readIndex..<found
-        }
-        bytesExamined += end - scanFrom
-        lineScanned = stop - start
-        if end - start > maxLineLength { throw lineTooLong() }
-        return nil
     }
 
-    private func string(_ range: Range<Int>) -> String {
+    private enum LineScan {
+        /// The CRLF's CR is at this index.
+        case found(Int)
+        /// No CRLF yet; resume at this index (the end, or a CR still waiting for its LF).
+        case incomplete(Int)
+        case crWithoutLF(offset: Int)
+        case bareLF(offset: Int)
+        case tooLong
+    }
+
+    /// Looks for the CRLF ending the line that starts at `lineStart`, from `from` on.
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, lineStart: Int, maxLineLength: Int) -> LineScan {
+        let end = bytes.count
+        var scan = from
+        while scan < end {
+            let byte = bytes[scan]
+            if byte == cr {
+                guard scan + 1 < end else { return .incomplete(scan) }
+                guard bytes[scan + 1] == lf else { return .crWithoutLF(offset: scan - lineStart) }
+                return .found(scan)
+            }
+            if byte == lf { return .bareLF(offset: scan - lineStart) }
+            scan += 1
+            if scan - lineStart > maxLineLength { return .tooLong }
+        }
+        return end - lineStart > maxLineLength ? .tooLong : .incomplete(end)
+    }
+
+    private static func string(_ buffer: [UInt8], _ range: Range<Int>) -> String {
         String(decoding: buffer[range], as: UTF8.self)
     }
 
     /// A length or count: `-1` when `allowNull` (RESP2 null), else a non-negative integer.
-    private func length(_ text: Range<Int>, allowNull: Bool, what: String) throws -> Int {
+    private static func length(_ buffer: [UInt8], _ text: Range<Int>, allowNull: Bool, what: @autoclosure () -> String) throws -> Int {
         if let first = text.first, buffer[first] == UInt8(ascii: "?") {
-            throw SessionError(.unsupported, "Redis sent a streamed \(what) (RESP3 '?' length), which this client does not support")
+            throw SessionError(.unsupported, "Redis sent a streamed \(what()) (RESP3 '?' length), which this client does not support")
         }
-        let value = try integer(text, what: "the \(what) length")
+        let value = try integer(buffer, text, what: "the \(what()) length")
         if value == -1 && allowNull { return -1 }
-        guard value >= 0 else { throw malformed("negative \(what) length \(value)") }
-        guard value <= Int64(Int.max) else { throw malformed("\(what) length \(value) is out of range") }
+        guard value >= 0 else { throw Self.malformed("negative \(what()) length \(value)") }
+        guard value <= Int64(Int.max) else { throw Self.malformed("\(what()) length \(value) is out of range") }
         return Int(value)
     }
 
-    private func integer(_ text: Range<Int>, what: String) throws -> Int64 {
+    /// The decimal integer in `text`; `what` names it in error messages (built only then).
+    private static func integer(_ buffer: [UInt8], _ text: Range<Int>, what: @autoclosure () -> String) throws -> Int64 {
         var digits = text
         var negative = false
         if let first = digits.first, buffer[first] == UInt8(ascii: "-") || buffer[first] == UInt8(ascii: "+") {
@@ -397,39 +430,39 @@ public struct RESPParser: Sendable {
             digits = digits.dropFirst()
         }
         guard !digits.isEmpty, digits.count <= 19 else {
-            throw malformed("\(what) (\(text.count) bytes) is not a 64-bit decimal integer")
+            throw Self.malformed("\(what()) (\(text.count) bytes) is not a 64-bit decimal integer")
         }
         var value: Int64 = 0
         for index in digits {
             let byte = buffer[index]
             guard byte >= 48 && byte <= 57 else {
-                throw malformed("\(what) (\(text.count) bytes) has \(Self.describe(byte)) at offset \(index - text.lowerBound), not a digit")
+                throw Self.malformed("\(what()) (\(text.count) bytes) has \(Self.describe(byte)) at offset \(index - text.lowerBound), not a digit")
             }
             let (times10, o1) = value.multipliedReportingOverflow(by: 10)
             let (sum, o2) = times10.addingReportingOverflow(Int64(byte - 48))
-            guard !o1 && !o2 else { throw malformed("\(what) overflows 64 bits") }
+            guard !o1 && !o2 else { throw Self.malformed("\(what()) overflows 64 bits") }
             value = sum
         }
         return negative ? -value : value
     }
 
-    private func double(_ text: Range<Int>) throws -> Double {
-        let string = string(text)
+    private static func double(_ buffer: [UInt8], _ text: Range<Int>) throws -> Double {
+        let string = Self.string(buffer, text)
         switch string {
         case "inf", "+inf": return .infinity
         case "-inf": return -.infinity
         case "nan", "-nan": return .nan
         default: break
         }
-        guard !text.isEmpty else { throw malformed("an empty double") }
+        guard !text.isEmpty else { throw Self.malformed("an empty double") }
         if let bad = text.first(where: {
             let byte = buffer[$0]
             return !((byte >= 48 && byte <= 57) || byte == 43 || byte == 45 || byte == 46 || byte == 101 || byte == 69)
         }) {
-            throw malformed("a double of \(text.count) bytes has \(Self.describe(buffer[bad])) at offset \(bad - text.lowerBound)")
+            throw Self.malformed("a double of \(text.count) bytes has \(Self.describe(buffer[bad])) at offset \(bad - text.lowerBound)")
         }
         guard let value = Double(string) else {
-            throw malformed("a double of \(text.count) bytes (digits, signs, '.' and exponents) does not read as a number")
+            throw Self.malformed("a double of \(text.count) bytes (digits, signs, '.' and exponents) does not read as a number")
         }
         return value
     }
@@ -449,19 +482,19 @@ public struct RESPParser: Sendable {
         }
     }
 
-    private func malformed(_ what: String) -> SessionError {
+    private static func malformed(_ what: String) -> SessionError {
         SessionError(.protocolError, "Redis sent a malformed reply: \(what). The connection is out of step and will be closed; check that the server really speaks RESP (is it Redis, and not a proxy or another service on that port?)")
     }
 
-    private func lineTooLong() -> SessionError {
-        SessionError(.protocolError, "Redis sent a line longer than \(limits.maxLineLength) bytes without CRLF; the connection will be closed. Raise RESPParser.Limits.maxLineLength if this is legitimate")
+    private static func lineTooLong(limit: Int) -> SessionError {
+        SessionError(.protocolError, "Redis sent a line longer than \(limit) bytes without CRLF; the connection will be closed. Raise RESPParser.Limits.maxLineLength if this is legitimate")
     }
 
-    private func tooDeep() -> SessionError {
-        SessionError(.protocolError, "Redis sent aggregates nested deeper than \(limits.maxDepth) levels; the connection will be closed. Raise RESPParser.Limits.maxDepth if this is legitimate")
+    private static func tooDeep(limit: Int) -> SessionError {
+        SessionError(.protocolError, "Redis sent aggregates nested deeper than \(limit) levels; the connection will be closed. Raise RESPParser.Limits.maxDepth if this is legitimate")
     }
 
-    private func tooMany(_ count: Int, _ kind: String) -> SessionError {
-        SessionError(.protocolError, "Redis announced a \(kind) of \(count) elements, over the \(limits.maxAggregateCount)-element limit; the connection will be closed. Raise RESPParser.Limits.maxAggregateCount if this is legitimate")
+    private static func tooMany(_ count: Int, _ kind: String, limit: Int) -> SessionError {
+        SessionError(.protocolError, "Redis announced a \(kind) of \(count) elements, over the \(limit)-element limit; the connection will be closed. Raise RESPParser.Limits.maxAggregateCount if this is legitimate")
     }
 }
