@@ -31,6 +31,13 @@ let package = Package(
             dependencies: [.product(name: "SessionKitMemcached", package: "SessionKit")]
         ),
         .executableTarget(
+            name: "ParserBenchmark",
+            dependencies: [
+                .product(name: "SessionKitRedis", package: "SessionKit"),
+                .product(name: "SessionKitMemcached", package: "SessionKit"),
+            ]
+        ),
+        .executableTarget(
             name: "CookieBenchmark",
             dependencies: [
                 .product(name: "SessionKit", package: "SessionKit"),

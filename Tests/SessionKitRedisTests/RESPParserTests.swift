@@ -233,10 +233,11 @@ struct RESPParserTests {
         parser.append(bytes("*1000000\r\n:1\r\n"))
         #expect(try parser.next() == nil)
         #expect(parser.bufferedByteCount == 14)
-        var bulk = RESPParser()
+        var bulk = RESPParser(limits: .init(maxBulkLength: 500_000_000))
         bulk.append(bytes("$500000000\r\nabc"))
         #expect(try bulk.next() == nil)
         #expect(bulk.bufferedByteCount == 15)
+        #expect(bulk.unparsedByteCount == 3, "the header is parsed once; only the payload so far is held")
     }
 
     @Test("deep nesting is refused at the depth limit")

@@ -29,6 +29,23 @@ struct RedisConfigurationTests {
         #expect(query.database == 5)
     }
 
+    @Test("replies are bounded near the store's largest value, and a store with larger values raises the bound")
+    func bulkLimitFollowsTheStore() throws {
+        #expect(RedisConfiguration().parserLimits.maxBulkLength == 4 * 1024 * 1024 + 64 * 1024)
+        let defaultStore = try RedisSessionStore(url: "redis://127.0.0.1:1")
+        defer { defaultStore.client.close() }
+        #expect(defaultStore.client.configuration.parserLimits.maxBulkLength == 4 * 1024 * 1024 + 64 * 1024)
+        let large = try RedisSessionStore(url: "redis://127.0.0.1:1", maxValueSize: 16 * 1024 * 1024)
+        defer { large.client.close() }
+        #expect(large.client.configuration.parserLimits.maxBulkLength == 16 * 1024 * 1024 + 64 * 1024)
+        #expect(large.client.configuration.parserLimits.maxBufferedBytes >= 16 * 1024 * 1024 + 64 * 1024)
+        var configuration = RedisConfiguration()
+        configuration.parserLimits.maxBulkLength = 64 * 1024 * 1024
+        let raised = try RedisSessionStore(configuration: configuration, maxValueSize: 1024)
+        defer { raised.client.close() }
+        #expect(raised.client.configuration.parserLimits.maxBulkLength == 64 * 1024 * 1024, "a higher bound is kept")
+    }
+
     @Test("unix:// URLs")
     func unixURLs() throws {
         let socket = try RedisConfiguration(url: "unix:///run/redis/redis.sock?db=4")

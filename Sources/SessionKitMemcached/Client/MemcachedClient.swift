@@ -363,21 +363,22 @@ public final class MemcachedClient: Sendable {
     }
 
     func unexpected(_ reply: MemcachedReply, command: String) -> SessionError {
+        let shown = reply.redactedDescription
         switch reply {
         case .serverError(let message):
             if message.contains("too large") {
-                return SessionError(.valueTooLarge, "memcached refused \(command): SERVER_ERROR \(message); the server's item size (-I) is smaller than the client's maxItemSize: lower maxItemSize to match it")
+                return SessionError(.valueTooLarge, "memcached refused \(command) as too large: \(shown); the server's item size (-I) is smaller than the client's maxItemSize: lower maxItemSize to match it")
             }
             if message.contains("out of memory") {
-                return SessionError(.storeFailure, "memcached is out of memory and refused \(command) (SERVER_ERROR \(message)); give it more memory (-m)")
+                return SessionError(.storeFailure, "memcached is out of memory and refused \(command) (\(shown)); give it more memory (-m)")
             }
-            return SessionError(.serverError, "memcached refused \(command): SERVER_ERROR \(message)")
-        case .clientError(let message):
-            return SessionError(.serverError, "memcached refused \(command) as malformed: CLIENT_ERROR \(message)")
-        case .error(let message):
-            return SessionError(.serverError, "memcached does not know the command \(command) (ERROR \(message)); is the server memcached 1.6 or later?")
+            return SessionError(.serverError, "memcached refused \(command): \(shown)")
+        case .clientError:
+            return SessionError(.serverError, "memcached refused \(command) as malformed: \(shown)")
+        case .error:
+            return SessionError(.serverError, "memcached does not know the command \(command) (\(shown)); is the server memcached 1.6 or later?")
         default:
-            return SessionError(.protocolError, "memcached answered \(command) with \(reply), which makes no sense for that command")
+            return SessionError(.protocolError, "memcached answered \(command) with \(shown), which makes no sense for that command")
         }
     }
 

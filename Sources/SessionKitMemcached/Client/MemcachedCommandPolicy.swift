@@ -41,7 +41,7 @@ struct MemcachedCommandPolicy: Sendable {
             case UInt8(ascii: "q"):
                 throw SessionError(.unsupported, "MemcachedClient.send refuses the meta flag q (quiet) on \(command.name): memcached then leaves out some replies, and since a MemcachedClient shares its connections between all callers and matches replies in order, every later caller would receive the reply meant for someone else. Leave q out: the client already pipelines concurrent commands. Nothing was sent.")
             case UInt8(ascii: "O"):
-                throw SessionError(.unsupported, "MemcachedClient.send refuses the meta flag \(flag) (opaque) on \(command.name): the client puts its own opaque token on every meta command to match replies to their callers. Leave it out. Nothing was sent.")
+                throw SessionError(.unsupported, "MemcachedClient.send refuses the meta flag O (opaque) on \(command.name): the client puts its own opaque token on every meta command to match replies to their callers. Leave it out. Nothing was sent.")
             default:
                 continue
             }

@@ -173,7 +173,11 @@ public enum MemcachedEncoder {
         let bytes = Array(flag.utf8)
         guard let first = bytes.first, (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A),
               bytes.count <= 64, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw SessionError(.invalidKey, "the meta flag \(MemcachedKey.describe(bytes.prefix(64))) is not a letter followed by at most 63 printable ASCII characters (no space, CR, LF, NUL or other control byte), so the command was not sent: it would break memcached's command line")
+            let fault = bytes.isEmpty ? "is empty"
+                : bytes.count > 64 ? "is \(bytes.count) bytes long"
+                : bytes.firstIndex(where: { $0 <= 0x20 || $0 >= 0x7F }).map { "has \(MemcachedKey.describe(bytes[$0])) at byte \($0)" }
+                ?? "starts with \(MemcachedKey.describe(bytes[0]))"
+            throw SessionError(.invalidKey, "a meta flag of \(bytes.count) bytes \(fault); a flag is a letter followed by at most 63 printable ASCII characters (no space, CR, LF, NUL or other control byte), so the command was not sent: it would break memcached's command line")
         }
     }
 

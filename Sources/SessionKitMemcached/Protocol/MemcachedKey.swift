@@ -29,20 +29,11 @@ public enum MemcachedKey {
             throw SessionError(.invalidKey, "the memcached key is empty; use a non-empty key such as prefix + session ID")
         }
         guard bytes.count <= maximumLength else {
-            throw SessionError(.invalidKey, "the memcached key is \(bytes.count) bytes long, over memcached's limit of \(maximumLength) (key starts \(describe(bytes.prefix(40)))); use a shorter prefix or shorter IDs, or hashIDsAtRest")
+            throw SessionError(.invalidKey, "the memcached key is \(bytes.count) bytes long, over memcached's limit of \(maximumLength); use a shorter prefix or shorter IDs, or hashIDsAtRest")
         }
         for (offset, byte) in bytes.enumerated() where byte <= 0x20 || byte >= 0x7F {
-            let what: String
-            switch byte {
-            case 0x20: what = "a space"
-            case 0x0D: what = "a carriage return (CR)"
-            case 0x0A: what = "a line feed (LF)"
-            case 0x00: what = "a NUL byte"
-            case 0x7F: what = "a DEL control character"
-            case 0x80...: what = "a non-ASCII byte 0x\(hex(byte))"
-            default: what = "the control character 0x\(hex(byte))"
-            }
-            throw SessionError(.invalidKey, "the memcached key \(describe(bytes.prefix(60))) contains \(what) at byte \(offset); memcached keys must be 1-\(maximumLength) bytes of printable ASCII without spaces, so it was refused before anything was sent (such a key could inject memcached commands). Use a printable ASCII prefix and well-formed session IDs")
+            let what = describe(byte)
+            throw SessionError(.invalidKey, "the memcached key of \(bytes.count) bytes contains \(what) at byte \(offset); memcached keys must be 1-\(maximumLength) bytes of printable ASCII without spaces, so it was refused before anything was sent (such a key could inject memcached commands). Use a printable ASCII prefix and well-formed session IDs")
         }
     }
 
@@ -54,17 +45,21 @@ public enum MemcachedKey {
         return true
     }
 
-    /// The bytes as a quoted, escaped string safe to put in a message.
-    static func describe(_ bytes: some Collection<UInt8>) -> String {
-        var text = "'"
-        for byte in bytes {
-            if byte >= 0x21 && byte < 0x7F && byte != 0x27 && byte != 0x5C {
-                text.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                text += "\\x" + hex(byte)
-            }
+    /// One byte as messages show it: its class and hex value. Messages never quote keys,
+    /// lines or values (a key holds a session ID); they name lengths, offsets and byte classes.
+    static func describe(_ byte: UInt8) -> String {
+        switch byte {
+        case 0x30...0x39: return "a digit (0x\(hex(byte)))"
+        case 0x41...0x5A, 0x61...0x7A: return "a letter (0x\(hex(byte)))"
+        case 0x21...0x7E: return "the punctuation byte 0x\(hex(byte))"
+        case 0x20: return "a space (0x20)"
+        case 0x0D: return "a carriage return (CR)"
+        case 0x0A: return "a line feed (LF)"
+        case 0x00: return "a NUL byte"
+        case 0x7F: return "a DEL control character"
+        case 0x80...: return "a non-ASCII byte 0x\(hex(byte))"
+        default: return "the control character 0x\(hex(byte))"
         }
-        return text + "'"
     }
 
     static func hex(_ byte: UInt8) -> String {

@@ -26,7 +26,7 @@ enum Handshake {
                     throw kind.error(message: message, address: address, command: "HELLO")
                 }
             default:
-                throw SessionError(.protocolError, "Redis at \(address) answered HELLO with \(reply); expected a map")
+                throw SessionError(.protocolError, "Redis at \(address) answered HELLO with \(reply.redactedDescription); expected a map")
             }
         }
         if !resp3 {
@@ -47,7 +47,7 @@ enum Handshake {
         if configuration.database != 0 {
             let reply = try await connection.send(["SELECT", RedisArgument(configuration.database)], deadline: deadline)
             if case .error(let message) = reply {
-                throw SessionError(.invalidConfiguration, "Redis at \(address) refused SELECT \(configuration.database): \(message). Use a database the server has (see its 'databases' setting), or 0 on Redis Cluster")
+                throw SessionError(.invalidConfiguration, "Redis at \(address) refused SELECT \(configuration.database) (\(RESPValue.redactedError(message))). Use a database the server has (see its 'databases' setting), or 0 on Redis Cluster")
             }
         }
     }
@@ -56,6 +56,6 @@ enum Handshake {
         let hint = configuration.password == nil
             ? "the server requires a password: put it in the URL (redis://:password@host or redis://user:password@host) or set RedisConfiguration.password"
             : "check the user name and password, and that the ACL user is enabled"
-        return SessionError(.authenticationFailed, "Redis at \(address) refused the credentials: \(message); \(hint)")
+        return SessionError(.authenticationFailed, "Redis at \(address) refused the credentials (\(RESPValue.redactedError(message))); \(hint)")
     }
 }

@@ -90,7 +90,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var maxPendingCommandsPerConnection: Int
     /// The protocol to ask for. Default ``ProtocolVersion/resp3``.
     public var protocolVersion: ProtocolVersion
-    /// Bounds on replies.
+    /// Bounds on replies. Default `RESPParser.Limits()`: bulk strings up to 4 MiB + 64 KiB
+    /// (the session store's default `maxValueSize` plus slack), 1,048,576 elements, depth 32,
+    /// lines up to 64 KiB.
     public var parserLimits: RESPParser.Limits
 
     /// Creates a configuration; every parameter has a default.

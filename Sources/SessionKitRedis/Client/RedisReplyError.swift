@@ -31,6 +31,7 @@ enum RedisErrorClass: Equatable {
 
     /// The `SessionError` a caller sees when the error is final.
     func error(message: String, address: String, command: String) -> SessionError {
+        let message = RESPValue.redactedError(message)
         switch self {
         case .retry:
             return SessionError(.storeUnavailable, "Redis at \(address) could not run \(command) and kept refusing after retries: \(message). It is loading its dataset, failing over or busy; try again shortly")

@@ -199,10 +199,10 @@ final class ClusterRouter: Sendable {
                 var map: SlotMap
                 if case .error(let message) = reply, message.lowercased().contains("unknown") {
                     reply = try await node.execute(["CLUSTER", "SLOTS"], idempotent: true, deadline: deadline)
-                    if case .error(let message) = reply { throw SessionError(.serverError, message) }
+                    if case .error(let message) = reply { throw SessionError(.serverError, "error reply (\(RESPValue.redactedError(message)))") }
                     map = try SlotMap.fromSlots(reply, askedHost: host)
                 } else if case .error(let message) = reply {
-                    throw SessionError(.serverError, message)
+                    throw SessionError(.serverError, "error reply (\(RESPValue.redactedError(message)))")
                 } else {
                     map = try SlotMap.fromShards(reply, askedHost: host)
                 }

@@ -122,7 +122,7 @@ struct SlotMap: Sendable {
     }
 
     private static func malformed(_ command: String, _ value: RESPValue) -> SessionError {
-        SessionError(.protocolError, "a Redis Cluster node answered \(command) with \(value), which is not a slot map; is it a cluster node?")
+        SessionError(.protocolError, "a Redis Cluster node answered \(command) with \(value.redactedDescription), which is not a slot map; is it a cluster node?")
     }
 }
 

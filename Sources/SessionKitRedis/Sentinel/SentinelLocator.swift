@@ -81,7 +81,7 @@ final class SentinelLocator: NodeLocator {
                 case .array(let parts) where parts.count == 2:
                     guard let host = parts[0].string, let port = parts[1].string.flatMap(Int.init) ?? parts[1].integer.map(Int.init),
                           !host.isEmpty, (1...65535).contains(port) else {
-                        failures.append("\(sentinel): unreadable answer \(reply)")
+                        failures.append("\(sentinel): unreadable answer (\(reply.redactedDescription))")
                         continue
                     }
                     let primary = Address.tcp(host: host, port: port)
@@ -91,9 +91,9 @@ final class SentinelLocator: NodeLocator {
                 case .null, .array:
                     failures.append("\(sentinel): does not monitor a primary named '\(masterName)'")
                 case .error(let message):
-                    failures.append("\(sentinel): \(message)")
+                    failures.append("\(sentinel): error reply (\(RESPValue.redactedError(message)))")
                 default:
-                    failures.append("\(sentinel): unexpected answer \(reply)")
+                    failures.append("\(sentinel): unexpected answer (\(reply.redactedDescription))")
                 }
             } catch {
                 failures.append("\(sentinel): \((error as? SessionError)?.message ?? "\(error)")")
@@ -107,7 +107,7 @@ final class SentinelLocator: NodeLocator {
         let reply = try await connection.send(["ROLE"], deadline: deadline)
         let role = reply.elements?.first?.string
         guard role == "master" else {
-            throw SessionError(.storeUnavailable, "Sentinel named \(address) as primary '\(masterName)', but it reports ROLE \(role ?? "\(reply)"); a failover is probably under way, the client asks again on the next call")
+            throw SessionError(.storeUnavailable, "Sentinel named \(address) as primary '\(masterName)', but it reports ROLE \(role.map { ["slave", "replica", "sentinel"].contains($0) ? $0 : "of \($0.utf8.count) bytes" } ?? reply.redactedDescription); a failover is probably under way, the client asks again on the next call")
         }
     }
 

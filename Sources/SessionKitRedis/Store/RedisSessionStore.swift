@@ -32,7 +32,9 @@ public final class RedisSessionStore: SessionStore {
     /// - Parameters:
     ///   - client: the client that runs the store's commands.
     ///   - maxValueSize: values above this size are refused with `valueTooLarge`
-    ///     before anything is sent. Default 4 MiB; Redis' own limit is 512 MiB.
+    ///     before anything is sent. Default 4 MiB; Redis' own limit is 512 MiB. The client
+    ///     reads values up to its `parserLimits.maxBulkLength` (4 MiB + 64 KiB by default):
+    ///     raise that too when raising this.
     public init(client: RedisClient, maxValueSize: Int = 4 * 1024 * 1024) {
         self.client = client
         self.maxValueSize = maxValueSize
@@ -40,11 +42,18 @@ public final class RedisSessionStore: SessionStore {
 
     /// Creates a store and its client from a Redis URL (see ``RedisConfiguration/init(url:)``).
     public convenience init(url: String, maxValueSize: Int = 4 * 1024 * 1024) throws {
-        try self.init(client: RedisClient(url: url), maxValueSize: maxValueSize)
+        try self.init(configuration: RedisConfiguration(url: url), maxValueSize: maxValueSize)
     }
 
-    /// Creates a store and its client from a configuration.
+    /// Creates a store and its client from a configuration. The client's
+    /// `parserLimits.maxBulkLength` is raised to `maxValueSize` plus 64 KiB if it is lower, so
+    /// that every value the store writes can be read back.
     public convenience init(configuration: RedisConfiguration, maxValueSize: Int = 4 * 1024 * 1024) throws {
+        var configuration = configuration
+        let needed = maxValueSize > Int.max - 64 * 1024 ? Int.max : maxValueSize + 64 * 1024
+        if configuration.parserLimits.maxBulkLength < needed {
+            configuration.parserLimits.maxBulkLength = needed
+        }
         try self.init(client: RedisClient(configuration: configuration), maxValueSize: maxValueSize)
     }
 
@@ -174,7 +183,7 @@ public final class RedisSessionStore: SessionStore {
     }
 
     private func unexpected(_ reply: RESPValue, command: String) -> SessionError {
-        SessionError(.protocolError, "Redis at \(client.serverDescription) answered \(command) with \(reply), which makes no sense for that command; is the server really Redis?")
+        SessionError(.protocolError, "Redis at \(client.serverDescription) answered \(command) with \(reply.redactedDescription), which makes no sense for that command; is the server really Redis?")
     }
 }
 
