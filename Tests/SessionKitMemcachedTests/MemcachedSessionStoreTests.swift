@@ -157,7 +157,8 @@ struct MemcacheSessionInterfaceTests {
     func endToEnd() async throws {
         let server = try await SharedMemcached.get()
         let configuration = try SessionConfiguration(expiry: 600, prefix: "e2e:\(UUID().uuidString.prefix(8)):")
-        let interface = try MemcacheSessionInterface(url: server.url, configuration: configuration)
+        // The testing store: production timeouts (2 s) are too short for a loaded 2-core CI run.
+        let interface = try MemcacheSessionInterface(store: MemcachedSessionStore(testing: server.url), configuration: configuration)
         defer { interface.store.client.close() }
         let middleware = try SessionMiddleware(interface)
         let browser = TestBrowser()
