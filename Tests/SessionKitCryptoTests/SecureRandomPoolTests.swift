@@ -47,7 +47,9 @@ func draw(_ pool: SecureRandomPool, _ count: Int = 32) throws -> [UInt8] {
     return bytes
 }
 
-@Suite("Buffered secure random bytes")
+// Serialized: the fork test signals a fork to every pool in the process, which makes the
+// concurrent test's pool skip the rest of its buffer.
+@Suite("Buffered secure random bytes", .serialized)
 struct SecureRandomPoolTests {
     static let wordsPerRefill = UInt64(SecureRandomPool.capacity / 8)
 

@@ -26,7 +26,9 @@ struct RedisSlowServerTests {
 
         var configuration = try RedisConfiguration(testing: server.url)
         configuration.connectionCount = 1
-        configuration.commandTimeout = .seconds(8)
+        // Long enough for the connect and the burst on a loaded machine (a full run on 2 cores
+        // can stall a task for seconds), far shorter than the trickle (64 KiB at 1 byte/ms).
+        configuration.commandTimeout = .seconds(30)
         // The parser may hold at most 64 KiB unparsed: the array's 1009-byte elements leave
         // its buffer as they complete, so only a parser that held the reply would exceed it.
         configuration.parserLimits.maxBufferedBytes = 64 * 1024
