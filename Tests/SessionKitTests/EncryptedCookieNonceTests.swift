@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import SessionKitCrypto
+import SessionKitTestSupport
 import Synchronization
 import Testing
 
@@ -51,9 +52,9 @@ struct EncryptedCookieNonceTests {
     /// `SessionKitForkProbe` fills the pool, forks, and prints the four values the parent
     /// draws next and the four the child draws: without the fork check they would be the same.
     @Test(arguments: ["pool", "tokens"])
-    func aForkedChildDoesNotReuseTheParentsBufferedBytes(mode: String) throws {
+    func aForkedChildDoesNotReuseTheParentsBufferedBytes(mode: String) async throws {
         let probe = try HelperTool.path(of: "SessionKitForkProbe", override: "SESSIONKIT_FORK_PROBE")
-        let (status, output) = try runTool(probe, [mode])
+        let (status, output) = try await runBlocking { try runTool(probe, [mode]) }
         try #require(status == 0, "the probe failed: \(output)")
         var values: [String: [String]] = [:]
         for line in output.split(separator: "\n") {
