@@ -57,7 +57,12 @@ public struct RESPParser: Sendable {
 
         /// Creates limits; the defaults suit session data and every reply a session store sees.
         ///
-        /// - Parameter maxBufferedBytes: `nil` (the default) for `maxBulkLength + maxLineLength + 4`.
+        /// - Parameters:
+        ///   - maxBulkLength: the longest bulk string accepted.
+        ///   - maxAggregateCount: the most elements of one array, set, map or push.
+        ///   - maxDepth: the deepest nesting of aggregates.
+        ///   - maxLineLength: the longest line (simple string, error, number).
+        ///   - maxBufferedBytes: `nil` (the default) for `maxBulkLength + maxLineLength + 4`.
         public init(
             maxBulkLength: Int = Limits.defaultMaxBulkLength,
             maxAggregateCount: Int = 1 << 20,
