@@ -44,8 +44,12 @@ public struct MemcachedParser: Sendable {
 
         /// Creates limits.
         ///
-        /// - Parameter maximumBufferedBytes: `nil` (the default) for
-        ///   `maximumLineLength + maximumValueLength + 4`.
+        /// - Parameters:
+        ///   - maximumLineLength: the longest reply line accepted.
+        ///   - maximumValueLength: the longest value accepted.
+        ///   - maximumItemsPerReply: the most items in one get reply.
+        ///   - maximumBufferedBytes: `nil` (the default) for
+        ///     `maximumLineLength + maximumValueLength + 4`.
         public init(maximumLineLength: Int = 8192, maximumValueLength: Int = 1024 * 1024, maximumItemsPerReply: Int = 10_000, maximumBufferedBytes: Int? = nil) {
             self.maximumLineLength = maximumLineLength
             self.maximumValueLength = maximumValueLength
