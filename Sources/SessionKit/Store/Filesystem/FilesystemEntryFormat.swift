@@ -106,6 +106,16 @@ enum FilesystemEntryFormat {
         return Header(ttl: ttl, length: length, checksum: sum, key: Array(bytes[keyField]), size: newline + 1)
     }
 
+    /// The header of `entry` when it is a whole entry of `key`: its header parses, names `key`,
+    /// and the body that follows has the header's length and checksum. A torn or shorter body is
+    /// caught by the length first; the checksum tells apart bodies of equal length.
+    static func wholeEntryHeader(_ entry: UnsafeRawBufferPointer, key: [UInt8]) -> Header? {
+        guard let header = parseHeader(entry), header.key == key else { return nil }
+        let body = UnsafeRawBufferPointer(rebasing: entry[header.size...])
+        guard header.length == body.count, checksum(body) == header.checksum else { return nil }
+        return header
+    }
+
     /// True when an entry with `ttl`, last refreshed at `modified`, has expired at `now`.
     @inline(__always)
     static func isExpired(ttl: Int?, modified: Double, now: Double) -> Bool {
@@ -113,7 +123,9 @@ enum FilesystemEntryFormat {
         return modified + Double(ttl) <= now
     }
 
-    /// A fast 64-bit checksum for telling a whole value from a torn one (not a MAC).
+    /// A fast 64-bit checksum for telling a whole value from a torn one (not a MAC). It is checked
+    /// together with the header's length (``wholeEntryHeader(_:key:)``): on its own it does not
+    /// separate every pair of lengths (a one-byte body 0x01 and an empty body share a sum).
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         let k: UInt64 = 0x9E37_79B9_7F4A_7C15
         var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(bytes.count)

@@ -98,12 +98,7 @@ extension FilesystemSessionStore {
                 throw SessionError(.valueTooLarge, "the session file \(displayPath(name)) is \(size) bytes, over the store's limit of \(maximumValueBytes); delete it or raise maximumValueBytes")
             }
             let bytes = try readBytes(fd, count: size, offset: 0, name: name)
-            let header = bytes.withUnsafeBytes { raw -> FilesystemEntryFormat.Header? in
-                guard let header = FilesystemEntryFormat.parseHeader(raw), header.key == key else { return nil }
-                let body = UnsafeRawBufferPointer(rebasing: raw[header.size...])
-                guard header.length == body.count, FilesystemEntryFormat.checksum(body) == header.checksum else { return nil }
-                return header
-            }
+            let header = bytes.withUnsafeBytes { FilesystemEntryFormat.wholeEntryHeader($0, key: key) }
             guard let header else { continue }
             if FilesystemEntryFormat.isExpired(ttl: header.ttl, modified: Self.modificationTime(info), now: now) { return nil }
             let value = Array(bytes[header.size...])
