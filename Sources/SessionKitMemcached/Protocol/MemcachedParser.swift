@@ -71,7 +71,7 @@ public struct MemcachedParser: Sendable {
     /// Bytes looked at: lines scanned and split into tokens, values copied, bytes moved when
     /// the buffer is compacted.
     /// Grows in proportion to the bytes received, however they are split.
-    package private(set) var bytesExamined = 0
+    private(set) var bytesExamined = 0
 
     private struct PendingBlock {
         /// Where the data block starts, counted from `start`.

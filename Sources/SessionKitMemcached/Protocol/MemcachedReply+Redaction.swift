@@ -5,7 +5,7 @@ extension MemcachedReply {
     /// text withheld)"`, `"a VA meta reply with a 312-byte value"`. The text of the error
     /// replies is withheld too: memcached does not quote keys in it today, but a server or a
     /// proxy that does must not leak one into a log.
-    package var redactedDescription: String {
+    var redactedDescription: String {
         switch self {
         case .values(let items): return items.count == 1 ? "1 item" : "\(items.count) items"
         case .stored: return "STORED"

@@ -102,7 +102,7 @@ public struct RESPParser: Sendable {
     private var failure: SessionError?
     /// Bytes looked at: lines scanned for CRLF, payloads copied, bytes moved when the buffer is
     /// compacted. Grows in proportion to the bytes received, however they are split.
-    package private(set) var bytesExamined = 0
+    private(set) var bytesExamined = 0
 
     private enum Kind: UInt8 {
         case array, set, push, map, attribute
@@ -132,10 +132,10 @@ public struct RESPParser: Sendable {
 
     /// The number of received bytes held unparsed: at most one element in progress, plus what
     /// the last ``append(_:)-(Sequence<UInt8>)`` added and ``next()`` has not reached yet.
-    package var unparsedByteCount: Int { buffer.count - readIndex }
+    var unparsedByteCount: Int { buffer.count - readIndex }
 
     /// The size of the buffer: the unparsed bytes and consumed ones not yet dropped.
-    package var storedByteCount: Int { buffer.count }
+    var storedByteCount: Int { buffer.count }
 
     /// Adds received bytes.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {

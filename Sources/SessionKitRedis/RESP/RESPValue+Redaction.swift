@@ -7,7 +7,7 @@ extension RESPValue {
     /// The reply's kind and size, for error messages: `"a bulk string of 312 bytes"`,
     /// `"an array of 3 elements"`, `"an ERR error reply"`. Never any byte of its content
     /// beyond an error reply's code word.
-    package var redactedDescription: String {
+    var redactedDescription: String {
         switch self {
         case .simpleString(let text): return "a simple string of \(text.utf8.count) bytes"
         case .error(let text): return "an error reply (\(Self.redactedError(text)))"
@@ -31,7 +31,7 @@ extension RESPValue {
     ///
     /// `"ERR unknown command 'X', with args beginning with: 'session:…'"` becomes
     /// `"ERR, 70 more bytes withheld"`.
-    package static func redactedError(_ text: String) -> String {
+    static func redactedError(_ text: String) -> String {
         let bytes = Array(text.utf8)
         let word = bytes.prefix { $0 != UInt8(ascii: " ") }
         let rest = bytes.count - word.count
