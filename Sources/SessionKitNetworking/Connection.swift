@@ -7,7 +7,7 @@ import Synchronization
 
 /// Receives a ``Connection``'s events. Both methods are called on the connection's event loop
 /// thread and must not block.
-public protocol ConnectionDelegate: AnyObject, Sendable {
+package protocol ConnectionDelegate: AnyObject, Sendable {
     /// Bytes arrived. The buffer is only valid during the call.
     func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer)
     /// The connection closed; `error` is `nil` when it was closed locally with ``Connection/close()``.
@@ -21,13 +21,13 @@ public protocol ConnectionDelegate: AnyObject, Sendable {
 /// Writers from any thread append to one outbound buffer with ``write(_:)``; the loop sends
 /// everything appended before it gets to run in as few `send(2)` calls as possible, which is what
 /// makes auto-pipelining work. TCP connections use `TCP_NODELAY` and keepalive.
-public final class Connection: IOHandler, @unchecked Sendable {
+package final class Connection: IOHandler, @unchecked Sendable {
     // @unchecked: the stored `var`s below the Mutex are confined to the loop thread.
 
     /// The loop that drives this connection.
-    public let loop: EventLoop
+    package let loop: EventLoop
     /// The server this connection talks to.
-    public let endpoint: Endpoint
+    package let endpoint: Endpoint
     let fileDescriptor: Int32
     private let address: SocketAddress
 
@@ -43,7 +43,7 @@ public final class Connection: IOHandler, @unchecked Sendable {
 
     /// How many `send(2)` calls the connection made and how many bytes they wrote; auto-pipelining
     /// shows as far fewer calls than requests.
-    public var writeStatistics: (calls: Int, bytes: Int) {
+    package var writeStatistics: (calls: Int, bytes: Int) {
         (writeCalls.load(ordering: .relaxed), bytesWritten.load(ordering: .relaxed))
     }
 
@@ -92,7 +92,7 @@ public final class Connection: IOHandler, @unchecked Sendable {
     ///   - delegate: receives the bytes read and the close event.
     /// - Throws: ``NetworkError`` (`.connectionRefused`, `.timeout`, `.resolutionFailed`...), or
     ///   `CancellationError` when the task is cancelled.
-    public static func connect(
+    package static func connect(
         to endpoint: Endpoint,
         on loop: EventLoop = .shared,
         timeout: Duration,
@@ -181,14 +181,14 @@ public final class Connection: IOHandler, @unchecked Sendable {
     }
 
     /// Whether the connection is still open (it may close at any moment).
-    public var isOpen: Bool { outbound.withLock { !$0.closed } }
+    package var isOpen: Bool { outbound.withLock { !$0.closed } }
 
     /// Appends bytes to the outbound buffer with `body` and schedules a flush; safe from any thread.
     ///
     /// Everything appended before the loop runs the flush goes out together.
     /// - Returns: `false` (and does not call `body`) when the connection is closed.
     @discardableResult
-    public func write(_ body: (inout [UInt8]) -> Void) -> Bool {
+    package func write(_ body: (inout [UInt8]) -> Void) -> Bool {
         let schedule: Bool? = outbound.withLock { state in
             if state.closed { return nil }
             body(&state.buffer)
@@ -203,12 +203,12 @@ public final class Connection: IOHandler, @unchecked Sendable {
     }
 
     /// Closes the connection; the delegate hears of it on the loop thread. Safe from any thread.
-    public func close() {
+    package func close() {
         loop.execute { self.closeNow(nil) }
     }
 
     /// Closes the connection with `error` reported to the delegate. Safe from any thread.
-    public func close(reportingError error: NetworkError) {
+    package func close(reportingError error: NetworkError) {
         loop.execute { self.closeNow(error) }
     }
 

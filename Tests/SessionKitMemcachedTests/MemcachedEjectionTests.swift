@@ -41,7 +41,7 @@ struct MemcachedEjectionTests {
                 configuration.ejectsDeadServers = true
                 configuration.serverFailureLimit = 2
                 configuration.deadServerRetryInterval = .milliseconds(200)
-                let client = try MemcachedClient(configuration: configuration, loop: .shared, freesCancelledSlots: false, ejectionSafety: safety)
+                let client = try MemcachedClient(configuration: configuration, group: .shared(count: 1), ejectionSafety: safety)
                 let store = MemcachedSessionStore(client: client)
                 let interface = try StoreSessionInterface(store: store, configuration: SessionConfiguration(prefix: "ejection:"))
                 return Pool(servers: servers, proxies: proxies, store: store, interface: interface, middleware: try SessionMiddleware(interface))

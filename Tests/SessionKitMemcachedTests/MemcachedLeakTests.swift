@@ -97,7 +97,7 @@ struct MemcachedLeakTests {
     static func client(through proxy: FaultProxy, broken: Bool) async throws -> MemcachedClient {
         var configuration = try MemcachedConfiguration(testing: "memcached://127.0.0.1:\(proxy.port)").withFastReconnect()
         configuration.commandTimeout = .seconds(10)
-        let client = try MemcachedClient(configuration: configuration, loop: .shared, freesCancelledSlots: broken)
+        let client = try MemcachedClient(configuration: configuration, group: .shared(count: 1), faults: broken ? .freedSlots : .none)
         try await withDeadline(.seconds(20), "connecting through the proxy") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 { group.addTask { _ = try await client.version() } }

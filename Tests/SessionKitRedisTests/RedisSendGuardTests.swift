@@ -93,7 +93,7 @@ struct RedisSendGuardTests {
         var configuration = SharedRedis.configuration(server)
         configuration.connectionCount = 1  // every command on one connection: a shift would hit every later load
         configuration.protocolVersion = version
-        return try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: false, commandPolicy: policy)
+        return try RedisClient(configuration: configuration, group: .shared(count: 1), commandPolicy: policy)
     }
 
     @Test("every refused command is refused before a byte is written, then 10,000 concurrent loads get their own sessions",

@@ -1,15 +1,19 @@
-/// The reply order of a connection: a first-in, first-out queue of request IDs.
-struct RequestQueue: Sendable {
-    private var storage: [UInt64] = []
+/// A first-in, first-out queue that pops from the front in O(1): the reply order of a
+/// connection.
+package struct RequestQueue<Element>: Sendable where Element: Sendable {
+    private var storage: [Element] = []
     private var head = 0
 
-    var count: Int { storage.count - head }
+    package init() {}
 
-    mutating func append(_ id: UInt64) { storage.append(id) }
+    package var count: Int { storage.count - head }
+    package var first: Element? { head < storage.count ? storage[head] : nil }
 
-    mutating func popFirst() -> UInt64? {
+    package mutating func append(_ element: Element) { storage.append(element) }
+
+    package mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
-        let id = storage[head]
+        let element = storage[head]
         head += 1
         if head == storage.count {
             storage.removeAll(keepingCapacity: storage.capacity <= 65536)
@@ -18,15 +22,15 @@ struct RequestQueue: Sendable {
             storage.removeFirst(head)
             head = 0
         }
-        return id
+        return element
     }
 
-    /// Removes `id` wherever it is (used only by the test-only broken mode).
-    mutating func remove(_ id: UInt64) {
-        if let index = storage[head...].firstIndex(of: id) { storage.remove(at: index) }
+    /// Removes the first element matching `predicate` (used only by injected faults).
+    package mutating func removeFirst(where predicate: (Element) -> Bool) {
+        if let index = storage[head...].firstIndex(where: predicate) { storage.remove(at: index) }
     }
 
-    mutating func removeAll() {
+    package mutating func removeAll() {
         storage.removeAll()
         head = 0
     }
@@ -34,14 +38,16 @@ struct RequestQueue: Sendable {
 
 /// The pending commands' deadlines, earliest first. Commands mostly arrive in deadline order, so
 /// inserting walks back from the end a step or two at most in practice.
-struct DeadlineQueue: Sendable {
+package struct DeadlineQueue: Sendable {
     private var storage: [(deadline: UInt64, id: UInt64)] = []
     private var head = 0
 
-    var count: Int { storage.count - head }
-    var first: (deadline: UInt64, id: UInt64)? { head < storage.count ? storage[head] : nil }
+    package init() {}
 
-    mutating func insert(deadline: UInt64, id: UInt64) {
+    package var count: Int { storage.count - head }
+    package var first: (deadline: UInt64, id: UInt64)? { head < storage.count ? storage[head] : nil }
+
+    package mutating func insert(deadline: UInt64, id: UInt64) {
         storage.append((deadline, id))
         var index = storage.count - 1
         while index > head && storage[index - 1].deadline > deadline {
@@ -50,7 +56,7 @@ struct DeadlineQueue: Sendable {
         }
     }
 
-    mutating func removeFirst() {
+    package mutating func removeFirst() {
         guard head < storage.count else { return }
         head += 1
         if head == storage.count {
@@ -62,7 +68,7 @@ struct DeadlineQueue: Sendable {
         }
     }
 
-    mutating func removeAll() {
+    package mutating func removeAll() {
         storage.removeAll()
         head = 0
     }
