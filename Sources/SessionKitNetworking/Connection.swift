@@ -15,6 +15,20 @@ package protocol ConnectionDelegate: AnyObject, Sendable {
     func connection(_ connection: Connection, didCloseWith error: NetworkError?)
 }
 
+/// A ``ConnectionDelegate`` that forwards the events to closures.
+package final class ConnectionEvents: ConnectionDelegate {
+    private let read: @Sendable (UnsafeRawBufferPointer) -> Void
+    private let close: @Sendable (NetworkError?) -> Void
+
+    package init(read: @escaping @Sendable (UnsafeRawBufferPointer) -> Void, close: @escaping @Sendable (NetworkError?) -> Void) {
+        self.read = read
+        self.close = close
+    }
+
+    package func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) { read(bytes) }
+    package func connection(_ connection: Connection, didCloseWith error: NetworkError?) { close(error) }
+}
+
 /// A non-blocking TCP or Unix-domain stream socket driven by an ``EventLoop``, with buffered
 /// reads and batched writes.
 ///

@@ -18,25 +18,29 @@ package protocol ConnectionFactory<Codec>: Sendable {
 package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
     package typealias Link = PipelinedConnection<Factory.Codec>
 
-    private enum Phase {
+    @usableFromInline
+    enum Phase {
         case idle
         case connecting
         case ready(Link)
         case shutDown
     }
 
-    private struct State {
-        var phase: Phase = .idle
-        var lastError: (any Error)?
-        var waiters: [UInt64: CheckedContinuation<Link, any Error>] = [:]
-        var nextWaiter: UInt64 = 0
+    @usableFromInline
+    struct State {
+        @usableFromInline var phase: Phase = .idle
+        @usableFromInline var lastError: (any Error)?
+        @usableFromInline var waiters: [UInt64: CheckedContinuation<Link, any Error>] = [:]
+        @usableFromInline var nextWaiter: UInt64 = 0
+
+        @inlinable init() {}
     }
 
-    private let state = Mutex(State())
-    private let factory: Factory
-    private let loop: EventLoop
-    private let label: ServerLabel
-    private let health: ServerHealth
+    @usableFromInline let state = Mutex(State())
+    @usableFromInline let factory: Factory
+    @usableFromInline let loop: EventLoop
+    @usableFromInline let label: ServerLabel
+    @usableFromInline let health: ServerHealth
     /// Told the consecutive failure count after each failed attempt.
     private let onFailure: (@Sendable (Int) -> Void)?
 
@@ -52,6 +56,7 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
     }
 
     /// The open connection, if there is one, without waiting.
+    @inlinable
     package func readyConnection() -> Link? {
         state.withLock { state in
             if case .ready(let connection) = state.phase, !connection.isClosed { return connection }
@@ -59,7 +64,8 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
         }
     }
 
-    private enum Decision {
+    @usableFromInline
+    enum Decision {
         case use(Link)
         case fail(any Error)
         case wait(startConnecting: Bool)
@@ -69,6 +75,7 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
     ///
     /// - Throws: the store's connect error, its fail-fast error, or ``NetworkError``
     ///   (`.timeout`, `.connectionClosed`, `.shutDown`).
+    @inlinable
     package func acquire(deadline: Deadline) async throws -> Link {
         let decision = state.withLock { state -> Decision in
             switch state.phase {
@@ -101,11 +108,13 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
         }
     }
 
-    private func failFastError() -> (any Error)? {
+    @usableFromInline
+    func failFastError() -> (any Error)? {
         health.backingOff().map { factory.failFastError(after: $0.error, remaining: $0.remaining) }
     }
 
-    private func waitForConnection(deadline: Deadline) async throws -> Link {
+    @usableFromInline
+    func waitForConnection(deadline: Deadline) async throws -> Link {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter &+= 1
             return state.nextWaiter
@@ -146,7 +155,8 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
     }
 
     /// Runs one connection attempt and hands its outcome to the waiters.
-    private func connect() async {
+    @usableFromInline
+    func connect() async {
         let outcome: Result<Link, any Error>
         do {
             outcome = .success(try await factory.connect(on: loop))

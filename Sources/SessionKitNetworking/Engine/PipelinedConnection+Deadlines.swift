@@ -6,6 +6,7 @@ extension PipelinedConnection {
     /// Makes sure a loop timer fires at the earliest pending deadline, or at the oldest queued
     /// request's (a cancelled one's too), which decides whether the connection is stalled.
     /// Called with the lock held.
+    @inlinable
     func armTimer(_ state: inout State) {
         var earliest = state.deadlines.first?.deadline
         if faults.closesStalledConnections, let oldest = state.queue.first?.deadline, earliest.map({ oldest < $0 }) ?? true {
@@ -24,6 +25,7 @@ extension PipelinedConnection {
     /// up more requests behind it, when nothing at all was read since such a request was sent, or
     /// when the oldest request in the queue is past its deadline: its reply, which every later
     /// reply waits behind, did not come in time, however many bytes trickled in meanwhile.
+    @usableFromInline
     func deadlinesPassed() {
         let now = Deadline.now().uptimeNanoseconds
         let stallReason = NetworkError(.timeout, "\(label) did not answer a command within the command timeout, so the connection was closed as stalled; a command sent on it may still be run when the server wakes up, so it is not sent again (an error of this kind is not retried); the client reconnects on the next call")

@@ -17,40 +17,73 @@ import Synchronization
 /// loop timer per connection fires for the earliest (see PipelinedConnection+Deadlines.swift).
 /// Errors are ``NetworkError``s naming the server (``ServerLabel``); the store turns them into
 /// its own errors.
-package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDelegate, Sendable {
+///
+/// The hot paths are `@inlinable`, so that each store's module compiles them specialized for
+/// its codec instead of calling generic code through witness tables.
+package final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
+    @usableFromInline
     struct Pending: Sendable {
-        let id: UInt64
-        let expectation: Codec.Expectation
-        let deadline: UInt64
+        @usableFromInline let id: UInt64
+        @usableFromInline let expectation: Codec.Expectation
+        @usableFromInline let deadline: UInt64
+
+        @inlinable
+        init(id: UInt64, expectation: Codec.Expectation, deadline: UInt64) {
+            self.id = id
+            self.expectation = expectation
+            self.deadline = deadline
+        }
     }
 
+    @usableFromInline
     struct Waiter {
-        let continuation: CheckedContinuation<Codec.Reply, any Error>
+        @usableFromInline let continuation: CheckedContinuation<Codec.Reply, any Error>
         /// `State.readEpoch` when the request was written.
-        let readEpoch: UInt64
+        @usableFromInline let readEpoch: UInt64
+
+        @inlinable
+        init(continuation: CheckedContinuation<Codec.Reply, any Error>, readEpoch: UInt64) {
+            self.continuation = continuation
+            self.readEpoch = readEpoch
+        }
     }
 
+    @usableFromInline
     struct State {
-        var queue = RequestQueue<Pending>()
-        var waiters: [UInt64: Waiter] = [:]
-        var deadlines = DeadlineQueue()
+        @usableFromInline var queue: RequestQueue<Pending>
+        @usableFromInline var waiters: [UInt64: Waiter]
+        @usableFromInline var deadlines: DeadlineQueue
         /// The deadline the armed loop timer fires at, if one is armed.
-        var timerDeadline: UInt64?
-        var nextID: UInt64 = 0
+        @usableFromInline var timerDeadline: UInt64?
+        @usableFromInline var nextID: UInt64
         /// Set once the connection takes no more requests.
-        var closed: NetworkError?
+        @usableFromInline var closed: NetworkError?
         /// Why it was closed locally, for the waiters.
-        var closeReason: NetworkError?
+        @usableFromInline var closeReason: NetworkError?
         /// Counts reads, so that a timeout can tell whether anything arrived since a request went out.
-        var readEpoch: UInt64 = 0
-        var connection: Connection?
-        var decoder: Codec.Decoder
+        @usableFromInline var readEpoch: UInt64
+        @usableFromInline var connection: Connection?
+        @usableFromInline var decoder: Codec.Decoder
+
+        @inlinable
+        init(decoder: Codec.Decoder) {
+            queue = RequestQueue()
+            waiters = [:]
+            deadlines = DeadlineQueue()
+            timerDeadline = nil
+            nextID = 0
+            closed = nil
+            closeReason = nil
+            readEpoch = 0
+            connection = nil
+            self.decoder = decoder
+        }
     }
 
-    let state: Mutex<State>
-    let closedFlag = Atomic<Bool>(false)
-    private let writtenCommands = Atomic<Int>(0)
-    private let outOfBand = Atomic<Int>(0)
+    @usableFromInline let state: Mutex<State>
+    @usableFromInline let closedFlag = Atomic<Bool>(false)
+    @usableFromInline let writtenCommands = Atomic<Int>(0)
+    @usableFromInline let outOfBand = Atomic<Int>(0)
 
     /// The protocol.
     package let codec: Codec
@@ -82,9 +115,13 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
     ///
     /// - Throws: ``NetworkError`` "cannot connect to <server>: <why>; <what to check>" (`.timeout`
     ///   or `.connectFailed`), or `CancellationError`; the connection is then closed.
+    @inlinable
     package func open(endpoint: Endpoint, timeout: Duration) async throws {
+        // The socket's events reach this connection through closures formed here, in the
+        // store's specialized code.
+        let events = ConnectionEvents(read: { bytes in self.received(bytes) }, close: { error in self.closed(with: error) })
         do {
-            let connection = try await Connection.connect(to: endpoint, on: loop, timeout: timeout, delegate: self)
+            let connection = try await Connection.connect(to: endpoint, on: loop, timeout: timeout, delegate: events)
             state.withLock { $0.connection = connection }
         } catch let error as NetworkError {
             let timedOut = error.code == .timeout
@@ -128,6 +165,7 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
         }
     }
 
+    @inlinable
     func markClosed(_ state: inout State, _ reason: NetworkError) {
         if state.closeReason == nil { state.closeReason = reason }
         if state.closed == nil { state.closed = reason }
@@ -140,6 +178,7 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
     ///   connection is or gets closed, `.overloaded` when too many requests wait, `.protocolError`
     ///   when the stream broke; `CancellationError` when the task is cancelled (the reply is
     ///   still read and dropped).
+    @inlinable
     package func send(_ request: Codec.Request, deadline: Deadline) async throws -> Codec.Reply {
         let replies = UInt64(max(codec.replyCount(of: request), 1))
         let id = state.withLock { state -> UInt64 in
@@ -160,7 +199,8 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
 
     /// Writes the request and takes its queue entries under one lock, so that the queue order is
     /// the order of the bytes on the wire. Returns the error to fail with instead.
-    private func enqueue(_ request: Codec.Request, id: UInt64, replies: UInt64, deadline: Deadline,
+    @inlinable
+    func enqueue(_ request: Codec.Request, id: UInt64, replies: UInt64, deadline: Deadline,
                          continuation: CheckedContinuation<Codec.Reply, any Error>, _ state: inout State) -> (any Error)? {
         if let closed = state.closed {
             // Never written: a request refused by a closed connection may be sent again on a
@@ -196,7 +236,8 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
 
     /// Resumes a waiting caller with `CancellationError` but keeps its entry: its reply will be
     /// read and dropped.
-    private func abandon(_ id: UInt64) {
+    @inlinable
+    func abandon(_ id: UInt64) {
         let waiter = state.withLock { state -> Waiter? in
             guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
             if faults.freesCancelledSlots { state.queue.removeFirst { $0.id == id } }
@@ -206,6 +247,7 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
     }
 
     /// Fails every waiter with the close reason (or `reason`) and empties the queue.
+    @usableFromInline
     func failAll(_ reason: NetworkError) {
         let (waiters, error) = state.withLock { state -> ([Waiter], NetworkError) in
             if state.closed == nil { state.closed = state.closeReason ?? reason }
@@ -215,6 +257,7 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
         for waiter in waiters { waiter.continuation.resume(throwing: error) }
     }
 
+    @inlinable
     func takeWaiters(_ state: inout State) -> [Waiter] {
         let waiters = Array(state.waiters.values)
         state.waiters.removeAll()
@@ -223,17 +266,14 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
         return waiters
     }
 
-    // MARK: ConnectionDelegate (event loop thread)
-
-    package func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
-        received(bytes)
-    }
+    // MARK: Socket events (event loop thread)
 
     /// Handles bytes read from the socket (the delegate method; tests call it directly to drive
     /// several reads while the loop is held).
     ///
     /// Decoding and matching run under the state lock, one lock per read: the first frame that
     /// cannot be right marks the connection closed before anything after it is looked at.
+    @inlinable
     package func received(_ bytes: UnsafeRawBufferPointer) {
         guard !closedFlag.load(ordering: .acquiring) else { return }
         var ready: [(Waiter, Codec.Reply)] = []
@@ -293,7 +333,9 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: ConnectionDeleg
         }
     }
 
-    package func connection(_ connection: Connection, didCloseWith error: NetworkError?) {
+    /// The socket closed; `error` is `nil` when it was closed locally.
+    @usableFromInline
+    func closed(with error: NetworkError?) {
         let detail = error.map { " (\($0.message))" } ?? ""
         failAll(NetworkError(.connectionClosed, "the connection to \(label) was lost\(detail) before the reply arrived; the command may or may not have run. The client reconnects on the next call"))
     }

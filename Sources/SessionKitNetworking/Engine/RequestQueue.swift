@@ -1,17 +1,17 @@
 /// A first-in, first-out queue that pops from the front in O(1): the reply order of a
 /// connection.
 package struct RequestQueue<Element>: Sendable where Element: Sendable {
-    private var storage: [Element] = []
-    private var head = 0
+    @usableFromInline var storage: [Element] = []
+    @usableFromInline var head = 0
 
-    package init() {}
+    @inlinable package init() {}
 
-    package var count: Int { storage.count - head }
-    package var first: Element? { head < storage.count ? storage[head] : nil }
+    @inlinable package var count: Int { storage.count - head }
+    @inlinable package var first: Element? { head < storage.count ? storage[head] : nil }
 
-    package mutating func append(_ element: Element) { storage.append(element) }
+    @inlinable package mutating func append(_ element: Element) { storage.append(element) }
 
-    package mutating func popFirst() -> Element? {
+    @inlinable package mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]
         head += 1
@@ -26,11 +26,11 @@ package struct RequestQueue<Element>: Sendable where Element: Sendable {
     }
 
     /// Removes the first element matching `predicate` (used only by injected faults).
-    package mutating func removeFirst(where predicate: (Element) -> Bool) {
+    @inlinable package mutating func removeFirst(where predicate: (Element) -> Bool) {
         if let index = storage[head...].firstIndex(where: predicate) { storage.remove(at: index) }
     }
 
-    package mutating func removeAll() {
+    @inlinable package mutating func removeAll() {
         storage.removeAll()
         head = 0
     }
@@ -39,15 +39,15 @@ package struct RequestQueue<Element>: Sendable where Element: Sendable {
 /// The pending commands' deadlines, earliest first. Commands mostly arrive in deadline order, so
 /// inserting walks back from the end a step or two at most in practice.
 package struct DeadlineQueue: Sendable {
-    private var storage: [(deadline: UInt64, id: UInt64)] = []
-    private var head = 0
+    @usableFromInline var storage: [(deadline: UInt64, id: UInt64)] = []
+    @usableFromInline var head = 0
 
-    package init() {}
+    @inlinable package init() {}
 
-    package var count: Int { storage.count - head }
-    package var first: (deadline: UInt64, id: UInt64)? { head < storage.count ? storage[head] : nil }
+    @inlinable package var count: Int { storage.count - head }
+    @inlinable package var first: (deadline: UInt64, id: UInt64)? { head < storage.count ? storage[head] : nil }
 
-    package mutating func insert(deadline: UInt64, id: UInt64) {
+    @inlinable package mutating func insert(deadline: UInt64, id: UInt64) {
         storage.append((deadline, id))
         var index = storage.count - 1
         while index > head && storage[index - 1].deadline > deadline {
@@ -56,7 +56,7 @@ package struct DeadlineQueue: Sendable {
         }
     }
 
-    package mutating func removeFirst() {
+    @inlinable package mutating func removeFirst() {
         guard head < storage.count else { return }
         head += 1
         if head == storage.count {
@@ -68,7 +68,7 @@ package struct DeadlineQueue: Sendable {
         }
     }
 
-    package mutating func removeAll() {
+    @inlinable package mutating func removeAll() {
         storage.removeAll()
         head = 0
     }
