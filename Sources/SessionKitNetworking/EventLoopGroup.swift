@@ -6,23 +6,23 @@ import Synchronization
 /// Loops are process-wide and never stopped: ``shared(count:)`` hands out the first `count` of
 /// one pool (the first is ``EventLoop/shared``), so every client asking for two loops uses the
 /// same two threads.
-package struct EventLoopGroup: Sendable {
+@_spi(Engine) public struct EventLoopGroup: Sendable {
     /// The loops, at least one.
-    package let loops: [EventLoop]
+    @_spi(Engine) public let loops: [EventLoop]
 
     /// A group of the given loops.
-    package init(_ loops: [EventLoop]) {
+    @_spi(Engine) public init(_ loops: [EventLoop]) {
         precondition(!loops.isEmpty, "an event loop group needs a loop")
         self.loops = loops
     }
 
     /// The most loops a client may ask for.
-    package static let maximumCount = 64
+    @_spi(Engine) public static let maximumCount = 64
 
     private static let pool = Mutex<[EventLoop]>([])
 
     /// The first `count` loops of the process-wide pool, started on first use.
-    package static func shared(count: Int) -> EventLoopGroup {
+    @_spi(Engine) public static func shared(count: Int) -> EventLoopGroup {
         let count = min(max(count, 1), maximumCount)
         let loops = pool.withLock { pool -> [EventLoop] in
             if pool.isEmpty { pool.append(.shared) }
@@ -33,5 +33,5 @@ package struct EventLoopGroup: Sendable {
     }
 
     /// The loop of the connection at `index`.
-    package func loop(for index: Int) -> EventLoop { loops[index % loops.count] }
+    @_spi(Engine) public func loop(for index: Int) -> EventLoop { loops[index % loops.count] }
 }

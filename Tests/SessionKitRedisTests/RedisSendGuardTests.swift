@@ -1,7 +1,7 @@
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitRedis
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitRedis
 import SessionKitTestSupport
 import Testing
 
@@ -177,12 +177,12 @@ struct RedisSendGuardTests {
     @Test("pub/sub pushes are told apart from other pushes")
     func pubSubPushKinds() {
         for kind in ["subscribe", "PSUBSCRIBE", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "message", "pmessage", "smessage"] {
-            #expect(RedisConnection.pubSubKind(of: [.bulkString(Array(kind.utf8)), .bulkString([0x61]), .integer(1)]) == kind.lowercased())
-            #expect(RedisConnection.pubSubKind(of: [.simpleString(kind)]) == kind.lowercased())
+            #expect(RedisCodec.pubSubKind(of: [.bulkString(Array(kind.utf8)), .bulkString([0x61]), .integer(1)]) == kind.lowercased())
+            #expect(RedisCodec.pubSubKind(of: [.simpleString(kind)]) == kind.lowercased())
         }
-        #expect(RedisConnection.pubSubKind(of: [.bulkString(Array("invalidate".utf8)), .array([])]) == nil)
-        #expect(RedisConnection.pubSubKind(of: []) == nil)
-        #expect(RedisConnection.pubSubKind(of: [.integer(1)]) == nil)
+        #expect(RedisCodec.pubSubKind(of: [.bulkString(Array("invalidate".utf8)), .array([])]) == nil)
+        #expect(RedisCodec.pubSubKind(of: []) == nil)
+        #expect(RedisCodec.pubSubKind(of: [.integer(1)]) == nil)
     }
 
     @Test("refusals match names and subcommands in any case, and nothing else")

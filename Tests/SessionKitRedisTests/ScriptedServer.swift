@@ -1,6 +1,7 @@
 import Foundation
 import SessionKit
-@testable import SessionKitRedis
+@_spi(Engine) @testable import SessionKitRedis
+@_spi(Engine) import SessionKitNetworking
 import SessionKitTestSupport
 import Synchronization
 #if canImport(Glibc)

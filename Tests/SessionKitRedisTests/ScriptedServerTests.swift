@@ -1,9 +1,9 @@
 import Foundation
 import SessionKit
-@testable import SessionKitRedis
+@_spi(Engine) @testable import SessionKitRedis
 import SessionKitTestSupport
 import Synchronization
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Testing
 
 @Suite("Redis client against a scripted server")

@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Synchronization
 
 /// A memcached client that multiplexes many concurrent commands over a few connections per
@@ -489,9 +489,7 @@ public final class MemcachedClient: Sendable {
             let node = try fixed ?? route(keys.first ?? [])
             do {
                 let connection = try await node.connection(deadline: deadline, key: keys.first)
-                return try await connection.send(expecting: expectation, deadline: deadline) { buffer in
-                    MemcachedEncoder.encodeValidated(command, keys: keys, opaque: opaque, into: &buffer)
-                }
+                return try await connection.perform(.command(command, keys: keys, opaque: opaque, expecting: expectation), deadline: deadline)
             } catch let error as SessionError where error.code == .storeUnavailable && !retried && !deadline.hasPassed {
                 retried = true
                 let moved = fixed == nil && (try? route(keys.first ?? []))?.index != node.index

@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 
 /// How a memcached client opens a connection to one server; failures become `SessionError`s
 /// that say what to check.

@@ -1,11 +1,12 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 
-/// A memcached command as the engine writes it: its bytes (appended by `encode`) and what its
-/// reply must look like.
-struct MemcachedRequest {
-    let expectation: ReplyExpectation
-    let encode: (inout [UInt8]) -> Void
+/// A memcached command as the engine writes it, with what its reply must look like.
+enum MemcachedRequest: Sendable {
+    /// A validated command (``MemcachedEncoder/encodeValidated(_:keys:opaque:into:)``).
+    case command(MemcachedCommand, keys: [[UInt8]], opaque: String?, expecting: ReplyExpectation)
+    /// Bytes appended by a closure (`flush_all`, tests).
+    case encoded(expecting: ReplyExpectation, encode: @Sendable (inout [UInt8]) -> Void)
 }
 
 /// The text and meta protocols for the connection engine: replies through ``MemcachedParser``,
@@ -17,8 +18,14 @@ struct MemcachedCodec: ConnectionCodec {
     let checksKeys: Bool
 
     func encode(_ request: MemcachedRequest, into buffer: inout [UInt8]) -> ReplyExpectation {
-        request.encode(&buffer)
-        return request.expectation
+        switch request {
+        case .command(let command, let keys, let opaque, let expectation):
+            MemcachedEncoder.encodeValidated(command, keys: keys, opaque: opaque, into: &buffer)
+            return expectation
+        case .encoded(let expectation, let encode):
+            encode(&buffer)
+            return expectation
+        }
     }
 
     func accepts(_ reply: MemcachedReply, for expectation: ReplyExpectation) -> Bool {
@@ -57,15 +64,20 @@ extension PipelinedConnection where Codec == MemcachedCodec {
                   maxPending: configuration.maxPendingCommandsPerConnection, faults: faults)
     }
 
-    /// Writes one command (appended by `encode`) and waits for its reply.
+    /// Writes one command and waits for its reply.
     ///
     /// - Throws: `SessionError` (the engine's errors turned into the store's).
-    func send(expecting expectation: ReplyExpectation, deadline: Deadline, encode: @escaping (inout [UInt8]) -> Void) async throws -> MemcachedReply {
+    func perform(_ request: MemcachedRequest, deadline: Deadline) async throws -> MemcachedReply {
         do {
-            return try await send(MemcachedRequest(expectation: expectation, encode: encode), deadline: deadline)
+            return try await send(request, deadline: deadline)
         } catch let error as NetworkError {
             throw SessionError(error)
         }
+    }
+
+    /// Writes one command (appended by `encode`) and waits for its reply.
+    func send(expecting expectation: ReplyExpectation, deadline: Deadline, encode: @escaping @Sendable (inout [UInt8]) -> Void) async throws -> MemcachedReply {
+        try await perform(.encoded(expecting: expectation, encode: encode), deadline: deadline)
     }
 }
 

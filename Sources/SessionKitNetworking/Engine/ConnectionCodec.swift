@@ -1,3 +1,9 @@
+// The engine's declarations are `@_spi(Engine) public`, not `package`: Swift serializes the
+// bodies of `@inlinable` declarations for public ones only, and without them every store would
+// run the engine as unspecialized generic code. The SPI keeps them out of the module's public
+// interface: only a module that says `@_spi(Engine) import SessionKitNetworking` sees them, and
+// the module is no product of the package.
+
 /// A wire protocol plugged into the connection engine: how a request is written, how replies
 /// are read back, and how a reply is checked against the request it is matched to.
 ///
@@ -6,9 +12,9 @@
 /// reads to one ``Decoder`` and hands each complete reply to the oldest waiting request, after
 /// ``accepts(_:for:)`` agreed that the reply can be that request's. A reply that cannot be
 /// (or a decoder error) closes the connection, so that no later reply reaches the wrong caller.
-package protocol ConnectionCodec: Sendable {
+@_spi(Engine) public protocol ConnectionCodec: Sendable {
     /// What a caller sends.
-    associatedtype Request
+    associatedtype Request: Sendable
     /// What a sent request expects back; kept in the reply queue until its reply arrives.
     associatedtype Expectation: Sendable
     /// A complete reply.
@@ -31,13 +37,13 @@ package protocol ConnectionCodec: Sendable {
 }
 
 extension ConnectionCodec {
-    package func replyCount(of request: Request) -> Int { 1 }
+    @_spi(Engine) public func replyCount(of request: Request) -> Int { 1 }
 }
 
 /// The incremental reply parser of one connection: bytes go in with ``append(_:)``, complete
 /// frames come out of ``next(due:)``; `nil` means "need more bytes", a thrown error that the
 /// stream is broken (the connection is then closed).
-package protocol ReplyDecoder: Sendable {
+@_spi(Engine) public protocol ReplyDecoder: Sendable {
     associatedtype Expectation
     associatedtype Reply
 
@@ -52,7 +58,7 @@ package protocol ReplyDecoder: Sendable {
 }
 
 /// What a ``ReplyDecoder`` read.
-package enum DecodedFrame<Reply> {
+@_spi(Engine) public enum DecodedFrame<Reply> {
     /// A reply, for the oldest waiting request.
     case reply(Reply)
     /// An out-of-band frame (a RESP3 push), never matched to a request. With `outOfStep`, the

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// How a store opens its connections: the socket, then its handshake, with the store's errors.
-package protocol ConnectionFactory<Codec>: Sendable {
+@_spi(Engine) public protocol ConnectionFactory<Codec>: Sendable {
     associatedtype Codec: ConnectionCodec
 
     /// Opens a connection on `loop` and prepares it for requests (the handshake, checks of the
@@ -15,8 +15,8 @@ package protocol ConnectionFactory<Codec>: Sendable {
 
 /// One of a client's connections over its lifetime: connects on demand (through the store's
 /// ``ConnectionFactory``) and, while the server is known to be down (``ServerHealth``), fails fast.
-package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
-    package typealias Link = PipelinedConnection<Factory.Codec>
+@_spi(Engine) public final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
+    @_spi(Engine) public typealias Link = PipelinedConnection<Factory.Codec>
 
     @usableFromInline
     enum Phase {
@@ -47,7 +47,7 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
     /// - Parameters:
     ///   - label: the server, for messages of the slot's own.
     ///   - onFailure: called after each failed connection attempt with the consecutive failure count.
-    package init(factory: Factory, loop: EventLoop, label: ServerLabel, health: ServerHealth, onFailure: (@Sendable (Int) -> Void)? = nil) {
+    @_spi(Engine) public init(factory: Factory, loop: EventLoop, label: ServerLabel, health: ServerHealth, onFailure: (@Sendable (Int) -> Void)? = nil) {
         self.factory = factory
         self.loop = loop
         self.label = label
@@ -57,7 +57,7 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
 
     /// The open connection, if there is one, without waiting.
     @inlinable
-    package func readyConnection() -> Link? {
+    @_spi(Engine) public func readyConnection() -> Link? {
         state.withLock { state in
             if case .ready(let connection) = state.phase, !connection.isClosed { return connection }
             return nil
@@ -76,7 +76,7 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
     /// - Throws: the store's connect error, its fail-fast error, or ``NetworkError``
     ///   (`.timeout`, `.connectionClosed`, `.shutDown`).
     @inlinable
-    package func acquire(deadline: Deadline) async throws -> Link {
+    @_spi(Engine) public func acquire(deadline: Deadline) async throws -> Link {
         let decision = state.withLock { state -> Decision in
             switch state.phase {
             case .ready(let connection):
@@ -193,7 +193,7 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
 
     /// Closes the open connection if it does not lead to `address` (a Redis primary moved);
     /// the next call reconnects.
-    package func closeConnection(unlessAt address: String, reason: NetworkError) {
+    @_spi(Engine) public func closeConnection(unlessAt address: String, reason: NetworkError) {
         let connection = state.withLock { state -> Link? in
             if case .ready(let open) = state.phase, open.address != address { return open }
             return nil
@@ -202,7 +202,7 @@ package final class ConnectionSlot<Factory: ConnectionFactory>: Sendable {
     }
 
     /// Closes the connection for good and fails anyone waiting.
-    package func shutDown() {
+    @_spi(Engine) public func shutDown() {
         let (connection, waiters) = state.withLock { state -> (Link?, [CheckedContinuation<Link, any Error>]) in
             var connection: Link?
             if case .ready(let open) = state.phase { connection = open }

@@ -20,7 +20,7 @@ import Synchronization
 ///
 /// The hot paths are `@inlinable`, so that each store's module compiles them specialized for
 /// its codec instead of calling generic code through witness tables.
-package final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
+@_spi(Engine) public final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
     @usableFromInline
     struct Pending: Sendable {
         @usableFromInline let id: UInt64
@@ -36,7 +36,7 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
     }
 
     @usableFromInline
-    struct Waiter {
+    struct Waiter: Sendable {
         @usableFromInline let continuation: CheckedContinuation<Codec.Reply, any Error>
         /// `State.readEpoch` when the request was written.
         @usableFromInline let readEpoch: UInt64
@@ -86,22 +86,22 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
     @usableFromInline let outOfBand = Atomic<Int>(0)
 
     /// The protocol.
-    package let codec: Codec
+    @_spi(Engine) public let codec: Codec
     /// The server, for messages.
-    package let label: ServerLabel
+    @_spi(Engine) public let label: ServerLabel
     /// The loop that drives the socket and fires the deadlines.
-    package let loop: EventLoop
+    @_spi(Engine) public let loop: EventLoop
     /// The timeout callers are told about when their deadline passes.
-    package let commandTimeout: Duration
+    @_spi(Engine) public let commandTimeout: Duration
     /// The most requests waiting for replies before new ones are refused.
-    package let maxPending: Int
+    @_spi(Engine) public let maxPending: Int
     /// Injected faults (``ConnectionFaults/none`` outside tests).
-    package let faults: ConnectionFaults
+    @_spi(Engine) public let faults: ConnectionFaults
 
     /// The server's address, as in ``label``.
-    package var address: String { label.address }
+    @_spi(Engine) public var address: String { label.address }
 
-    package init(codec: Codec, label: ServerLabel, loop: EventLoop, commandTimeout: Duration, maxPending: Int, faults: ConnectionFaults = .none) {
+    @_spi(Engine) public init(codec: Codec, label: ServerLabel, loop: EventLoop, commandTimeout: Duration, maxPending: Int, faults: ConnectionFaults = .none) {
         self.codec = codec
         self.label = label
         self.loop = loop
@@ -116,7 +116,7 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
     /// - Throws: ``NetworkError`` "cannot connect to <server>: <why>; <what to check>" (`.timeout`
     ///   or `.connectFailed`), or `CancellationError`; the connection is then closed.
     @inlinable
-    package func open(endpoint: Endpoint, timeout: Duration) async throws {
+    @_spi(Engine) public func open(endpoint: Endpoint, timeout: Duration) async throws {
         // The socket's events reach this connection through closures formed here, in the
         // store's specialized code.
         let events = ConnectionEvents(read: { bytes in self.received(bytes) }, close: { error in self.closed(with: error) })
@@ -135,25 +135,25 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
     }
 
     /// Whether the connection takes no more requests.
-    package var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
+    @_spi(Engine) public var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
 
     /// The socket's write statistics (for tests and diagnostics).
-    package var writeStatistics: (calls: Int, bytes: Int) {
+    @_spi(Engine) public var writeStatistics: (calls: Int, bytes: Int) {
         state.withLock { $0.connection }?.writeStatistics ?? (0, 0)
     }
 
     /// Requests waiting for replies, cancelled ones whose reply is still due included.
-    package var pendingCount: Int { state.withLock { $0.queue.count } }
+    @_spi(Engine) public var pendingCount: Int { state.withLock { $0.queue.count } }
 
     /// Requests written on this connection, each prefix command counted (for tests and diagnostics).
-    package var commandsWritten: Int { writtenCommands.load(ordering: .relaxed) }
+    @_spi(Engine) public var commandsWritten: Int { writtenCommands.load(ordering: .relaxed) }
 
     /// Out-of-band frames (RESP3 pushes) read and skipped.
-    package var outOfBandFramesSkipped: Int { outOfBand.load(ordering: .relaxed) }
+    @_spi(Engine) public var outOfBandFramesSkipped: Int { outOfBand.load(ordering: .relaxed) }
 
     /// Closes the connection; requests in flight fail with `reason`. From now on it takes no
     /// new request: they go to a fresh connection.
-    package func close(reason: NetworkError) {
+    @_spi(Engine) public func close(reason: NetworkError) {
         let connection = state.withLock { state -> Connection? in
             markClosed(&state, reason)
             return state.connection
@@ -179,7 +179,7 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
     ///   when the stream broke; `CancellationError` when the task is cancelled (the reply is
     ///   still read and dropped).
     @inlinable
-    package func send(_ request: Codec.Request, deadline: Deadline) async throws -> Codec.Reply {
+    @_spi(Engine) public func send(_ request: Codec.Request, deadline: Deadline) async throws -> Codec.Reply {
         let replies = UInt64(max(codec.replyCount(of: request), 1))
         let id = state.withLock { state -> UInt64 in
             state.nextID &+= replies
@@ -274,7 +274,7 @@ package final class PipelinedConnection<Codec: ConnectionCodec>: Sendable {
     /// Decoding and matching run under the state lock, one lock per read: the first frame that
     /// cannot be right marks the connection closed before anything after it is looked at.
     @inlinable
-    package func received(_ bytes: UnsafeRawBufferPointer) {
+    @_spi(Engine) public func received(_ bytes: UnsafeRawBufferPointer) {
         guard !closedFlag.load(ordering: .acquiring) else { return }
         var ready: [(Waiter, Codec.Reply)] = []
         var failure: NetworkError?

@@ -1,17 +1,17 @@
 /// A first-in, first-out queue that pops from the front in O(1): the reply order of a
 /// connection.
-package struct RequestQueue<Element>: Sendable where Element: Sendable {
+@_spi(Engine) public struct RequestQueue<Element>: Sendable where Element: Sendable {
     @usableFromInline var storage: [Element] = []
     @usableFromInline var head = 0
 
-    @inlinable package init() {}
+    @inlinable @_spi(Engine) public init() {}
 
-    @inlinable package var count: Int { storage.count - head }
-    @inlinable package var first: Element? { head < storage.count ? storage[head] : nil }
+    @inlinable @_spi(Engine) public var count: Int { storage.count - head }
+    @inlinable @_spi(Engine) public var first: Element? { head < storage.count ? storage[head] : nil }
 
-    @inlinable package mutating func append(_ element: Element) { storage.append(element) }
+    @inlinable @_spi(Engine) public mutating func append(_ element: Element) { storage.append(element) }
 
-    @inlinable package mutating func popFirst() -> Element? {
+    @inlinable @_spi(Engine) public mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]
         head += 1
@@ -26,11 +26,11 @@ package struct RequestQueue<Element>: Sendable where Element: Sendable {
     }
 
     /// Removes the first element matching `predicate` (used only by injected faults).
-    @inlinable package mutating func removeFirst(where predicate: (Element) -> Bool) {
+    @inlinable @_spi(Engine) public mutating func removeFirst(where predicate: (Element) -> Bool) {
         if let index = storage[head...].firstIndex(where: predicate) { storage.remove(at: index) }
     }
 
-    @inlinable package mutating func removeAll() {
+    @inlinable @_spi(Engine) public mutating func removeAll() {
         storage.removeAll()
         head = 0
     }
@@ -38,16 +38,16 @@ package struct RequestQueue<Element>: Sendable where Element: Sendable {
 
 /// The pending commands' deadlines, earliest first. Commands mostly arrive in deadline order, so
 /// inserting walks back from the end a step or two at most in practice.
-package struct DeadlineQueue: Sendable {
+@_spi(Engine) public struct DeadlineQueue: Sendable {
     @usableFromInline var storage: [(deadline: UInt64, id: UInt64)] = []
     @usableFromInline var head = 0
 
-    @inlinable package init() {}
+    @inlinable @_spi(Engine) public init() {}
 
-    @inlinable package var count: Int { storage.count - head }
-    @inlinable package var first: (deadline: UInt64, id: UInt64)? { head < storage.count ? storage[head] : nil }
+    @inlinable @_spi(Engine) public var count: Int { storage.count - head }
+    @inlinable @_spi(Engine) public var first: (deadline: UInt64, id: UInt64)? { head < storage.count ? storage[head] : nil }
 
-    @inlinable package mutating func insert(deadline: UInt64, id: UInt64) {
+    @inlinable @_spi(Engine) public mutating func insert(deadline: UInt64, id: UInt64) {
         storage.append((deadline, id))
         var index = storage.count - 1
         while index > head && storage[index - 1].deadline > deadline {
@@ -56,7 +56,7 @@ package struct DeadlineQueue: Sendable {
         }
     }
 
-    @inlinable package mutating func removeFirst() {
+    @inlinable @_spi(Engine) public mutating func removeFirst() {
         guard head < storage.count else { return }
         head += 1
         if head == storage.count {
@@ -68,7 +68,7 @@ package struct DeadlineQueue: Sendable {
         }
     }
 
-    @inlinable package mutating func removeAll() {
+    @inlinable @_spi(Engine) public mutating func removeAll() {
         storage.removeAll()
         head = 0
     }

@@ -3,7 +3,7 @@ import Synchronization
 /// What a client knows about one server's reachability, shared by the connection slots to it:
 /// after a failed connect, every slot fails fast until the jittered, growing backoff has passed.
 /// Consecutive failures are counted (memcached takes a server off its ring after several).
-package final class ServerHealth: Sendable {
+@_spi(Engine) public final class ServerHealth: Sendable {
     private struct State {
         var failures = 0
         var downUntil: Deadline?
@@ -12,10 +12,10 @@ package final class ServerHealth: Sendable {
     private let state = Mutex(State())
     private let backoff: Backoff
 
-    package init(backoff: Backoff) { self.backoff = backoff }
+    @_spi(Engine) public init(backoff: Backoff) { self.backoff = backoff }
 
     /// The last connect error and the time left before the next attempt, while backing off.
-    package func backingOff() -> (error: any Error, remaining: Duration)? {
+    @_spi(Engine) public func backingOff() -> (error: any Error, remaining: Duration)? {
         state.withLock { state in
             guard let until = state.downUntil, let error = state.lastError, Deadline.now() < until else { return nil }
             return (error, until.remaining)
@@ -23,9 +23,9 @@ package final class ServerHealth: Sendable {
     }
 
     /// Consecutive failed connection attempts.
-    package var consecutiveFailures: Int { state.withLock { $0.failures } }
+    @_spi(Engine) public var consecutiveFailures: Int { state.withLock { $0.failures } }
 
-    package func recordSuccess() {
+    @_spi(Engine) public func recordSuccess() {
         state.withLock { state in
             state.failures = 0
             state.downUntil = nil
@@ -35,7 +35,7 @@ package final class ServerHealth: Sendable {
 
     /// Records a failed attempt and returns the number of consecutive failures.
     @discardableResult
-    package func recordFailure(_ error: any Error) -> Int {
+    @_spi(Engine) public func recordFailure(_ error: any Error) -> Int {
         state.withLock { state in
             let delay = backoff.delay(attempt: state.failures)
             state.failures += 1

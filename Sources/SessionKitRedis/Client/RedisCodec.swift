@@ -1,10 +1,10 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 
 /// A Redis command as the engine writes it: its arguments, and for a Cluster `ASK`
 /// redirection an `ASKING` written right before it, in the same write, so that no other command
 /// can come between them (its reply is read and dropped).
-struct RedisRequest {
+struct RedisRequest: Sendable {
     let arguments: [RedisArgument]
     let asking: Bool
 }
@@ -103,9 +103,6 @@ extension PipelinedConnection where Codec == RedisCodec {
 
     /// How many RESP3 push frames arrived (and were skipped) on this connection.
     var pushFramesSkipped: Int { outOfBandFramesSkipped }
-
-    /// The kind of a pub/sub push frame, or `nil` for other pushes (see ``RedisCodec/pubSubKind(of:)``).
-    static func pubSubKind(of frame: [RESPValue]) -> String? { RedisCodec.pubSubKind(of: frame) }
 }
 
 extension ServerLabel {

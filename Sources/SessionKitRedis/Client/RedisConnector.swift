@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 
 /// Finds the server to connect to at each (re)connect, and checks it after the handshake
 /// (Sentinel: the current primary, whose `ROLE` must be master).

@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Synchronization
 
 /// Routes a Cluster client's commands: one multiplexed single-node client per primary, a slot
