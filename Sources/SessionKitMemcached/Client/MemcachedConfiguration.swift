@@ -1,4 +1,5 @@
 import SessionKit
+@_spi(Engine) import SessionKitNetworking
 
 /// How to reach and talk to one memcached server or a ring of them.
 ///
@@ -229,5 +230,15 @@ extension String {
         while let first = scalars.first, first == " " || first == "\t" || first == "\n" { scalars.removeFirst() }
         while let last = scalars.last, last == " " || last == "\t" || last == "\n" { scalars.removeLast() }
         return String(scalars)
+    }
+}
+
+extension MemcachedConfiguration.Server {
+    /// Where the engine connects.
+    var endpoint: Endpoint {
+        switch self {
+        case .tcp(let host, let port): return .tcp(host: host, port: port)
+        case .unix(let path): return .unix(path: path)
+        }
     }
 }

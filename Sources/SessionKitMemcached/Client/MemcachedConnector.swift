@@ -1,6 +1,14 @@
 import SessionKit
 @_spi(Engine) import SessionKitNetworking
 
+extension ServerLabel {
+    /// A memcached server, for the engine's messages.
+    static func memcached(at address: String) -> ServerLabel {
+        ServerLabel(product: "memcached", address: address, client: "MemcachedClient", connectionSetting: "connectionsPerServer",
+                    setupHint: "check that memcached is running and the server list is right")
+    }
+}
+
 /// How a memcached client opens a connection to one server; failures become `SessionError`s
 /// that say what to check.
 struct MemcachedConnector: ConnectionFactory {
@@ -13,7 +21,7 @@ struct MemcachedConnector: ConnectionFactory {
         do {
             try await connection.open(endpoint: server.endpoint, timeout: configuration.connectTimeout)
         } catch {
-            throw SessionError(connectFailure: error, to: connection.label)
+            throw (error as? NetworkError).map(SessionError.init) ?? SessionError(.storeUnavailable, "cannot connect to \(connection.label): \(error)")
         }
         return connection
     }
@@ -21,15 +29,5 @@ struct MemcachedConnector: ConnectionFactory {
     func failFastError(after error: any Error, remaining: Duration) -> any Error {
         guard let last = error as? SessionError else { return error }
         return SessionError(last.code, "\(last.message). Failing fast for another \(Int(remaining.milliseconds.rounded(.up))) ms before the next reconnect attempt")
-    }
-}
-
-extension MemcachedConfiguration.Server {
-    /// Where the engine connects.
-    var endpoint: Endpoint {
-        switch self {
-        case .tcp(let host, let port): return .tcp(host: host, port: port)
-        case .unix(let path): return .unix(path: path)
-        }
     }
 }

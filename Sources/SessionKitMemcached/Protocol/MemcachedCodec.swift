@@ -34,6 +34,9 @@ struct MemcachedCodec: ConnectionCodec {
 
     func makeDecoder() -> Decoder { Decoder(parser: MemcachedParser(limits: limits), checksKeys: checksKeys) }
 
+    /// Get replies are parsed against their request's keys.
+    var decodesWithExpectation: Bool { true }
+
     /// ``MemcachedParser`` behind the engine's decoder interface: a get reply is parsed knowing
     /// the keys its request asked for, so a VALUE for another key fails at its header line.
     struct Decoder: ReplyDecoder {
@@ -81,23 +84,10 @@ extension PipelinedConnection where Codec == MemcachedCodec {
     }
 }
 
-extension ServerLabel {
-    /// A memcached server, for the engine's messages.
-    static func memcached(at address: String) -> ServerLabel {
-        ServerLabel(product: "memcached", address: address, client: "MemcachedClient", connectionSetting: "connectionsPerServer",
-                    setupHint: "check that memcached is running and the server list is right")
-    }
-}
-
 extension SessionError {
     /// The store's error for an engine error: same message; timeouts and broken streams keep
     /// their codes, everything else means the server cannot be used now.
     init(_ error: NetworkError) {
         self.init(error.code == .timeout ? .timeout : error.code == .protocolError ? .protocolError : .storeUnavailable, error.message)
-    }
-
-    /// The store's error for a failed connection attempt.
-    init(connectFailure error: any Error, to server: ServerLabel) {
-        self = (error as? NetworkError).map(SessionError.init) ?? (error as? SessionError) ?? SessionError(.storeUnavailable, "cannot connect to \(server): \(error)")
     }
 }

@@ -34,10 +34,15 @@
 
     /// A fresh parser for a new connection.
     func makeDecoder() -> Decoder
+
+    /// Whether the decoder must be told what the oldest waiting request expects
+    /// (``ReplyDecoder/next(due:)``); default `false`.
+    var decodesWithExpectation: Bool { get }
 }
 
 extension ConnectionCodec {
     @_spi(Engine) public func replyCount(of request: Request) -> Int { 1 }
+    @_spi(Engine) public var decodesWithExpectation: Bool { false }
 }
 
 /// The incremental reply parser of one connection: bytes go in with ``append(_:)``, complete
@@ -52,8 +57,9 @@ extension ConnectionCodec {
 
     /// The next complete frame, or `nil` until more bytes arrive.
     ///
-    /// - Parameter due: what the oldest waiting request expects (`nil` when none waits), for
-    ///   protocols whose parser must know it (a memcached get's keys).
+    /// - Parameter due: what the request this reply is due to expects (`nil` when none waits,
+    ///   or when the codec does not ask for it), for protocols whose parser must know it (a
+    ///   memcached get's keys).
     mutating func next(due: Expectation?) throws -> DecodedFrame<Reply>?
 }
 

@@ -63,10 +63,9 @@ import Synchronization
         /// Counts reads, so that a timeout can tell whether anything arrived since a request went out.
         @usableFromInline var readEpoch: UInt64
         @usableFromInline var connection: Connection?
-        @usableFromInline var decoder: Codec.Decoder
 
         @inlinable
-        init(decoder: Codec.Decoder) {
+        init() {
             queue = RequestQueue()
             waiters = [:]
             deadlines = DeadlineQueue()
@@ -76,11 +75,12 @@ import Synchronization
             closeReason = nil
             readEpoch = 0
             connection = nil
-            self.decoder = decoder
         }
     }
 
     @usableFromInline let state: Mutex<State>
+    /// The reply parser; used by whoever handles a read (the loop thread, or a test).
+    @usableFromInline let decoder: Mutex<Codec.Decoder>
     @usableFromInline let closedFlag = Atomic<Bool>(false)
     @usableFromInline let writtenCommands = Atomic<Int>(0)
     @usableFromInline let outOfBand = Atomic<Int>(0)
@@ -108,7 +108,8 @@ import Synchronization
         self.commandTimeout = commandTimeout
         self.maxPending = maxPending
         self.faults = faults
-        self.state = Mutex(State(decoder: codec.makeDecoder()))
+        self.state = Mutex(State())
+        self.decoder = Mutex(codec.makeDecoder())
     }
 
     /// Connects the socket; a handshake, if any, is up to the caller.
@@ -268,31 +269,53 @@ import Synchronization
 
     // MARK: Socket events (event loop thread)
 
-    /// Handles bytes read from the socket (the delegate method; tests call it directly to drive
-    /// several reads while the loop is held).
+    /// Handles bytes read from the socket (tests call it directly to drive several reads while
+    /// the loop is held).
     ///
-    /// Decoding and matching run under the state lock, one lock per read: the first frame that
+    /// The bytes are decoded first, under the decoder's lock only, so that writers are not held
+    /// up by parsing; then every frame is matched under one state lock: the first frame that
     /// cannot be right marks the connection closed before anything after it is looked at.
     @inlinable
     @_spi(Engine) public func received(_ bytes: UnsafeRawBufferPointer) {
         guard !closedFlag.load(ordering: .acquiring) else { return }
+        var frames: [DecodedFrame<Codec.Reply>] = []
+        var decodeFailure: NetworkError?
+        decoder.withLock { decoder in
+            decoder.append(bytes)
+            // What the requests whose replies are due expect, fetched a few at a time for
+            // codecs whose parser needs it; entries are only ever added behind them meanwhile.
+            var dues: [Codec.Expectation] = []
+            var dueIndex = 0
+            var fetched = 0
+            while true {
+                var due: Codec.Expectation?
+                if codec.decodesWithExpectation {
+                    if dueIndex == dues.count {
+                        dues = state.withLock { $0.queue.elements(from: fetched, count: 64).map(\.expectation) }
+                        fetched += dues.count
+                        dueIndex = 0
+                    }
+                    due = dueIndex < dues.count ? dues[dueIndex] : nil
+                }
+                do {
+                    guard let frame = try decoder.next(due: due) else { break }
+                    if case .reply = frame { dueIndex += 1 }
+                    frames.append(frame)
+                } catch {
+                    decodeFailure = (error as? NetworkError) ?? NetworkError(.protocolError, "\(label) sent an unreadable reply: \(error)")
+                    break
+                }
+            }
+        }
         var ready: [(Waiter, Codec.Reply)] = []
+        ready.reserveCapacity(frames.count)
         var failure: NetworkError?
         var failed: [Waiter] = []
         var socket: Connection?
         state.withLock { state in
             guard state.closed == nil else { return }
             state.readEpoch &+= 1
-            state.decoder.append(bytes)
-            while true {
-                let frame: DecodedFrame<Codec.Reply>?
-                do {
-                    frame = try state.decoder.next(due: state.queue.first?.expectation)
-                } catch {
-                    failure = (error as? NetworkError) ?? NetworkError(.protocolError, "\(label) sent an unreadable reply: \(error)")
-                    break
-                }
-                guard let frame else { break }
+            for frame in frames {
                 switch frame {
                 case .push(let outOfStep):
                     outOfBand.add(1, ordering: .relaxed)
@@ -313,6 +336,7 @@ import Synchronization
                 }
                 if failure != nil { break }
             }
+            if failure == nil { failure = decodeFailure }
             if let failure {
                 markClosed(&state, failure)
                 failed = takeWaiters(&state)

@@ -11,6 +11,12 @@
 
     @inlinable @_spi(Engine) public mutating func append(_ element: Element) { storage.append(element) }
 
+    /// Up to `count` elements, starting `offset` elements after the first.
+    @inlinable @_spi(Engine) public func elements(from offset: Int, count: Int) -> ArraySlice<Element> {
+        let start = Swift.min(head + offset, storage.count)
+        return storage[start..<Swift.min(start + count, storage.count)]
+    }
+
     @inlinable @_spi(Engine) public mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]

@@ -105,23 +105,10 @@ extension PipelinedConnection where Codec == RedisCodec {
     var pushFramesSkipped: Int { outOfBandFramesSkipped }
 }
 
-extension ServerLabel {
-    /// A Redis server, for the engine's messages.
-    static func redis(at address: String) -> ServerLabel {
-        ServerLabel(product: "Redis", address: address, client: "RedisClient", connectionSetting: "connectionCount",
-                    setupHint: "check that redis-server is running and the URL is right")
-    }
-}
-
 extension SessionError {
     /// The store's error for an engine error: same message; timeouts and broken streams keep
     /// their codes, everything else means the server cannot be used now.
     init(_ error: NetworkError) {
         self.init(error.code == .timeout ? .timeout : error.code == .protocolError ? .protocolError : .storeUnavailable, error.message)
-    }
-
-    /// The store's error for a failed connection attempt: its own errors (handshake) as they are.
-    init(connectFailure error: any Error, to server: ServerLabel) {
-        self = (error as? SessionError) ?? (error as? NetworkError).map(SessionError.init) ?? SessionError(.storeUnavailable, "cannot connect to \(server): \(error)")
     }
 }

@@ -1,6 +1,14 @@
 import SessionKit
 @_spi(Engine) import SessionKitNetworking
 
+extension ServerLabel {
+    /// A Redis server, for the engine's messages.
+    static func redis(at address: String) -> ServerLabel {
+        ServerLabel(product: "Redis", address: address, client: "RedisClient", connectionSetting: "connectionCount",
+                    setupHint: "check that redis-server is running and the URL is right")
+    }
+}
+
 /// Finds the server to connect to at each (re)connect, and checks it after the handshake
 /// (Sentinel: the current primary, whose `ROLE` must be master).
 protocol NodeLocator: Sendable {
@@ -34,7 +42,8 @@ struct RedisConnector: ConnectionFactory {
             try await locator?.verify(connection, at: target, deadline: deadline)
             return connection
         } catch {
-            let failure = SessionError(connectFailure: error, to: connection.label)
+            // The handshake's own errors as they are; the engine's turned into the store's.
+            let failure = (error as? SessionError) ?? (error as? NetworkError).map(SessionError.init) ?? SessionError(.storeUnavailable, "cannot connect to \(connection.label): \(error)")
             connection.close(reason: failure)
             throw failure
         }
@@ -43,15 +52,5 @@ struct RedisConnector: ConnectionFactory {
     func failFastError(after error: any Error, remaining: Duration) -> any Error {
         let last = (error as? SessionError) ?? SessionError(.storeUnavailable, "\(error)")
         return SessionError(last.code, "\(last.message). Failing fast for another \(Int(remaining.milliseconds.rounded(.up))) ms before the next reconnect attempt")
-    }
-}
-
-extension RedisConfiguration.Address {
-    /// Where the engine connects.
-    var endpoint: Endpoint {
-        switch self {
-        case .tcp(let host, let port): return .tcp(host: host, port: port)
-        case .unix(let path): return .unix(path: path)
-        }
     }
 }
