@@ -2,20 +2,20 @@
 ///
 /// Attempt `n` (counting from 0) waits a random time between half and all of
 /// `min(maximum, initial * 2^n)`, so clients that lost the same server do not come back in step.
-public struct Backoff: Sendable, Hashable {
+@_spi(Engine) public struct Backoff: Sendable, Hashable {
     /// The base delay of the first retry.
-    public var initial: Duration
+    @_spi(Engine) public var initial: Duration
     /// The cap on the delay.
-    public var maximum: Duration
+    @_spi(Engine) public var maximum: Duration
 
     /// Creates a backoff policy.
-    public init(initial: Duration = .milliseconds(50), maximum: Duration = .seconds(2)) {
+    @_spi(Engine) public init(initial: Duration = .milliseconds(50), maximum: Duration = .seconds(2)) {
         self.initial = initial
         self.maximum = maximum
     }
 
     /// The un-jittered delay ceiling for attempt `attempt` (0-based).
-    public func ceiling(attempt: Int) -> Duration {
+    @_spi(Engine) public func ceiling(attempt: Int) -> Duration {
         let base = max(initial.nanosecondsClamped, 1)
         let cap = max(maximum.nanosecondsClamped, base)
         let shift = min(max(attempt, 0), 40)
@@ -24,13 +24,13 @@ public struct Backoff: Sendable, Hashable {
     }
 
     /// The jittered delay for attempt `attempt`, drawn from `generator`.
-    public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+    @_spi(Engine) public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
         let (half, span) = jitterRange(attempt: attempt)
         return .nanoseconds(half + Int64.random(in: span, using: &generator))
     }
 
     /// The jittered delay for attempt `attempt`, using the system random number generator.
-    public func delay(attempt: Int) -> Duration {
+    @_spi(Engine) public func delay(attempt: Int) -> Duration {
         // Not `delay(attempt:using:)` with a local `SystemRandomNumberGenerator`: the generator is
         // an empty struct, and Thread Sanitizer reports concurrent `inout` accesses to empty
         // values as races on one shared address.

@@ -7,12 +7,26 @@ import Synchronization
 
 /// Receives a ``Connection``'s events. Both methods are called on the connection's event loop
 /// thread and must not block.
-public protocol ConnectionDelegate: AnyObject, Sendable {
+@_spi(Engine) public protocol ConnectionDelegate: AnyObject, Sendable {
     /// Bytes arrived. The buffer is only valid during the call.
     func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer)
     /// The connection closed; `error` is `nil` when it was closed locally with ``Connection/close()``.
     /// Called exactly once, after which the connection holds no reference to the delegate.
     func connection(_ connection: Connection, didCloseWith error: NetworkError?)
+}
+
+/// A ``ConnectionDelegate`` that forwards the events to closures.
+@_spi(Engine) public final class ConnectionEvents: ConnectionDelegate {
+    private let read: @Sendable (UnsafeRawBufferPointer) -> Void
+    private let close: @Sendable (NetworkError?) -> Void
+
+    @_spi(Engine) public init(read: @escaping @Sendable (UnsafeRawBufferPointer) -> Void, close: @escaping @Sendable (NetworkError?) -> Void) {
+        self.read = read
+        self.close = close
+    }
+
+    @_spi(Engine) public func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) { read(bytes) }
+    @_spi(Engine) public func connection(_ connection: Connection, didCloseWith error: NetworkError?) { close(error) }
 }
 
 /// A non-blocking TCP or Unix-domain stream socket driven by an ``EventLoop``, with buffered
@@ -21,13 +35,13 @@ public protocol ConnectionDelegate: AnyObject, Sendable {
 /// Writers from any thread append to one outbound buffer with ``write(_:)``; the loop sends
 /// everything appended before it gets to run in as few `send(2)` calls as possible, which is what
 /// makes auto-pipelining work. TCP connections use `TCP_NODELAY` and keepalive.
-public final class Connection: IOHandler, @unchecked Sendable {
+@_spi(Engine) public final class Connection: IOHandler, @unchecked Sendable {
     // @unchecked: the stored `var`s below the Mutex are confined to the loop thread.
 
     /// The loop that drives this connection.
-    public let loop: EventLoop
+    @_spi(Engine) public let loop: EventLoop
     /// The server this connection talks to.
-    public let endpoint: Endpoint
+    @_spi(Engine) public let endpoint: Endpoint
     let fileDescriptor: Int32
     private let address: SocketAddress
 
@@ -43,7 +57,7 @@ public final class Connection: IOHandler, @unchecked Sendable {
 
     /// How many `send(2)` calls the connection made and how many bytes they wrote; auto-pipelining
     /// shows as far fewer calls than requests.
-    public var writeStatistics: (calls: Int, bytes: Int) {
+    @_spi(Engine) public var writeStatistics: (calls: Int, bytes: Int) {
         (writeCalls.load(ordering: .relaxed), bytesWritten.load(ordering: .relaxed))
     }
 
@@ -92,7 +106,7 @@ public final class Connection: IOHandler, @unchecked Sendable {
     ///   - delegate: receives the bytes read and the close event.
     /// - Throws: ``NetworkError`` (`.connectionRefused`, `.timeout`, `.resolutionFailed`...), or
     ///   `CancellationError` when the task is cancelled.
-    public static func connect(
+    @_spi(Engine) public static func connect(
         to endpoint: Endpoint,
         on loop: EventLoop = .shared,
         timeout: Duration,
@@ -181,14 +195,14 @@ public final class Connection: IOHandler, @unchecked Sendable {
     }
 
     /// Whether the connection is still open (it may close at any moment).
-    public var isOpen: Bool { outbound.withLock { !$0.closed } }
+    @_spi(Engine) public var isOpen: Bool { outbound.withLock { !$0.closed } }
 
     /// Appends bytes to the outbound buffer with `body` and schedules a flush; safe from any thread.
     ///
     /// Everything appended before the loop runs the flush goes out together.
     /// - Returns: `false` (and does not call `body`) when the connection is closed.
     @discardableResult
-    public func write(_ body: (inout [UInt8]) -> Void) -> Bool {
+    @_spi(Engine) public func write(_ body: (inout [UInt8]) -> Void) -> Bool {
         let schedule: Bool? = outbound.withLock { state in
             if state.closed { return nil }
             body(&state.buffer)
@@ -203,12 +217,12 @@ public final class Connection: IOHandler, @unchecked Sendable {
     }
 
     /// Closes the connection; the delegate hears of it on the loop thread. Safe from any thread.
-    public func close() {
+    @_spi(Engine) public func close() {
         loop.execute { self.closeNow(nil) }
     }
 
     /// Closes the connection with `error` reported to the delegate. Safe from any thread.
-    public func close(reportingError error: NetworkError) {
+    @_spi(Engine) public func close(reportingError error: NetworkError) {
         loop.execute { self.closeNow(error) }
     }
 

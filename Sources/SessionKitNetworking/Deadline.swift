@@ -5,32 +5,32 @@ import Darwin
 #endif
 
 /// A point in time on the monotonic clock, in nanoseconds; used for every network deadline.
-public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible {
+@_spi(Engine) public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Nanoseconds since an arbitrary, fixed origin (the system's monotonic clock).
-    public let uptimeNanoseconds: UInt64
+    @_spi(Engine) public let uptimeNanoseconds: UInt64
 
     /// Creates a deadline from a monotonic clock reading.
-    public init(uptimeNanoseconds: UInt64) {
+    @_spi(Engine) public init(uptimeNanoseconds: UInt64) {
         self.uptimeNanoseconds = uptimeNanoseconds
     }
 
     /// The current time.
-    public static func now() -> Deadline {
+    @_spi(Engine) public static func now() -> Deadline {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Deadline(uptimeNanoseconds: UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec))
     }
 
     /// A deadline `duration` from now; negative durations give now.
-    public static func after(_ duration: Duration) -> Deadline {
+    @_spi(Engine) public static func after(_ duration: Duration) -> Deadline {
         now().advanced(by: duration)
     }
 
     /// A deadline that never passes in practice.
-    public static let distantFuture = Deadline(uptimeNanoseconds: UInt64.max / 2)
+    @_spi(Engine) public static let distantFuture = Deadline(uptimeNanoseconds: UInt64.max / 2)
 
     /// This deadline moved by `duration` (clamped at zero and at ``distantFuture``).
-    public func advanced(by duration: Duration) -> Deadline {
+    @_spi(Engine) public func advanced(by duration: Duration) -> Deadline {
         let ns = duration.nanosecondsClamped
         if ns <= 0 {
             let back = UInt64(-ns)
@@ -41,22 +41,22 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     /// Whether the deadline has passed.
-    public var hasPassed: Bool { Deadline.now() >= self }
+    @_spi(Engine) public var hasPassed: Bool { Deadline.now() >= self }
 
     /// The time left until the deadline, zero if it has passed.
-    public var remaining: Duration {
+    @_spi(Engine) public var remaining: Duration {
         let now = Deadline.now().uptimeNanoseconds
         return now >= uptimeNanoseconds ? .zero : .nanoseconds(Int64(uptimeNanoseconds - now))
     }
 
-    public static func < (lhs: Deadline, rhs: Deadline) -> Bool { lhs.uptimeNanoseconds < rhs.uptimeNanoseconds }
+    @_spi(Engine) public static func < (lhs: Deadline, rhs: Deadline) -> Bool { lhs.uptimeNanoseconds < rhs.uptimeNanoseconds }
 
-    public var description: String { "Deadline(\(uptimeNanoseconds)ns)" }
+    @_spi(Engine) public var description: String { "Deadline(\(uptimeNanoseconds)ns)" }
 }
 
 extension Duration {
     /// The duration in whole nanoseconds, clamped to the `Int64` range.
-    public var nanosecondsClamped: Int64 {
+    @_spi(Engine) public var nanosecondsClamped: Int64 {
         let (seconds, attoseconds) = components
         let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? Int64.min : Int64.max }
@@ -66,5 +66,5 @@ extension Duration {
     }
 
     /// The duration in milliseconds as a `Double`, for messages.
-    public var milliseconds: Double { Double(nanosecondsClamped) / 1_000_000 }
+    @_spi(Engine) public var milliseconds: Double { Double(nanosecondsClamped) / 1_000_000 }
 }

@@ -7,13 +7,13 @@ import Dispatch
 
 /// Where a server listens: a TCP host and port (IPv4, IPv6 or a name to resolve) or a Unix
 /// domain socket path.
-public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
+@_spi(Engine) public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// A TCP server; `host` is a name, an IPv4 address or an IPv6 address (without brackets).
     case tcp(host: String, port: Int)
     /// A Unix domain socket at `path`.
     case unix(path: String)
 
-    public var description: String {
+    @_spi(Engine) public var description: String {
         switch self {
         case .tcp(let host, let port):
             return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"

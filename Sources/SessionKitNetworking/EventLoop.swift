@@ -21,12 +21,12 @@ protocol IOHandler: AnyObject {
 /// No blocking system call ever runs on Swift's cooperative thread pool: callers hand work to the
 /// loop with ``execute(_:)`` and wait on continuations that the loop resumes. A loop serves a
 /// handful of connections (each multiplexes many requests), so `poll` costs next to nothing.
-public final class EventLoop: @unchecked Sendable {
+@_spi(Engine) public final class EventLoop: @unchecked Sendable {
     // @unchecked: `handlers`, `readBuffer` and `pollSet` are touched only on the loop thread;
     // everything shared with other threads sits in `shared` behind a Mutex.
 
     /// The process-wide loop used by default; started on first use, never stopped.
-    public static let shared = EventLoop(name: "SessionKit I/O")
+    @_spi(Engine) public static let shared = EventLoop(name: "SessionKit I/O")
 
     private struct Shared {
         var tasks: [@Sendable () -> Void] = []
@@ -41,7 +41,7 @@ public final class EventLoop: @unchecked Sendable {
     private let wakeWriteFD: Int32
     private let threadID = Atomic<UInt>(0)
     /// The thread's name, for debuggers.
-    public let name: String
+    @_spi(Engine) public let name: String
 
     private var handlers: [Int32: Registration] = [:]
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -52,7 +52,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Creates and starts a loop on a new thread.
-    public init(name: String) {
+    @_spi(Engine) public init(name: String) {
         self.name = name
         var fds: [Int32] = [0, 0]
         let rc = pipe(&fds)
@@ -80,12 +80,12 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Whether the caller runs on this loop's thread.
-    public var inEventLoop: Bool {
+    @_spi(Engine) public var inEventLoop: Bool {
         UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))) == threadID.load(ordering: .acquiring)
     }
 
     /// Runs `task` on the loop's thread, soon. Safe to call from any thread.
-    public func execute(_ task: @escaping @Sendable () -> Void) {
+    @_spi(Engine) public func execute(_ task: @escaping @Sendable () -> Void) {
         let wake = shared.withLock { state -> Bool in
             state.tasks.append(task)
             if state.sleeping && !state.wakePending {
@@ -99,7 +99,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `action` on the loop's thread at `deadline`, unless the returned timer is cancelled first.
     @discardableResult
-    public func schedule(at deadline: Deadline, _ action: @escaping @Sendable () -> Void) -> Timer {
+    @_spi(Engine) public func schedule(at deadline: Deadline, _ action: @escaping @Sendable () -> Void) -> Timer {
         let timer = Timer(action: action)
         let wake = shared.withLock { state -> Bool in
             state.timers.insert(deadline: deadline.uptimeNanoseconds, timer: timer)
@@ -114,7 +114,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// A pending timer; ``cancel()`` stops it from firing.
-    public final class Timer: Sendable {
+    @_spi(Engine) public final class Timer: Sendable {
         private let state: Mutex<(@Sendable () -> Void)?>
 
         fileprivate init(action: @escaping @Sendable () -> Void) {
@@ -123,7 +123,7 @@ public final class EventLoop: @unchecked Sendable {
 
         /// Stops the timer; returns `true` if it had not fired yet.
         @discardableResult
-        public func cancel() -> Bool {
+        @_spi(Engine) public func cancel() -> Bool {
             state.withLock { action in
                 defer { action = nil }
                 return action != nil

@@ -4,13 +4,14 @@ import Glibc
 import Darwin
 #endif
 
-/// An error from the networking layer: a failed name lookup, connect, read or write.
+/// An error from the networking layer: a failed name lookup, connect, read or write, a deadline,
+/// a broken reply stream.
 ///
-/// The ``message`` says what failed and, where the operating system reported one, its `errno`
-/// text. Higher layers wrap these errors in their own error types.
-public struct NetworkError: Error, Sendable, Hashable, CustomStringConvertible {
+/// The ``message`` names the server and says what failed and, where the operating system
+/// reported one, its `errno` text. The stores turn these errors into `SessionError`s.
+@_spi(Engine) public struct NetworkError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    @_spi(Engine) public struct Code: Sendable, Hashable, CustomStringConvertible {
         fileprivate enum Base: String, Sendable, Hashable {
             case resolutionFailed
             case connectFailed
@@ -20,38 +21,48 @@ public struct NetworkError: Error, Sendable, Hashable, CustomStringConvertible {
             case connectionClosed
             case ioError
             case invalidAddress
+            case protocolError
+            case overloaded
+            case shutDown
         }
         fileprivate let base: Base
 
         /// The host name could not be resolved.
-        public static let resolutionFailed = Code(base: .resolutionFailed)
+        @_spi(Engine) public static let resolutionFailed = Code(base: .resolutionFailed)
         /// The connection could not be established.
-        public static let connectFailed = Code(base: .connectFailed)
+        @_spi(Engine) public static let connectFailed = Code(base: .connectFailed)
         /// Nothing listens at the address (`ECONNREFUSED`, or a missing Unix socket).
-        public static let connectionRefused = Code(base: .connectionRefused)
+        @_spi(Engine) public static let connectionRefused = Code(base: .connectionRefused)
         /// A deadline passed.
-        public static let timeout = Code(base: .timeout)
+        @_spi(Engine) public static let timeout = Code(base: .timeout)
         /// The peer reset the connection.
-        public static let connectionReset = Code(base: .connectionReset)
+        @_spi(Engine) public static let connectionReset = Code(base: .connectionReset)
         /// The connection was closed, by the peer or locally.
-        public static let connectionClosed = Code(base: .connectionClosed)
+        @_spi(Engine) public static let connectionClosed = Code(base: .connectionClosed)
         /// A read or write failed.
-        public static let ioError = Code(base: .ioError)
+        @_spi(Engine) public static let ioError = Code(base: .ioError)
         /// The address is not usable (a Unix socket path too long, a malformed host).
-        public static let invalidAddress = Code(base: .invalidAddress)
+        @_spi(Engine) public static let invalidAddress = Code(base: .invalidAddress)
+        /// The server sent something that breaks the protocol or the reply order; the
+        /// connection was closed so that no reply reaches the wrong caller.
+        @_spi(Engine) public static let protocolError = Code(base: .protocolError)
+        /// Too many requests wait for replies on the connection.
+        @_spi(Engine) public static let overloaded = Code(base: .overloaded)
+        /// The client was closed.
+        @_spi(Engine) public static let shutDown = Code(base: .shutDown)
 
-        public var description: String { base.rawValue }
+        @_spi(Engine) public var description: String { base.rawValue }
     }
 
     /// What kind of failure this is.
-    public let code: Code
+    @_spi(Engine) public let code: Code
     /// What went wrong.
-    public let message: String
+    @_spi(Engine) public let message: String
     /// The `errno` value reported by the system, if any.
-    public let systemError: Int32?
+    @_spi(Engine) public let systemError: Int32?
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String, systemError: Int32? = nil) {
+    @_spi(Engine) public init(_ code: Code, _ message: String, systemError: Int32? = nil) {
         self.code = code
         self.message = message
         self.systemError = systemError
@@ -70,5 +81,5 @@ public struct NetworkError: Error, Sendable, Hashable, CustomStringConvertible {
         return NetworkError(chosen, "\(what): \(text) (errno \(err))", systemError: err)
     }
 
-    public var description: String { "NetworkError.\(code): \(message)" }
+    @_spi(Engine) public var description: String { "NetworkError.\(code): \(message)" }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitMemcached
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitMemcached
 import SessionKitTestSupport
 import Testing
 
@@ -41,7 +41,7 @@ struct MemcachedEjectionTests {
                 configuration.ejectsDeadServers = true
                 configuration.serverFailureLimit = 2
                 configuration.deadServerRetryInterval = .milliseconds(200)
-                let client = try MemcachedClient(configuration: configuration, loop: .shared, freesCancelledSlots: false, ejectionSafety: safety)
+                let client = try MemcachedClient(configuration: configuration, group: .shared(count: 1), ejectionSafety: safety)
                 let store = MemcachedSessionStore(client: client)
                 let interface = try StoreSessionInterface(store: store, configuration: SessionConfiguration(prefix: "ejection:"))
                 return Pool(servers: servers, proxies: proxies, store: store, interface: interface, middleware: try SessionMiddleware(interface))

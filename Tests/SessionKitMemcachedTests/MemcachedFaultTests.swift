@@ -1,7 +1,7 @@
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitMemcached
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitMemcached
 import SessionKitTestSupport
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
 import SessionKit
-@testable import SessionKitMemcached
+@_spi(Engine) @testable import SessionKitMemcached
 import SessionKitTestSupport
 import Testing
 

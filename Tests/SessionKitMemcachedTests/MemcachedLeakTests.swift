@@ -1,7 +1,7 @@
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitMemcached
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitMemcached
 import SessionKitTestSupport
 import Testing
 
@@ -97,7 +97,7 @@ struct MemcachedLeakTests {
     static func client(through proxy: FaultProxy, broken: Bool) async throws -> MemcachedClient {
         var configuration = try MemcachedConfiguration(testing: "memcached://127.0.0.1:\(proxy.port)").withFastReconnect()
         configuration.commandTimeout = .seconds(10)
-        let client = try MemcachedClient(configuration: configuration, loop: .shared, freesCancelledSlots: broken)
+        let client = try MemcachedClient(configuration: configuration, group: .shared(count: 1), faults: broken ? .freedSlots : .none)
         try await withDeadline(.seconds(20), "connecting through the proxy") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 { group.addTask { _ = try await client.version() } }

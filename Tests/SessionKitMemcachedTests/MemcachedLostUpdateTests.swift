@@ -1,5 +1,5 @@
 import SessionKit
-@testable import SessionKitMemcached
+@_spi(Engine) @testable import SessionKitMemcached
 import SessionKitTestSupport
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitMemcached
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitMemcached
 import SessionKitTestSupport
 import Testing
 
@@ -26,7 +26,7 @@ struct MemcachedSendGuardTests {
     static func client(_ server: MemcachedServer, policy: MemcachedCommandPolicy = .sharedConnection) throws -> MemcachedClient {
         var configuration = try MemcachedConfiguration(testing: server.url)
         configuration.connectionsPerServer = 1  // every command on one connection: a shift would hit every later load
-        return try MemcachedClient(configuration: configuration, loop: .shared, freesCancelledSlots: false, commandPolicy: policy)
+        return try MemcachedClient(configuration: configuration, group: .shared(count: 1), commandPolicy: policy)
     }
 
     /// 200 sessions with distinct values, stored under fresh keys.

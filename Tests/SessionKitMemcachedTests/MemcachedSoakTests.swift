@@ -1,6 +1,7 @@
 import Foundation
 import SessionKit
-@testable import SessionKitMemcached
+@_spi(Engine) @testable import SessionKitMemcached
+@_spi(Engine) import SessionKitNetworking
 import SessionKitTestSupport
 import Testing
 

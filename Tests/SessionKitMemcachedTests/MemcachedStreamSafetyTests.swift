@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitMemcached
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitMemcached
 import SessionKitTestSupport
 import Synchronization
 import Testing
@@ -157,7 +157,7 @@ struct MemcachedStreamSafetyTests {
         let loop = EventLoop(name: "memcached mismatch test")
         var configuration = try MemcachedConfiguration(testing: "memcached://127.0.0.1:\(server.port)")
         configuration.connectionsPerServer = 1
-        let client = try MemcachedClient(configuration: configuration, loop: loop, freesCancelledSlots: false)
+        let client = try MemcachedClient(configuration: configuration, group: EventLoopGroup([loop]))
         defer { client.close() }
         let connection = try await client.nodes[0].connection(deadline: .after(.seconds(20)))
         let hold = DispatchSemaphore(value: 0)

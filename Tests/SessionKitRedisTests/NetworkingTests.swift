@@ -1,4 +1,4 @@
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Synchronization
 import Testing
 

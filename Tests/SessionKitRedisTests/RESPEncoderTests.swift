@@ -1,4 +1,4 @@
-@testable import SessionKitRedis
+@_spi(Engine) @testable import SessionKitRedis
 import Testing
 
 @Suite("RESP encoder")

@@ -1,5 +1,5 @@
 import SessionKit
-@testable import SessionKitRedis
+@_spi(Engine) @testable import SessionKitRedis
 import Testing
 
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

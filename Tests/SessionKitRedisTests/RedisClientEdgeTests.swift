@@ -1,7 +1,7 @@
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitRedis
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitRedis
 import SessionKitTestSupport
 import Testing
 
@@ -14,7 +14,7 @@ struct RedisClientEdgeTests {
         configuration.connectionCount = 1
         // send refuses CLIENT TRACKING on shared connections; this test turns it on anyway to
         // check the connection's own handling of pushes (see RedisSendGuardTests).
-        let tracked = try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: false, commandPolicy: .unrestricted)
+        let tracked = try RedisClient(configuration: configuration, group: .shared(count: 1), commandPolicy: .unrestricted)
         defer { tracked.close() }
         let writer = try RedisClient(configuration: SharedRedis.configuration(server))
         defer { writer.close() }

@@ -1,5 +1,5 @@
 import SessionKit
-@testable import SessionKitRedis
+@_spi(Engine) @testable import SessionKitRedis
 import SessionKitTestSupport
 import Testing
 

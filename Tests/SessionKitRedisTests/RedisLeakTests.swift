@@ -1,7 +1,7 @@
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitRedis
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitRedis
 import SessionKitTestSupport
 import Synchronization
 import Testing
@@ -98,7 +98,7 @@ struct RedisLeakTests {
     static func client(through proxy: FaultProxy, broken: Bool) async throws -> RedisClient {
         var configuration = try RedisConfiguration(testing: proxy.redisURL).withFastReconnect()
         configuration.commandTimeout = .seconds(10)
-        let client = try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: broken)
+        let client = try RedisClient(configuration: configuration, group: .shared(count: 1), faults: broken ? .freedSlots : .none)
         try await withDeadline(.seconds(60), "connecting through the proxy") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 { group.addTask { try await client.send(["PING"], idempotent: true) } }

@@ -1,7 +1,7 @@
 import Foundation
 import SessionKit
-import SessionKitNetworking
-@testable import SessionKitRedis
+@_spi(Engine) import SessionKitNetworking
+@_spi(Engine) @testable import SessionKitRedis
 import SessionKitTestSupport
 import Testing
 
@@ -93,7 +93,7 @@ struct RedisSendGuardTests {
         var configuration = SharedRedis.configuration(server)
         configuration.connectionCount = 1  // every command on one connection: a shift would hit every later load
         configuration.protocolVersion = version
-        return try RedisClient(configuration: configuration, loop: .shared, freesCancelledSlots: false, commandPolicy: policy)
+        return try RedisClient(configuration: configuration, group: .shared(count: 1), commandPolicy: policy)
     }
 
     @Test("every refused command is refused before a byte is written, then 10,000 concurrent loads get their own sessions",
@@ -177,12 +177,12 @@ struct RedisSendGuardTests {
     @Test("pub/sub pushes are told apart from other pushes")
     func pubSubPushKinds() {
         for kind in ["subscribe", "PSUBSCRIBE", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "message", "pmessage", "smessage"] {
-            #expect(RedisConnection.pubSubKind(of: [.bulkString(Array(kind.utf8)), .bulkString([0x61]), .integer(1)]) == kind.lowercased())
-            #expect(RedisConnection.pubSubKind(of: [.simpleString(kind)]) == kind.lowercased())
+            #expect(RedisCodec.pubSubKind(of: [.bulkString(Array(kind.utf8)), .bulkString([0x61]), .integer(1)]) == kind.lowercased())
+            #expect(RedisCodec.pubSubKind(of: [.simpleString(kind)]) == kind.lowercased())
         }
-        #expect(RedisConnection.pubSubKind(of: [.bulkString(Array("invalidate".utf8)), .array([])]) == nil)
-        #expect(RedisConnection.pubSubKind(of: []) == nil)
-        #expect(RedisConnection.pubSubKind(of: [.integer(1)]) == nil)
+        #expect(RedisCodec.pubSubKind(of: [.bulkString(Array("invalidate".utf8)), .array([])]) == nil)
+        #expect(RedisCodec.pubSubKind(of: []) == nil)
+        #expect(RedisCodec.pubSubKind(of: [.integer(1)]) == nil)
     }
 
     @Test("refusals match names and subcommands in any case, and nothing else")

@@ -1,6 +1,6 @@
 import Foundation
 import SessionKit
-@testable import SessionKitRedis
+@_spi(Engine) @testable import SessionKitRedis
 import SessionKitTestSupport
 import Testing
 

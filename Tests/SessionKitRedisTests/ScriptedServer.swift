@@ -1,6 +1,7 @@
 import Foundation
 import SessionKit
-@testable import SessionKitRedis
+@_spi(Engine) @testable import SessionKitRedis
+@_spi(Engine) import SessionKitNetworking
 import SessionKitTestSupport
 import Synchronization
 #if canImport(Glibc)
@@ -19,13 +20,18 @@ final class ScriptedServer: Sendable {
     private let listenFD: Int32
     private let script: Script
     private let heartbeat: Bool
-    private let state = Mutex<(stopped: Bool, commands: [[String]], connections: Int)>((false, [], 0))
+    private let trickle: (command: String, pause: Duration)?
+    private let state = Mutex<(stopped: Bool, commands: [[String]], connections: Int, trickled: Int, peerClosed: Int)>((false, [], 0, 0, 0))
 
-    /// - Parameter heartbeat: send a RESP3 push frame every 20 ms, so the client sees traffic
-    ///   (and no stall) while its commands go unanswered.
-    init(heartbeat: Bool = false, _ script: @escaping Script) throws {
+    /// - Parameters:
+    ///   - heartbeat: send a RESP3 push frame every 20 ms, so the client sees traffic
+    ///     (and no stall) while its commands go unanswered.
+    ///   - trickle: send the replies to this command one byte at a time, pausing between bytes
+    ///     (a slow or hostile server); the connection's thread does nothing else meanwhile.
+    init(heartbeat: Bool = false, trickle: (command: String, pause: Duration)? = nil, _ script: @escaping Script) throws {
         self.script = script
         self.heartbeat = heartbeat
+        self.trickle = trickle
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -49,6 +55,10 @@ final class ScriptedServer: Sendable {
     var commands: [[String]] { state.withLock { $0.commands } }
     /// How many connections were accepted.
     var connections: Int { state.withLock { $0.connections } }
+    /// How many bytes of trickled replies were sent.
+    var trickled: Int { state.withLock { $0.trickled } }
+    /// How many connections the client closed while a reply was being trickled to it.
+    var peerClosedWhileTrickling: Int { state.withLock { $0.peerClosed } }
 
     func stop() { state.withLock { $0.stopped = true } }
 
@@ -88,6 +98,19 @@ final class ScriptedServer: Sendable {
                 let command = parts.map { $0.string ?? "" }
                 state.withLock { $0.commands.append(command) }
                 guard let reply = script(command, index) else { return }
+                if let trickle, command.first == trickle.command {
+                    for byte in reply {
+                        if state.withLock({ $0.stopped }) { return }
+                        guard [byte].withUnsafeBytes({ send(fd, $0.baseAddress!, 1, Int32(MSG_NOSIGNAL)) }) == 1 else {
+                            state.withLock { $0.peerClosed += 1 }
+                            return
+                        }
+                        state.withLock { $0.trickled += 1 }
+                        // Pacing the server, not synchronizing the test.
+                        usleep(UInt32(trickle.pause.milliseconds * 1000))
+                    }
+                    continue
+                }
                 var offset = 0
                 while offset < reply.count {
                     let written = reply.withUnsafeBytes { send(fd, $0.baseAddress! + offset, reply.count - offset, Int32(MSG_NOSIGNAL)) }

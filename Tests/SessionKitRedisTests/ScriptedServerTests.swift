@@ -1,9 +1,9 @@
 import Foundation
 import SessionKit
-@testable import SessionKitRedis
+@_spi(Engine) @testable import SessionKitRedis
 import SessionKitTestSupport
 import Synchronization
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Testing
 
 @Suite("Redis client against a scripted server")
@@ -134,7 +134,8 @@ struct ScriptedServerTests {
         defer { server.stop() }
         // Stall detection off: on a loaded machine the heartbeat may be late, and this test is
         // about each deadline, not about stalls (RedisFaultTests covers those).
-        let connection = RedisConnection(address: "scripted", loop: .shared, limits: .init(), commandTimeout: .seconds(1), maxPending: 100, freesCancelledSlots: false, closesStalledConnections: false)
+        let connection = RedisConnection(address: "scripted", loop: .shared, configuration: RedisConfiguration(commandTimeout: .seconds(1), maxPendingCommandsPerConnection: 100),
+                                         faults: ConnectionFaults(closesStalledConnections: false))
         try await connection.open(endpoint: .tcp(host: "127.0.0.1", port: server.port), timeout: .seconds(10))
         defer { connection.close(reason: SessionError(.storeUnavailable, "test over")) }
         let delays: [Int] = [400, 100, 250, 50, 300]
@@ -157,6 +158,35 @@ struct ScriptedServerTests {
         }
         #expect(!connection.isClosed, "timeouts alone do not close a connection that shows signs of life")
         #expect(connection.pushFramesSkipped > 0)
+    }
+
+    /// A server that keeps sending bytes, one every 2 ms, of a reply far too large to finish:
+    /// every read shows the connection alive, but the oldest command's reply cannot arrive in
+    /// time, and every later reply waits behind it.
+    @Test("a connection whose oldest command is past its deadline is closed even while bytes trickle in")
+    func tricklingReplyTimesOutAndCloses() async throws {
+        let server = try ScriptedServer(trickle: (command: "GET", pause: .milliseconds(2))) { command, _ in
+            command.first == "GET" ? [UInt8](resp: "$1000000\r\n") + [UInt8](repeating: 0x61, count: 1_000_000) + [UInt8](resp: "\r\n") : [UInt8](resp: "+PONG\r\n")
+        }
+        defer { server.stop() }
+        let connection = RedisConnection(address: "scripted", loop: .shared, configuration: RedisConfiguration(commandTimeout: .milliseconds(300)))
+        try await connection.open(endpoint: .tcp(host: "127.0.0.1", port: server.port), timeout: .seconds(10))
+        defer { connection.close(reason: SessionError(.storeUnavailable, "test over")) }
+        try await withDeadline(.seconds(60), "trickling reply") {
+            let get = Task { try await connection.send(["GET", "big"], deadline: .after(.milliseconds(300))) }
+            try await Poll.until("GET is written") { connection.commandsWritten == 1 }
+            // Queued behind GET (or, if GET already failed, refused by the closed connection).
+            let ping = Task { try await connection.send(["PING"], deadline: .after(.seconds(30))) }
+            let getError = await #expect(throws: SessionError.self) { try await get.value }
+            #expect(getError?.code == .timeout, "\(String(describing: getError))")
+            // Closed in the same step that failed the command, before its caller resumed.
+            #expect(connection.isClosed, "the connection was closed as stalled")
+            let pingError = await #expect(throws: SessionError.self) { try await ping.value }
+            #expect(pingError?.code == .timeout || pingError?.code == .storeUnavailable, "\(String(describing: pingError))")
+            try await Poll.until("the server sees the connection closed") { server.peerClosedWhileTrickling == 1 }
+        }
+        #expect(server.trickled > 0, "bytes trickled in while the command waited")
+        #expect(server.commands.first == ["GET", "big"])
     }
 
     @Test("a server closing the connection mid-handshake is storeUnavailable, then fail-fast")

@@ -23,15 +23,18 @@ private func tsanRelease(_ address: UnsafeMutableRawPointer)
 /// itself (taking the value's address is already an access the sanitizer would check).
 private final class TSanSyncToken: Sendable {}
 
+@usableFromInline
 struct Mutex<Value: ~Copyable>: ~Copyable {
     private let base: Synchronization.Mutex<Value>
     private let token = TSanSyncToken()
 
+    @usableFromInline
     init(_ initialValue: consuming sending Value) {
         base = Synchronization.Mutex(initialValue)
     }
 
 
+    @usableFromInline
     borrowing func withLock<Result: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {
@@ -43,6 +46,7 @@ struct Mutex<Value: ~Copyable>: ~Copyable {
         }
     }
 
+    @usableFromInline
     borrowing func withLockIfAvailable<Result: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result? {

@@ -84,6 +84,11 @@ guard let memcslap = which("memcslap") ?? which("memslap") else { fail("memcslap
 
 var configuration = MemcachedConfiguration(servers: [.tcp(host: host, port: port)])
 configuration.commandTimeout = .seconds(10)
+// BENCHMARK_EVENT_LOOPS=N spreads the client's connections over N event loops (default: the
+// configuration's default), to compare 1 and 2 loops side by side.
+if let eventLoops = ProcessInfo.processInfo.environment["BENCHMARK_EVENT_LOOPS"].flatMap(Int.init) {
+    configuration.eventLoopCount = eventLoops
+}
 let store = try MemcachedSessionStore(configuration: configuration)
 
 let readyBy = now() + 10
@@ -209,7 +214,7 @@ func runMemcslap(test: String, perThread: Int) throws -> Double {
     fail("could not read memcslap's output:\n\(output)")
 }
 
-print("memcached suite: \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, \(rounds) alternating rounds, memcached on \(host):\(port)")
+print("memcached suite: \(configuration.eventLoopCount) event loop(s), \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, \(rounds) alternating rounds, memcached on \(host):\(port)")
 _ = try await runSessionKit(duration: min(1, seconds / 2))  // warm-up
 
 func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }

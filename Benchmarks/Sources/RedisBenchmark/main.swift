@@ -109,8 +109,12 @@ if let fixed = ProcessInfo.processInfo.environment["REDIS_BENCHMARK_PORT"].flatM
 defer { stopServers() }
 guard let redisBenchmark = which("redis-benchmark") else { fail("redis-benchmark is not installed (apt-get install -y redis-tools)") }
 
+// BENCHMARK_EVENT_LOOPS=N spreads the client's connections over N event loops (default: the
+// configuration's default), to compare 1 and 2 loops side by side.
+let eventLoops = ProcessInfo.processInfo.environment["BENCHMARK_EVENT_LOOPS"].flatMap(Int.init)
 var configuration = RedisConfiguration(address: .tcp(host: host, port: port))
 configuration.commandTimeout = .seconds(10)
+if let eventLoops { configuration.eventLoopCount = eventLoops }
 let store = try RedisSessionStore(configuration: configuration)
 
 // Wait for the server.
@@ -247,7 +251,7 @@ func runRedisBenchmarkCommand(_ command: [String], requests: Int, port: Int) thr
     fail("could not read redis-benchmark's CSV output for \(command.first ?? ""):\n\(String(decoding: output, as: UTF8.self))")
 }
 
-print("redis suite: \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, \(rounds) alternating rounds, redis-server on \(host):\(port)")
+print("redis suite: \(configuration.eventLoopCount) event loop(s), \(concurrency) concurrent tasks, \(valueSize)-byte values, \(seconds) s per run, \(rounds) alternating rounds, redis-server on \(host):\(port)")
 _ = try await runSessionKit(duration: min(1, seconds / 2), store: store, counted: [store.client])  // warm-up
 
 func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
@@ -470,6 +474,7 @@ if ProcessInfo.processInfo.environment["REDIS_BENCHMARK_CLUSTER"] != "0" {
     let clusterPorts = try await startCluster()
     var clusterConfiguration = try RedisConfiguration(url: "redis+cluster://" + clusterPorts.map { "\(host):\($0)" }.joined(separator: ","))
     clusterConfiguration.commandTimeout = .seconds(10)
+    if let eventLoops { clusterConfiguration.eventLoopCount = eventLoops }
     let clusterStore = try RedisSessionStore(configuration: clusterConfiguration)
     let primaries = try clusterPorts.map { try RedisClient(configuration: RedisConfiguration(address: .tcp(host: host, port: $0))) }
     for t in 0..<concurrency {

@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Synchronization
 
 /// A memcached client that multiplexes many concurrent commands over a few connections per
@@ -50,7 +50,8 @@ public final class MemcachedClient: Sendable {
 
     /// The configuration the client was created with.
     public let configuration: MemcachedConfiguration
-    let loop: EventLoop
+    /// The event loops the connections are spread over.
+    let group: EventLoopGroup
     let nodes: [MemcachedServerNode]
     private let ring: Mutex<RingState>
     private let closed = Atomic<Bool>(false)
@@ -79,7 +80,7 @@ public final class MemcachedClient: Sendable {
     ///
     /// - Throws: `SessionError` `.invalidConfiguration` when a setting is out of range.
     public convenience init(configuration: MemcachedConfiguration) throws {
-        try self.init(configuration: configuration, loop: .shared, freesCancelledSlots: false)
+        try self.init(configuration: configuration, group: .shared(count: configuration.eventLoopCount))
     }
 
     /// Creates a client from a server list (see ``MemcachedConfiguration/init(url:)``).
@@ -88,23 +89,25 @@ public final class MemcachedClient: Sendable {
     }
 
     /// - Parameters:
-    ///   - freesCancelledSlots: test-only: reproduce the 2023 redis-py bug (a cancelled
-    ///     request's reply slot is freed), so that tests can prove they catch it. Never set outside tests.
+    ///   - group: the event loops the connections are spread over.
+    ///   - faults: test-only: faults injected into the engine (``ConnectionFaults/freedSlots``
+    ///     reproduces the 2023 redis-py bug and accepts any reply), so that tests can prove
+    ///     they catch them.
     ///   - commandPolicy: test-only: the other values let `send` write the flags it refuses, and
     ///     turn off meta reply matching, so that tests can show what that does to other callers.
     ///   - ejectionSafety: test-only: the other values turn off the flush of returning servers
     ///     or the deletes on fallback servers, so that tests can show what each one prevents.
-    init(configuration: MemcachedConfiguration, loop: EventLoop, freesCancelledSlots: Bool,
+    init(configuration: MemcachedConfiguration, group: EventLoopGroup, faults: ConnectionFaults = .none,
          commandPolicy: MemcachedCommandPolicy = .sharedConnection, ejectionSafety: MemcachedEjectionSafety = .standard) throws {
         try configuration.validate()
         self.commandPolicy = commandPolicy
         self.ejectionSafety = ejectionSafety
         self.configuration = configuration
-        self.loop = loop
+        self.group = group
         let failures = FailureSink()
         self.nodes = configuration.servers.enumerated().map { index, server in
-            MemcachedServerNode(server: server, index: index, configuration: configuration, loop: loop,
-                                freesCancelledSlots: freesCancelledSlots, onFailure: { count in failures.report(index, count) })
+            MemcachedServerNode(server: server, index: index, configuration: configuration, group: group,
+                                faults: faults, onFailure: { count in failures.report(index, count) })
         }
         let all = Array(configuration.servers.indices)
         self.ring = Mutex(RingState(ring: KetamaRing(names: configuration.servers.map(\.ketamaName)), live: all))
@@ -487,9 +490,7 @@ public final class MemcachedClient: Sendable {
             let node = try fixed ?? route(keys.first ?? [])
             do {
                 let connection = try await node.connection(deadline: deadline, key: keys.first)
-                return try await connection.send(expecting: expectation, deadline: deadline) { buffer in
-                    MemcachedEncoder.encodeValidated(command, keys: keys, opaque: opaque, into: &buffer)
-                }
+                return try await connection.perform(.command(command, keys: keys, opaque: opaque, expecting: expectation), deadline: deadline)
             } catch let error as SessionError where error.code == .storeUnavailable && !retried && !deadline.hasPassed {
                 retried = true
                 let moved = fixed == nil && (try? route(keys.first ?? []))?.index != node.index

@@ -1,24 +1,28 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Synchronization
 
 /// One server of the client: its connections and its health.
 final class MemcachedServerNode: Sendable {
     let server: MemcachedConfiguration.Server
     let index: Int
-    let health: MemcachedServerHealth
-    private let slots: [MemcachedConnectionSlot]
+    let health: ServerHealth
+    private let slots: [ConnectionSlot<MemcachedConnector>]
     private let nextSlot = Atomic<Int>(0)
 
-    init(server: MemcachedConfiguration.Server, index: Int, configuration: MemcachedConfiguration, loop: EventLoop,
-         freesCancelledSlots: Bool, onFailure: @escaping @Sendable (Int) -> Void) {
+    /// - Parameters:
+    ///   - group: the event loops; the server's connection `i` runs on loop `index + i`.
+    ///   - faults: test-only faults injected into the engine.
+    init(server: MemcachedConfiguration.Server, index: Int, configuration: MemcachedConfiguration, group: EventLoopGroup,
+         faults: ConnectionFaults, onFailure: @escaping @Sendable (Int) -> Void) {
         self.server = server
         self.index = index
-        let health = MemcachedServerHealth(backoff: Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay))
+        let health = ServerHealth(backoff: Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay))
         self.health = health
-        self.slots = (0..<configuration.connectionsPerServer).map { _ in
-            MemcachedConnectionSlot(server: server, configuration: configuration, loop: loop, health: health,
-                                    freesCancelledSlots: freesCancelledSlots, onFailure: onFailure)
+        let connector = MemcachedConnector(server: server, configuration: configuration, faults: faults)
+        self.slots = (0..<configuration.connectionsPerServer).map { slot in
+            ConnectionSlot(factory: connector, loop: group.loop(for: index + slot), label: .memcached(at: server.description),
+                           health: health, onFailure: onFailure)
         }
     }
 
@@ -29,7 +33,17 @@ final class MemcachedServerNode: Sendable {
     /// still runs before any later command on the same key. Spread over several connections,
     /// a cancelled `set` could reach the server after the next, acknowledged `set` of the same
     /// session and undo it.
+    ///
+    /// - Throws: `SessionError`.
     func connection(deadline: Deadline, key: [UInt8]? = nil) async throws -> MemcachedConnection {
+        do {
+            return try await acquire(deadline: deadline, key: key)
+        } catch let error as NetworkError {
+            throw SessionError(error)
+        }
+    }
+
+    private func acquire(deadline: Deadline, key: [UInt8]?) async throws -> MemcachedConnection {
         let count = slots.count
         if let key, count > 1 {
             // FNV-1a.

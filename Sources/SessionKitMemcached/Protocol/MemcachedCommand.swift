@@ -1,4 +1,5 @@
 import SessionKit
+@_spi(Engine) import SessionKitNetworking
 
 /// A memcached command, encoded by ``MemcachedEncoder``.
 ///
@@ -246,18 +247,6 @@ public enum MemcachedEncoder {
     }
 
     private static func unsigned(_ value: UInt64, _ buffer: inout [UInt8]) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { raw in
-            repeat {
-                raw[19 - count] = UInt8(rest % 10) + 0x30
-                rest /= 10
-                count += 1
-            } while rest > 0
-            buffer.append(contentsOf: raw[(20 - count)...])
-        }
+        buffer.appendDecimal(value)
     }
 }

@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 
 /// The connection handshake: `HELLO 3 [AUTH user pass] [SETNAME name]`, falling back to RESP2
 /// with `AUTH`, `CLIENT SETNAME` and `SELECT` when the server does not know `HELLO`.

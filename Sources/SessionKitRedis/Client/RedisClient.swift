@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Synchronization
 
 /// A Redis client that multiplexes many concurrent commands over a few connections.
@@ -41,9 +41,10 @@ import Synchronization
 public final class RedisClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: RedisConfiguration
-    let loop: EventLoop
+    /// The event loops the connections are spread over.
+    let group: EventLoopGroup
     let counters: ClientCounters
-    private let slots: [ConnectionSlot]
+    private let slots: [ConnectionSlot<RedisConnector>]
     private let cluster: ClusterRouter?
     private let sentinel: SentinelLocator?
     private let nextSlot = Atomic<Int>(0)
@@ -56,7 +57,7 @@ public final class RedisClient: Sendable {
     ///
     /// - Throws: `SessionError` `.invalidConfiguration` when a setting is out of range.
     public convenience init(configuration: RedisConfiguration) throws {
-        try self.init(configuration: configuration, loop: .shared, freesCancelledSlots: false)
+        try self.init(configuration: configuration, group: .shared(count: configuration.eventLoopCount))
     }
 
     /// Creates a client from a URL (see ``RedisConfiguration/init(url:)``).
@@ -65,14 +66,18 @@ public final class RedisClient: Sendable {
     }
 
     /// - Parameters:
-    ///   - freesCancelledSlots: test-only: reproduce the 2023 redis-py bug, so that tests
-    ///     can prove they catch it. Never set outside tests.
+    ///   - group: the event loops the connections are spread over.
+    ///   - faults: test-only: faults injected into the engine (``ConnectionFaults/freedSlots``
+    ///     reproduces the 2023 redis-py bug), so that tests can prove they catch them.
     ///   - commandPolicy: test-only: ``RedisCommandPolicy/unrestricted`` lets `send` write the
     ///     commands it refuses, so that tests can show what they do to other callers.
-    init(configuration: RedisConfiguration, loop: EventLoop, freesCancelledSlots: Bool, counters: ClientCounters = ClientCounters(),
+    init(configuration: RedisConfiguration, group: EventLoopGroup, faults: ConnectionFaults = .none, counters: ClientCounters = ClientCounters(),
          commandPolicy: RedisCommandPolicy = .sharedConnection) throws {
         guard configuration.connectionCount >= 1 && configuration.connectionCount <= 64 else {
             throw SessionError(.invalidConfiguration, "RedisConfiguration.connectionCount is \(configuration.connectionCount); use 1...64 (2 is plenty: connections are multiplexed)")
+        }
+        guard (1...EventLoopGroup.maximumCount).contains(configuration.eventLoopCount) else {
+            throw SessionError(.invalidConfiguration, "RedisConfiguration.eventLoopCount is \(configuration.eventLoopCount); use 1...\(EventLoopGroup.maximumCount) (one I/O thread per core at most)")
         }
         guard configuration.commandTimeout > .zero, configuration.connectTimeout > .zero else {
             throw SessionError(.invalidConfiguration, "RedisConfiguration.commandTimeout and connectTimeout must be positive")
@@ -84,7 +89,7 @@ public final class RedisClient: Sendable {
             throw SessionError(.invalidConfiguration, "RedisConfiguration.maxPendingCommandsPerConnection must be at least 1 and maxRetries at least 0")
         }
         self.configuration = configuration
-        self.loop = loop
+        self.group = group
         self.counters = counters
         self.commandPolicy = commandPolicy
         switch configuration.topology {
@@ -101,7 +106,7 @@ public final class RedisClient: Sendable {
             guard configuration.maxRedirections >= 1 else {
                 throw SessionError(.invalidConfiguration, "RedisConfiguration.maxRedirections is \(configuration.maxRedirections); use at least 1 (5 is usual)")
             }
-            self.cluster = ClusterRouter(configuration: configuration, seeds: seeds, loop: loop, counters: counters)
+            self.cluster = ClusterRouter(configuration: configuration, seeds: seeds, group: group, counters: counters)
             self.sentinel = nil
             self.slots = []
             return
@@ -110,19 +115,20 @@ public final class RedisClient: Sendable {
                 throw SessionError(.invalidConfiguration, "RedisConfiguration.topology is .sentinel without Sentinels or without a primary name; list the Sentinels and the name they monitor (sentinel monitor <name> ...)")
             }
             self.cluster = nil
-            self.sentinel = SentinelLocator(configuration: configuration, masterName: name, sentinels: sentinels, loop: loop, counters: counters)
+            self.sentinel = SentinelLocator(configuration: configuration, masterName: name, sentinels: sentinels, group: group, counters: counters)
         }
         let health = ServerHealth(backoff: Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay))
-        let locator = self.sentinel
-        self.slots = (0..<configuration.connectionCount).map { _ in
-            ConnectionSlot(configuration: configuration, loop: loop, health: health, freesCancelledSlots: freesCancelledSlots, locator: locator)
+        let connector = RedisConnector(configuration: configuration, locator: self.sentinel, faults: faults)
+        let label = ServerLabel.redis(at: sentinel == nil ? "\(configuration.address)" : "the primary found through Sentinel")
+        self.slots = (0..<configuration.connectionCount).map { index in
+            ConnectionSlot(factory: connector, loop: group.loop(for: index), label: label, health: health)
         }
         if let sentinel {
             let slots = self.slots
             sentinel.onPrimaryChange { primary in
                 // The backoff was about the old primary: connect to the new one at once.
                 health.recordSuccess()
-                let reason = SessionError(.storeUnavailable, "the Redis primary moved to \(primary) (Sentinel failover); the client reconnects to it")
+                let reason = NetworkError(.connectionClosed, "the Redis primary moved to \(primary) (Sentinel failover); the client reconnects to it")
                 for slot in slots { slot.closeConnection(unlessAt: "\(primary)", reason: reason) }
             }
         }
@@ -219,7 +225,12 @@ public final class RedisClient: Sendable {
         var attempt = 0
         var lostOnce = false
         while true {
-            let connection = try await connection(deadline: deadline)
+            let connection: RedisConnection
+            do {
+                connection = try await self.connection(deadline: deadline)
+            } catch let error as NetworkError {
+                throw SessionError(error)
+            }
             let reply: RESPValue
             do {
                 reply = try await connection.send(arguments, deadline: deadline, asking: asking)

@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Synchronization
 
 /// Routes a Cluster client's commands: one multiplexed single-node client per primary, a slot
@@ -21,16 +21,16 @@ final class ClusterRouter: Sendable {
     private let state = Mutex(State())
     private let configuration: RedisConfiguration
     private let seeds: [Address]
-    private let loop: EventLoop
+    private let group: EventLoopGroup
     private let counters: ClientCounters
     private let backoff: Backoff
     /// Refreshes asked for within this interval of the last one share its result.
     private static let minimumRefreshInterval: Duration = .milliseconds(100)
 
-    init(configuration: RedisConfiguration, seeds: [Address], loop: EventLoop, counters: ClientCounters) {
+    init(configuration: RedisConfiguration, seeds: [Address], group: EventLoopGroup, counters: ClientCounters) {
         self.configuration = configuration
         self.seeds = seeds
-        self.loop = loop
+        self.group = group
         self.counters = counters
         self.backoff = Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay)
     }
@@ -149,7 +149,7 @@ final class ClusterRouter: Sendable {
             node.address = address
             node.maxRetries = 0   // retried here, with the cluster's view
             node.database = 0
-            let client = try RedisClient(configuration: node, loop: loop, freesCancelledSlots: false, counters: counters)
+            let client = try RedisClient(configuration: node, group: group, counters: counters)
             state.nodes[address] = client
             return client
         }

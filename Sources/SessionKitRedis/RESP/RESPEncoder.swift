@@ -1,3 +1,5 @@
+@_spi(Engine) import SessionKitNetworking
+
 /// One argument of a Redis command: binary-safe bytes.
 ///
 /// Strings, byte arrays and integers convert to arguments, so commands read naturally:
@@ -46,22 +48,6 @@ public enum RESPEncoder {
 
     static func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
         precondition(value >= 0)
-        if value < 10 {
-            buffer.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var remaining = value
-        withUnsafeMutableBytes(of: &digits) { raw in
-            while remaining > 0 {
-                raw[count] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-                count += 1
-            }
-            for index in stride(from: count - 1, through: 0, by: -1) { buffer.append(raw[index]) }
-        }
+        buffer.appendDecimal(UInt64(value))
     }
 }

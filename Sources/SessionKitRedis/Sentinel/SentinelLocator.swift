@@ -1,5 +1,5 @@
 import SessionKit
-import SessionKitNetworking
+@_spi(Engine) import SessionKitNetworking
 import Synchronization
 
 /// Finds the current primary through Redis Sentinel, for every (re)connect of a client:
@@ -20,13 +20,13 @@ final class SentinelLocator: NodeLocator {
     private let state: Mutex<State>
     private let configuration: RedisConfiguration
     private let masterName: String
-    private let loop: EventLoop
+    private let group: EventLoopGroup
     private let counters: ClientCounters
 
-    init(configuration: RedisConfiguration, masterName: String, sentinels: [Address], loop: EventLoop, counters: ClientCounters) {
+    init(configuration: RedisConfiguration, masterName: String, sentinels: [Address], group: EventLoopGroup, counters: ClientCounters) {
         self.configuration = configuration
         self.masterName = masterName
-        self.loop = loop
+        self.group = group
         self.counters = counters
         self.state = Mutex(State(order: sentinels))
     }
@@ -144,7 +144,7 @@ final class SentinelLocator: NodeLocator {
             settings.maxReconnectDelay = configuration.maxReconnectDelay
             settings.protocolVersion = configuration.protocolVersion
             settings.parserLimits = configuration.parserLimits
-            let client = try RedisClient(configuration: settings, loop: loop, freesCancelledSlots: false)
+            let client = try RedisClient(configuration: settings, group: group)
             state.clients[sentinel] = client
             return client
         }

@@ -73,6 +73,11 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var clientName: String?
     /// How many connections to multiplex commands over. Default 2; a few are plenty.
     public var connectionCount: Int
+    /// How many I/O threads (event loops) the connections are spread over: connection `i` runs
+    /// on loop `i % eventLoopCount`. Loops are shared by every client of the process. Default 1,
+    /// chosen by measurement (see Docs/networking.md); more only helps with several connections
+    /// on a machine with cores to spare. 1...64.
+    public var eventLoopCount: Int
     /// The deadline for resolving, connecting and the handshake together. Default 2 s.
     public var connectTimeout: Duration
     /// The deadline for one command, from the call to the reply, including waiting for a
@@ -107,6 +112,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         database: Int = 0,
         clientName: String? = "SessionKit",
         connectionCount: Int = 2,
+        eventLoopCount: Int = 1,
         connectTimeout: Duration = .seconds(2),
         commandTimeout: Duration = .seconds(2),
         reconnectDelay: Duration = .milliseconds(50),
@@ -126,6 +132,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.database = database
         self.clientName = clientName
         self.connectionCount = connectionCount
+        self.eventLoopCount = eventLoopCount
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.reconnectDelay = reconnectDelay

@@ -1,34 +1,31 @@
-import SessionKit
-import SessionKitNetworking
 import Synchronization
 
-/// What the client knows about one server's reachability, shared by its connection slots:
-/// after a failed connect every slot fails fast until the jittered, growing backoff has
-/// passed, and consecutive failures are counted for ejection from the ring.
-final class MemcachedServerHealth: Sendable {
+/// What a client knows about one server's reachability, shared by the connection slots to it:
+/// after a failed connect, every slot fails fast until the jittered, growing backoff has passed.
+/// Consecutive failures are counted (memcached takes a server off its ring after several).
+@_spi(Engine) public final class ServerHealth: Sendable {
     private struct State {
         var failures = 0
         var downUntil: Deadline?
-        var lastError: SessionError?
+        var lastError: (any Error)?
     }
     private let state = Mutex(State())
     private let backoff: Backoff
 
-    init(backoff: Backoff) { self.backoff = backoff }
+    @_spi(Engine) public init(backoff: Backoff) { self.backoff = backoff }
 
-    /// The error to fail fast with, while backing off.
-    func failFastError() -> SessionError? {
+    /// The last connect error and the time left before the next attempt, while backing off.
+    @_spi(Engine) public func backingOff() -> (error: any Error, remaining: Duration)? {
         state.withLock { state in
             guard let until = state.downUntil, let error = state.lastError, Deadline.now() < until else { return nil }
-            let left = Int(until.remaining.milliseconds.rounded(.up))
-            return SessionError(error.code, "\(error.message). Failing fast for another \(left) ms before the next reconnect attempt")
+            return (error, until.remaining)
         }
     }
 
     /// Consecutive failed connection attempts.
-    var consecutiveFailures: Int { state.withLock { $0.failures } }
+    @_spi(Engine) public var consecutiveFailures: Int { state.withLock { $0.failures } }
 
-    func recordSuccess() {
+    @_spi(Engine) public func recordSuccess() {
         state.withLock { state in
             state.failures = 0
             state.downUntil = nil
@@ -38,7 +35,7 @@ final class MemcachedServerHealth: Sendable {
 
     /// Records a failed attempt and returns the number of consecutive failures.
     @discardableResult
-    func recordFailure(_ error: SessionError) -> Int {
+    @_spi(Engine) public func recordFailure(_ error: any Error) -> Int {
         state.withLock { state in
             let delay = backoff.delay(attempt: state.failures)
             state.failures += 1

@@ -1,4 +1,5 @@
 import SessionKit
+@_spi(Engine) import SessionKitNetworking
 
 /// How to reach and talk to one memcached server or a ring of them.
 ///
@@ -78,6 +79,11 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
     /// The most commands waiting for replies on one connection; beyond it calls fail at once
     /// with `storeUnavailable` instead of queueing without bound. Default 50,000.
     public var maxPendingCommandsPerConnection: Int
+    /// How many I/O threads (event loops) the connections are spread over: a server's
+    /// connection `i` runs on loop `(server + i) % eventLoopCount`. Loops are shared by every
+    /// client of the process. Default 1, chosen by measurement (see Docs/networking.md); more
+    /// only helps with several connections on a machine with cores to spare. 1...64.
+    public var eventLoopCount: Int
 
     /// Creates a configuration; every parameter has a default.
     public init(
@@ -91,7 +97,8 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
         serverFailureLimit: Int = 2,
         deadServerRetryInterval: Duration = .seconds(2),
         ejectsDeadServers: Bool = false,
-        maxPendingCommandsPerConnection: Int = 50_000
+        maxPendingCommandsPerConnection: Int = 50_000,
+        eventLoopCount: Int = 1
     ) {
         self.servers = servers
         self.connectionsPerServer = connectionsPerServer
@@ -104,6 +111,7 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
         self.deadServerRetryInterval = deadServerRetryInterval
         self.ejectsDeadServers = ejectsDeadServers
         self.maxPendingCommandsPerConnection = maxPendingCommandsPerConnection
+        self.eventLoopCount = eventLoopCount
     }
 
     /// Creates a configuration from a server list; the other settings keep their defaults.
@@ -196,6 +204,9 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
         guard (1...64).contains(connectionsPerServer) else {
             throw SessionError(.invalidConfiguration, "MemcachedConfiguration.connectionsPerServer is \(connectionsPerServer); use 1...64 (2 is plenty: connections are multiplexed)")
         }
+        guard (1...64).contains(eventLoopCount) else {
+            throw SessionError(.invalidConfiguration, "MemcachedConfiguration.eventLoopCount is \(eventLoopCount); use 1...64 (one I/O thread per core at most)")
+        }
         guard commandTimeout > .zero, connectTimeout > .zero, deadServerRetryInterval >= .zero else {
             throw SessionError(.invalidConfiguration, "MemcachedConfiguration.commandTimeout and connectTimeout must be positive")
         }
@@ -219,5 +230,15 @@ extension String {
         while let first = scalars.first, first == " " || first == "\t" || first == "\n" { scalars.removeFirst() }
         while let last = scalars.last, last == " " || last == "\t" || last == "\n" { scalars.removeLast() }
         return String(scalars)
+    }
+}
+
+extension MemcachedConfiguration.Server {
+    /// Where the engine connects.
+    var endpoint: Endpoint {
+        switch self {
+        case .tcp(let host, let port): return .tcp(host: host, port: port)
+        case .unix(let path): return .unix(path: path)
+        }
     }
 }

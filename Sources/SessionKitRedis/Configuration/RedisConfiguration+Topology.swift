@@ -1,5 +1,6 @@
 import Foundation
 import SessionKit
+@_spi(Engine) import SessionKitNetworking
 
 extension RedisConfiguration {
     /// Parses `redis+cluster://` and `redis+sentinel://` URLs, which list several hosts.
@@ -105,5 +106,15 @@ extension RedisConfiguration {
             port = number
         }
         return .tcp(host: String(host), port: port)
+    }
+}
+
+extension RedisConfiguration.Address {
+    /// Where the engine connects.
+    var endpoint: Endpoint {
+        switch self {
+        case .tcp(let host, let port): return .tcp(host: host, port: port)
+        case .unix(let path): return .unix(path: path)
+        }
     }
 }

@@ -1,0 +1,33 @@
+import SessionKit
+@_spi(Engine) import SessionKitNetworking
+
+extension ServerLabel {
+    /// A memcached server, for the engine's messages.
+    static func memcached(at address: String) -> ServerLabel {
+        ServerLabel(product: "memcached", address: address, client: "MemcachedClient", connectionSetting: "connectionsPerServer",
+                    setupHint: "check that memcached is running and the server list is right")
+    }
+}
+
+/// How a memcached client opens a connection to one server; failures become `SessionError`s
+/// that say what to check.
+struct MemcachedConnector: ConnectionFactory {
+    let server: MemcachedConfiguration.Server
+    let configuration: MemcachedConfiguration
+    let faults: ConnectionFaults
+
+    func connect(on loop: EventLoop) async throws -> MemcachedConnection {
+        let connection = MemcachedConnection(server: server, loop: loop, configuration: configuration, faults: faults)
+        do {
+            try await connection.open(endpoint: server.endpoint, timeout: configuration.connectTimeout)
+        } catch {
+            throw (error as? NetworkError).map(SessionError.init) ?? SessionError(.storeUnavailable, "cannot connect to \(connection.label): \(error)")
+        }
+        return connection
+    }
+
+    func failFastError(after error: any Error, remaining: Duration) -> any Error {
+        guard let last = error as? SessionError else { return error }
+        return SessionError(last.code, "\(last.message). Failing fast for another \(Int(remaining.milliseconds.rounded(.up))) ms before the next reconnect attempt")
+    }
+}
