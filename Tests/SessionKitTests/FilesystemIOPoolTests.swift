@@ -11,7 +11,7 @@ import Glibc
 @Suite("FilesystemIOPool")
 struct FilesystemIOPoolTests {
     @Test func withNoThreadAvailableOperationsFailWithAClearError() async throws {
-        let pool = FilesystemIOPool(maximumThreads: 4, simulatedThreadLimit: 0)
+        let pool = FilesystemIOPool(maximumThreads: 4, threadStarts: .refusedAfter(0))
         defer { pool.shutdown() }
         for _ in 0..<3 {
             let error = await #expect(throws: SessionError.self) { _ = try await pool.run { () throws(SessionError) in 42 } }
@@ -22,7 +22,7 @@ struct FilesystemIOPoolTests {
     }
 
     @Test func itCarriesOnWithTheThreadsItCouldStart() async throws {
-        let pool = FilesystemIOPool(maximumThreads: 8, simulatedThreadLimit: 2)
+        let pool = FilesystemIOPool(maximumThreads: 8, threadStarts: .refusedAfter(2))
         defer { pool.shutdown() }
         let sum = try await withThrowingTaskGroup(of: Int.self) { group in
             for i in 0..<200 { group.addTask { try await pool.run { () throws(SessionError) in Pace.block(.microseconds(100)); return i } } }
@@ -37,7 +37,7 @@ struct FilesystemIOPoolTests {
         defer { dir.remove() }
         let store = try FilesystemSessionStore(directory: dir.path)
         // Syncing saves need the pool; a store whose pool cannot start threads fails them cleanly.
-        let pool = FilesystemIOPool(maximumThreads: 2, simulatedThreadLimit: 0)
+        let pool = FilesystemIOPool(maximumThreads: 2, threadStarts: .refusedAfter(0))
         defer { pool.shutdown() }
         let error = await #expect(throws: SessionError.self) {
             _ = try await pool.run { () throws(SessionError) in try store.writeAtomically(name: try store.fileName(forKey: "k"), key: Array("k".utf8), contents: [1], lockHeld: false) }

@@ -24,8 +24,9 @@ final class FilesystemIOPool: @unchecked Sendable {
 
     /// The most threads the pool starts.
     let maximumThreads: Int
-    /// Test-only: thread starts beyond this many fail as if `pthread_create` returned EAGAIN.
-    private let simulatedThreadLimit: Int?
+    /// Decides whether a thread may start; the system's answer in production (see
+    /// ``ThreadStarts``).
+    private let threadStarts: ThreadStarts
     /// A thread-specific key set on the pool's threads.
     static let marker: pthread_key_t = {
         var key = pthread_key_t()
@@ -45,10 +46,13 @@ final class FilesystemIOPool: @unchecked Sendable {
     private var started = 0
     private var stopping = false
 
-    init(maximumThreads: Int, simulatedThreadLimit: Int? = nil) {
+    /// - Parameters:
+    ///   - maximumThreads: the most threads the pool starts.
+    ///   - threadStarts: `.system` in production; tests inject a policy that refuses starts.
+    init(maximumThreads: Int, threadStarts: ThreadStarts = .system) {
         precondition(maximumThreads > 0, "an I/O pool needs at least one thread")
         self.maximumThreads = maximumThreads
-        self.simulatedThreadLimit = simulatedThreadLimit
+        self.threadStarts = threadStarts
     }
 
     /// Asks the threads to finish once the queue is empty. Each thread holds the pool, and so
@@ -101,12 +105,11 @@ final class FilesystemIOPool: @unchecked Sendable {
 
     private func startThread() {
         let context = Unmanaged.passRetained(self).toOpaque()
-        var status: Int32 = EAGAIN
         lock.lock()
-        let allowed = simulatedThreadLimit.map { started < $0 } ?? true
-        if allowed { started += 1 }
+        var status = threadStarts.refusal(started) ?? 0
+        if status == 0 { started += 1 }
         lock.unlock()
-        if allowed {
+        if status == 0 {
             var attributes = pthread_attr_t()
             pthread_attr_init(&attributes)
             pthread_attr_setstacksize(&attributes, 512 * 1024)
@@ -174,5 +177,22 @@ final class FilesystemIOPool: @unchecked Sendable {
         }
         threads -= 1
         lock.unlock()
+    }
+}
+
+/// Whether the I/O pool may start another thread: the system decides (`pthread_create`), or a
+/// test injects refusals to show how the pool and the store behave when the system runs out of
+/// threads. One value handed to the pool at construction, not a flag on the pool.
+struct ThreadStarts: Sendable {
+    /// Given the number of threads started so far, the `errno` a start fails with before
+    /// `pthread_create` is called, or nil to call it.
+    let refusal: @Sendable (_ started: Int) -> Int32?
+
+    /// Production: every start goes to `pthread_create`.
+    static let system = ThreadStarts { _ in nil }
+
+    /// Starts after the first `limit` fail with EAGAIN, as when the process hit its thread limit.
+    static func refusedAfter(_ limit: Int) -> ThreadStarts {
+        ThreadStarts { started in started < limit ? nil : EAGAIN }
     }
 }
