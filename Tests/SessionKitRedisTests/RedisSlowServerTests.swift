@@ -12,7 +12,7 @@ import Testing
 /// is asserted by counting in `RESPParserResumeTests`.
 @Suite("Redis client against a server trickling a large reply", .serialized)
 struct RedisSlowServerTests {
-    @Test("a 16 MiB and a 64 MiB array, the last 64 KiB one byte per millisecond: the buffer stays bounded and the command times out",
+    @Test("a 16 MiB and a 64 MiB array, the last 64 KiB one byte per millisecond: the buffer stays bounded, the command times out and the connection closes",
           arguments: [16, 64])
     func tricklingArray(_ mebibytes: Int) async throws {
         let element = Array("$1000\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 1000) + [13, 10]
@@ -41,6 +41,10 @@ struct RedisSlowServerTests {
         let progress = server.progress
         #expect(error?.code == .timeout, "the command must fail at its deadline, not on the buffer bound: \(String(describing: error))")
         #expect(progress.sent > burst, "the reply was still trickling in when the command timed out (sent \(progress.sent) of \(reply.count))")
+
+        // The connection is closed as stalled (its oldest command is past its deadline), even
+        // though bytes kept arriving: the server's next write fails.
+        try await Poll.until("the client closes the trickling connection", every: .milliseconds(5)) { server.progress.clientHungUp }
 
         let trickled = max(progress.sent - burst, 0)
         let cpuBurst = (progress.cpuAfterBurst ?? cpuAfter) - cpuBefore

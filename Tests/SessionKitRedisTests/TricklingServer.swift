@@ -16,6 +16,8 @@ final class TricklingServer: Sendable {
         var sent = 0
         /// The process's CPU time (user + system) when the burst was written, in seconds.
         var cpuAfterBurst: Double?
+        /// The client closed the connection while the reply was trickling (a write failed).
+        var clientHungUp = false
     }
 
     let port: Int
@@ -117,7 +119,10 @@ final class TricklingServer: Sendable {
         while offset < reply.count && !stopped {
             // The pace of a slow server is the behaviour under test.
             Pace.block(interval)
-            guard write(fd, reply[offset...offset]) else { return }
+            guard write(fd, reply[offset...offset]) else {
+                state.withLock { $0.progress.clientHungUp = true }
+                return
+            }
             offset += 1
             state.withLock { $0.progress.sent = offset }
         }
