@@ -42,6 +42,11 @@ let package = Package(
         .executableTarget(
             name: "SessionKitSoak", dependencies: ["SessionKitRedis", "SessionKitMemcached", "SessionKitTestSupport"],
             path: "Tests/SessionKitSoak"),
+        // The tests that run against both network stores: one suite per concern, parameterized
+        // over Redis and memcached.
+        .testTarget(
+            name: "SessionKitNetworkStoreTests",
+            dependencies: ["SessionKitRedis", "SessionKitMemcached", "SessionKitNetworking", "SessionKitTestSupport"]),
         .testTarget(name: "SessionKitTLSTests", dependencies: ["SessionKitTLS", "SessionKitTestSupport"]),
         .testTarget(
             name: "SessionKitMemcachedTests",

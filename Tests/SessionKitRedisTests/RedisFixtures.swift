@@ -21,16 +21,6 @@ enum SharedRedis {
     }
 }
 
-extension RedisConfiguration {
-    /// Fast reconnects for fault tests.
-    func withFastReconnect() -> RedisConfiguration {
-        var copy = self
-        copy.reconnectDelay = .milliseconds(10)
-        copy.maxReconnectDelay = .milliseconds(100)
-        return copy
-    }
-}
-
 extension Trait where Self == ConditionTrait {
     /// Runs only when redis-server is installed, or under CI=true (where its absence fails).
     static var needsRedis: ConditionTrait {

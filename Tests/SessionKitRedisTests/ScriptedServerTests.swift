@@ -133,7 +133,7 @@ struct ScriptedServerTests {
         let server = try ScriptedServer(heartbeat: true) { _, _ in [] }
         defer { server.stop() }
         // Stall detection off: on a loaded machine the heartbeat may be late, and this test is
-        // about each deadline, not about stalls (RedisFaultTests covers those).
+        // about each deadline, not about stalls (NetworkStoreFaultTests.stalledServer covers those).
         let connection = RedisConnection(address: "scripted", loop: .shared, configuration: RedisConfiguration(commandTimeout: .seconds(1), maxPendingCommandsPerConnection: 100),
                                          faults: ConnectionFaults(closesStalledConnections: false))
         try await connection.open(endpoint: .tcp(host: "127.0.0.1", port: server.port), timeout: .seconds(10))

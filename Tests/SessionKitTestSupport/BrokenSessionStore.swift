@@ -1,15 +1,19 @@
 import SessionKit
 import Synchronization
 
+/// How a ``BrokenSessionStore`` breaks its promises (one type whatever the store it wraps, so
+/// that one test can take it as an argument for every store).
+public enum SessionStoreFlaw: String, Sendable, CaseIterable {
+    /// Every 25th save reports success without saving.
+    case dropsSaves
+    /// Every 25th load returns the session saved last, whoever it belongs to.
+    case crossesSessions
+}
+
 /// A store that breaks its promises on purpose, over a real one, to show that a check (the
 /// chaos soak's) catches such a store.
 public final class BrokenSessionStore<Base: SessionStore>: SessionStore {
-    public enum Flaw: String, Sendable, CaseIterable {
-        /// Every 25th save reports success without saving.
-        case dropsSaves
-        /// Every 25th load returns the session saved last, whoever it belongs to.
-        case crossesSessions
-    }
+    public typealias Flaw = SessionStoreFlaw
 
     public let base: Base
     public let flaw: Flaw

@@ -3,25 +3,10 @@ import SessionKit
 import SessionKitTestSupport
 import Testing
 
-@Suite("Lost updates over Redis", .needsRedis)
-struct RedisLostUpdateTests {
-    func middleware(_ mode: SessionConfiguration.SaveMode, prefix: String) async throws -> SessionMiddleware {
-        let server = try await SharedRedis.get()
-        let store = try RedisSessionStore(configuration: SharedRedis.configuration(server))
-        return try SessionMiddleware(StoreSessionInterface(
-            store: store, configuration: SessionConfiguration(prefix: prefix, saveMode: mode)))
-    }
-
-    @Test func wholeSessionSavesLoseOverlappingChanges() async throws {
-        let lost = try await LostUpdateCheck.lostChanges(middleware: middleware(.wholeSession, prefix: "lu-whole:"), pairs: 30)
-        #expect(lost == 30)
-    }
-
-    @Test func changedKeysSavesKeepEveryChange() async throws {
-        let lost = try await LostUpdateCheck.lostChanges(middleware: middleware(.changedKeys, prefix: "lu-merge:"), pairs: 30)
-        #expect(lost == 0)
-    }
-
+/// The compare-and-set script the store saves loaded sessions with (the lost-update and
+/// late-write tests that run against both stores are in SessionKitNetworkStoreTests).
+@Suite("Redis compare-and-set saves", .needsRedis)
+struct RedisCompareAndSetTests {
     @Test func scriptDigestMatchesTheServer() async throws {
         let server = try await SharedRedis.get()
         let store = try RedisSessionStore(configuration: SharedRedis.configuration(server))
