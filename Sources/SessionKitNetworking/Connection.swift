@@ -47,16 +47,18 @@ import Synchronization
     @_spi(Engine) public let loop: EventLoop
     /// The server this connection talks to.
     @_spi(Engine) public let endpoint: Endpoint
+    // The state below is internal, not private, only so that Connection+Transport.swift (the
+    // secured path) reaches it; everything but `outbound` is confined to the loop thread.
     let fileDescriptor: Int32
-    private let address: SocketAddress
+    let address: SocketAddress
 
-    private struct Outbound {
+    struct Outbound {
         var buffer: [UInt8] = []
         var flushScheduled = false
         var closed = false
         var closeError: NetworkError?
     }
-    private let outbound = Mutex(Outbound())
+    let outbound = Mutex(Outbound())
     private let writeCalls = Atomic<Int>(0)
     private let bytesWritten = Atomic<Int>(0)
 
@@ -66,20 +68,20 @@ import Synchronization
         (writeCalls.load(ordering: .relaxed), bytesWritten.load(ordering: .relaxed))
     }
 
-    private enum Phase { case idle, connecting, handshaking, open, closed }
-    private var phase: Phase = .idle
-    private var writeQueue: [UInt8] = []
-    private var writeOffset = 0
-    private var wantWrite = false
-    private var delegate: (any ConnectionDelegate)?
-    private var connectContinuation: CheckedContinuation<Void, any Error>?
-    private var connectTimer: EventLoop.Timer?
+    enum Phase { case idle, connecting, handshaking, open, closed }
+    var phase: Phase = .idle
+    var writeQueue: [UInt8] = []
+    var writeOffset = 0
+    var wantWrite = false
+    var delegate: (any ConnectionDelegate)?
+    var connectContinuation: CheckedContinuation<Void, any Error>?
+    var connectTimer: EventLoop.Timer?
     /// The byte filter (TLS), or `nil` for plain sockets; loop thread only.
-    private let transport: (any ConnectionTransport)?
+    let transport: (any ConnectionTransport)?
     /// Plaintext taken from the outbound buffer, on its way through the transport.
-    private var plaintextOut: [UInt8] = []
+    var plaintextOut: [UInt8] = []
     /// Plaintext the transport decoded, on its way to the delegate.
-    private var plaintextIn: [UInt8] = []
+    var plaintextIn: [UInt8] = []
 
     private init(loop: EventLoop, endpoint: Endpoint, address: SocketAddress, transport: (any ConnectionTransport)?,
                  delegate: any ConnectionDelegate) throws {
@@ -232,28 +234,6 @@ import Synchronization
         flush()
     }
 
-    /// Feeds the handshake what the socket read and sends its answer; opens the connection
-    /// when it completes.
-    private func advanceHandshake(received: UnsafeRawBufferPointer) {
-        guard let transport else { return }
-        let done: Bool
-        do {
-            done = try transport.handshake(received: received, output: &writeQueue)
-        } catch {
-            closeNow(error)
-            return
-        }
-        writePending()
-        guard done, phase == .handshaking else { return }
-        phase = .open
-        connectTimer?.cancel()
-        connectTimer = nil
-        let continuation = connectContinuation
-        connectContinuation = nil
-        continuation?.resume()
-        flush()
-    }
-
     /// Why the connection closed, when the socket or its transport failed; `nil` while open or
     /// after a local close.
     @_spi(Engine) public var closeError: NetworkError? { outbound.withLock { $0.closeError } }
@@ -292,27 +272,10 @@ import Synchronization
 
     // MARK: Loop thread
 
-    private func flush() {
+    func flush() {
         guard phase == .open else { return }
         if let transport {
-            outbound.withLock { state in
-                state.flushScheduled = false
-                swap(&plaintextOut, &state.buffer)
-            }
-            var failure: NetworkError?
-            plaintextOut.withUnsafeBytes { plaintext in
-                do throws(NetworkError) {
-                    try transport.send(plaintext, output: &writeQueue)
-                } catch {
-                    failure = error
-                }
-            }
-            if let failure {
-                closeNow(failure)
-                return
-            }
-            if plaintextOut.capacity > 1 << 20 { plaintextOut = [] } else { plaintextOut.removeAll(keepingCapacity: true) }
-            writePending()
+            flushSecured(transport)
             return
         }
         outbound.withLock { state in
@@ -329,7 +292,7 @@ import Synchronization
         writePending()
     }
 
-    private func writePending() {
+    func writePending() {
         while writeOffset < writeQueue.count {
             let written = writeQueue.withUnsafeBytes { raw in
                 send(fileDescriptor, raw.baseAddress! + writeOffset, raw.count - writeOffset, Int32(MSG_NOSIGNAL))
@@ -402,65 +365,6 @@ import Synchronization
         }
     }
 
-    /// Reads through the transport: handshake bytes while handshaking, then records whose
-    /// plaintext goes to the delegate.
-    private func readSecured() {
-        guard let transport else { return }
-        let buffer = loop.readBuffer
-        for _ in 0..<4 {
-            let count = read(fileDescriptor, buffer.baseAddress, buffer.count)
-            if count > 0 {
-                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                if phase == .handshaking {
-                    advanceHandshake(received: bytes)
-                    // Records that came with the handshake's last flight wait in the transport.
-                    if phase == .open { deliverSecured(UnsafeRawBufferPointer(start: nil, count: 0), transport) }
-                } else {
-                    deliverSecured(bytes, transport)
-                }
-                guard phase == .open || phase == .handshaking else { return }
-                if count < buffer.count { return }
-                continue
-            }
-            if count == 0 {
-                closeNow(transport.closedByPeer())
-                return
-            }
-            let err = errno
-            if err == EINTR { continue }
-            if err == EAGAIN || err == EWOULDBLOCK { return }
-            closeNow(explained(NetworkError.system("read from \(address.display) failed", errno: err), errno: err))
-            return
-        }
-    }
-
-    /// `failure`, or the transport's explanation of it: a reset can cut off the TLS alert that
-    /// said why the server hung up, and the transport may know the cause anyway.
-    private func explained(_ failure: NetworkError, errno err: Int32) -> NetworkError {
-        guard let transport, err == ECONNRESET || err == EPIPE else { return failure }
-        let known = transport.closedByPeer()
-        return known.code == .tlsFailed ? NetworkError(.tlsFailed, "\(known.message) (\(failure.message))") : failure
-    }
-
-    private func deliverSecured(_ bytes: UnsafeRawBufferPointer, _ transport: any ConnectionTransport) {
-        let stillOpen: Bool
-        do {
-            stillOpen = try transport.receive(bytes, plaintext: &plaintextIn, output: &writeQueue)
-        } catch {
-            closeNow(error)
-            return
-        }
-        if !plaintextIn.isEmpty {
-            plaintextIn.withUnsafeBytes { delegate?.connection(self, didRead: $0) }
-            if plaintextIn.capacity > 1 << 20 { plaintextIn = [] } else { plaintextIn.removeAll(keepingCapacity: true) }
-        }
-        guard phase == .open else { return }
-        if writeOffset < writeQueue.count { writePending() }
-        if !stillOpen, phase == .open {
-            closeNow(NetworkError(.connectionClosed, "\(address.display) ended the TLS session (close_notify)"))
-        }
-    }
-
     func ioHangup() {
         switch phase {
         case .connecting:
@@ -481,17 +385,9 @@ import Synchronization
         }
     }
 
-    private func closeNow(_ error: NetworkError?) {
+    func closeNow(_ error: NetworkError?) {
         guard phase != .closed else { return }
-        if error == nil, phase == .open, let transport {
-            // A local close says goodbye (close_notify), as far as the socket takes it now.
-            transport.closeOutput(&writeQueue)
-            if writeOffset < writeQueue.count {
-                _ = writeQueue.withUnsafeBytes { raw in
-                    send(fileDescriptor, raw.baseAddress! + writeOffset, raw.count - writeOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-                }
-            }
-        }
+        if error == nil, phase == .open, let transport { sayGoodbye(transport) }
         let wasRegistered = phase == .connecting || phase == .handshaking || phase == .open
         phase = .closed
         if wasRegistered { loop.deregister(self) }
