@@ -159,7 +159,7 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
         var lowered = trimmed.lowercased()
         for scheme in ["memcached+tls://", "memcache+tls://"] where lowered.hasPrefix(scheme) {
             guard let tls else {
-                throw SessionError(.unsupported, "\(scheme) server lists need TLS, which lives in the SessionKitTLS product, which this code did not pass: add .product(name: \"SessionKitTLS\", package: \"SessionKit\") to the target's dependencies, `import SessionKitTLS`, and write MemcachedConfiguration(url: list, tls: TLSConfiguration()) (or set MemcachedConfiguration.tls)")
+                throw SessionError(.unsupported, "\(scheme) server lists need TLS from the SessionKitTLS product, and no TLS configuration was passed: add .product(name: \"SessionKitTLS\", package: \"SessionKit\") to the target's dependencies, `import SessionKitTLS`, and pass tls: TLSConfiguration() with the list (MemcachedSessionStore(url:tls:), MemcacheSessionInterface(url:tls:), MemcachedConfiguration(url:tls:)) or set MemcachedConfiguration.tls")
             }
             do {
                 self.tls = try tls.applying(urlParameters: URLQuery.parameters(of: trimmed))

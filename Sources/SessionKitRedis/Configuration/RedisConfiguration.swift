@@ -198,7 +198,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         if lowered.hasPrefix("rediss://") || lowered.hasPrefix("rediss+") {
             guard let tls else {
                 let scheme = lowered.prefix { $0 != ":" }
-                throw SessionError(.unsupported, "\(scheme):// URLs need TLS, which lives in the SessionKitTLS product, which this code did not pass: add .product(name: \"SessionKitTLS\", package: \"SessionKit\") to the target's dependencies, `import SessionKitTLS`, and write RedisConfiguration(url: url, tls: TLSConfiguration()) (or set RedisConfiguration.tls)")
+                throw SessionError(.unsupported, "\(scheme):// URLs need TLS from the SessionKitTLS product, and no TLS configuration was passed: add .product(name: \"SessionKitTLS\", package: \"SessionKit\") to the target's dependencies, `import SessionKitTLS`, and pass tls: TLSConfiguration() with the URL (RedisSessionStore(url:tls:), RedisSessionInterface(url:tls:), RedisConfiguration(url:tls:)) or set RedisConfiguration.tls")
             }
             // The rest parses as the plaintext form; the scheme only turns TLS on.
             url = "redis" + url.dropFirst("rediss".count)
