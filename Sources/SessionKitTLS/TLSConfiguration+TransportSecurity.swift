@@ -14,13 +14,16 @@ extension TLSConfiguration: TransportSecurity {
     /// This configuration with a store URL's TLS parameters applied (redis-py's names).
     ///
     /// - `ssl_cert_reqs`: `required` or `optional` verify the certificate and the name (for a
-    ///   client the two are the same); `none` sets ``CertificateVerification/insecureNoVerification``.
+    ///   client the two are the same). `none` is accepted only when this configuration already
+    ///   says ``CertificateVerification/insecureNoVerification``: a URL (often an environment
+    ///   variable) never turns verification off on its own; code must say so.
     /// - `ssl_ca_certs`: a PEM file of CA certificates (``TrustRoots/file(_:)``); `ssl_ca_path`:
     ///   a hashed directory (``TrustRoots/directory(_:)``).
     /// - `ssl_certfile`, `ssl_keyfile`: the client certificate chain and its key (mutual TLS).
     ///
     /// - Parameter urlParameters: the URL's query parameters, names lowercased.
-    /// - Throws: ``TLSError`` `invalidConfiguration` for an `ssl_cert_reqs` value it does not know.
+    /// - Throws: ``TLSError`` `invalidConfiguration` for an `ssl_cert_reqs` value it does not
+    ///   know, or `none` when this configuration verifies.
     public func applying(urlParameters: [String: String]) throws -> TLSConfiguration {
         var configuration = self
         if let requirement = urlParameters["ssl_cert_reqs"] {
@@ -28,7 +31,9 @@ extension TLSConfiguration: TransportSecurity {
             case "required", "cert_required", "optional", "cert_optional":
                 configuration.certificateVerification = .fullVerification
             case "none", "cert_none":
-                configuration.certificateVerification = .insecureNoVerification
+                guard certificateVerification == .insecureNoVerification else {
+                    throw TLSError(.invalidConfiguration, "ssl_cert_reqs=\(requirement) asks to skip certificate verification, which SessionKit does only when code says so, where a reviewer sees it: pass tls: TLSConfiguration(certificateVerification: .insecureNoVerification) for a server whose certificate cannot be verified, or remove ssl_cert_reqs from the URL")
+                }
             default:
                 throw TLSError(.invalidConfiguration, "ssl_cert_reqs=\(requirement) is not one of required, optional or none")
             }

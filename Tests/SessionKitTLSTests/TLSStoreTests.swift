@@ -66,8 +66,8 @@ extension MemcachedConfiguration: TimeoutConfigurable {}
 
 extension RedisSessionStore {
     /// A store on `url`, with the test CA for `rediss://` and short timeouts.
-    static func failing(_ url: String, _ configure: (inout RedisConfiguration) -> Void = { _ in }) async throws -> RedisSessionStore {
-        var configuration = try RedisConfiguration(url: url, tls: TLSConfiguration())
+    static func failing(_ url: String, tls: TLSConfiguration = TLSConfiguration(), _ configure: (inout RedisConfiguration) -> Void = { _ in }) async throws -> RedisSessionStore {
+        var configuration = try RedisConfiguration(url: url, tls: url.hasPrefix("rediss") ? tls : nil)
         failFast(&configuration)
         configure(&configuration)
         return try RedisSessionStore(configuration: configuration)
@@ -76,8 +76,8 @@ extension RedisSessionStore {
 
 extension MemcachedSessionStore {
     /// A store on `url`, with short timeouts.
-    static func failing(_ url: String, _ configure: (inout MemcachedConfiguration) -> Void = { _ in }) async throws -> MemcachedSessionStore {
-        var configuration = try MemcachedConfiguration(url: url, tls: TLSConfiguration())
+    static func failing(_ url: String, tls: TLSConfiguration = TLSConfiguration(), _ configure: (inout MemcachedConfiguration) -> Void = { _ in }) async throws -> MemcachedSessionStore {
+        var configuration = try MemcachedConfiguration(url: url, tls: url.hasPrefix("memcached+tls") ? tls : nil)
         failFast(&configuration)
         configure(&configuration)
         return try MemcachedSessionStore(configuration: configuration)
@@ -107,9 +107,9 @@ struct RedisTLSStoreTests {
         let url = "rediss://127.0.0.1:\(redis.tlsPort)/0?ssl_ca_certs=\(certificates.otherCAFile)"
         let error = try await SessionProbe().failedSave(try await RedisSessionStore.failing(url))
         #expect(error.message.contains("not signed by a CA this client trusts") && error.message.contains("trustRoots"), "\(error)")
-        // Control: the test fails when verification is off, as redis-py's ssl_cert_reqs=none does.
+        // Control: the test fails when code turns verification off.
         let probe = SessionProbe()
-        let unverified = try await RedisSessionStore.failing(url + "&ssl_cert_reqs=none")
+        let unverified = try await RedisSessionStore.failing(url, tls: TLSConfiguration(certificateVerification: .insecureNoVerification))
         try await unverified.save(key: probe.key, value: probe.value, ttl: 60)
         #expect(try await unverified.load(key: probe.key) == probe.value)
     }
@@ -197,7 +197,7 @@ struct MemcachedTLSStoreTests {
         let error = try await SessionProbe().failedSave(try await MemcachedSessionStore.failing(url))
         #expect(error.message.contains("not signed by a CA this client trusts") && error.message.contains("trustRoots"), "\(error)")
         let probe = SessionProbe()
-        let unverified = try await MemcachedSessionStore.failing(url + "&ssl_cert_reqs=none")
+        let unverified = try await MemcachedSessionStore.failing(url, tls: TLSConfiguration(certificateVerification: .insecureNoVerification))
         try await unverified.save(key: probe.key, value: probe.value, ttl: 60)
         #expect(try await unverified.load(key: probe.key) == probe.value)
     }
@@ -277,12 +277,24 @@ struct TLSURLTests {
         #expect(configuration.database == 2 && configuration.username == "app" && configuration.password == "s@cret")
         let tls = try #require(configuration.tls as? TLSConfiguration)
         #expect(tls == TLSConfiguration(trustRoots: .file("/etc/ca.pem"), certificateChainFile: "/etc/c.pem", privateKeyFile: "/etc/k.pem"))
-        let none = try RedisConfiguration(url: "rediss://cache.example.com?ssl_cert_reqs=none", tls: TLSConfiguration())
+        // A URL never turns verification off on its own: ssl_cert_reqs=none needs code that says so.
+        let refused = #expect(throws: SessionError.self) { try RedisConfiguration(url: "rediss://cache.example.com?ssl_cert_reqs=none", tls: TLSConfiguration()) }
+        #expect(refused?.code == .invalidConfiguration && refused?.message.contains(".insecureNoVerification") == true, "\(String(describing: refused))")
+        let refusedList = #expect(throws: SessionError.self) { try MemcachedConfiguration(url: "memcached+tls://a:11211?ssl_cert_reqs=none", tls: TLSConfiguration()) }
+        #expect(refusedList?.code == .invalidConfiguration)
+        let none = try RedisConfiguration(url: "rediss://cache.example.com?ssl_cert_reqs=none", tls: TLSConfiguration(certificateVerification: .insecureNoVerification))
         #expect((none.tls as? TLSConfiguration)?.certificateVerification == .insecureNoVerification)
+        #expect((try RedisConfiguration(url: "rediss://cache.example.com?ssl_cert_reqs=required", tls: TLSConfiguration(certificateVerification: .insecureNoVerification)).tls as? TLSConfiguration)?.certificateVerification == .fullVerification)
         let bogus = #expect(throws: SessionError.self) { try RedisConfiguration(url: "rediss://cache.example.com?ssl_cert_reqs=sometimes", tls: TLSConfiguration()) }
         #expect(bogus?.code == .invalidConfiguration && bogus?.message.contains("ssl_cert_reqs") == true)
-        // A plaintext URL stays plaintext: the scheme decides.
-        #expect(try RedisConfiguration(url: "redis://cache.example.com", tls: TLSConfiguration()).tls == nil)
+        // TLS settings beside a plaintext URL would be ignored: refused, naming the TLS scheme.
+        for plain in ["redis://cache.example.com", "redis+cluster://a:6379,b:6379", "unix:///run/redis.sock"] {
+            let error = #expect(throws: SessionError.self) { try RedisConfiguration(url: plain, tls: TLSConfiguration()) }
+            #expect(error?.code == .invalidConfiguration && error?.message.contains("rediss://") == true, "\(String(describing: error))")
+        }
+        let plainList = #expect(throws: SessionError.self) { try MemcachedConfiguration(url: "memcached://a:11211", tls: TLSConfiguration()) }
+        #expect(plainList?.code == .invalidConfiguration && plainList?.message.contains("memcached+tls://") == true, "\(String(describing: plainList))")
+        #expect(try RedisConfiguration(url: "redis://cache.example.com").tls == nil)
         let cluster = try RedisConfiguration(url: "rediss+cluster://a:6380,b:6380", tls: TLSConfiguration())
         #expect(cluster.topology == .cluster(seeds: [.tcp(host: "a", port: 6380), .tcp(host: "b", port: 6380)]) && cluster.tls != nil)
         let memcached = try MemcachedConfiguration(url: "memcached+tls://a:11211,[::1]:11212?ssl_ca_certs=/etc/ca.pem", tls: TLSConfiguration())

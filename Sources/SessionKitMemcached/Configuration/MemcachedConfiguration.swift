@@ -148,8 +148,8 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
     ///
     /// - Parameters:
     ///   - url: the server list.
-    ///   - tls: the TLS settings for a `memcached+tls://` list. Ignored for plaintext lists: the
-    ///     scheme decides.
+    ///   - tls: the TLS settings for a `memcached+tls://` list. Passing it with a plaintext list is an
+    ///     error (the settings would be ignored).
     /// - Throws: `SessionError` `.unsupported` for a `memcached+tls://` list without `tls` (the
     ///   message says how to add SessionKitTLS), `.invalidConfiguration` naming the part that
     ///   does not parse.
@@ -168,6 +168,9 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
             }
             trimmed = "memcached://" + trimmed.dropFirst(scheme.count).prefix { $0 != "?" }
             lowered = trimmed.lowercased()
+        }
+        if tls != nil && self.tls == nil {
+            throw SessionError(.invalidConfiguration, "TLS settings were passed with the plaintext server list '\(url)', which would ignore them: use a memcached+tls:// list to connect with TLS, or drop tls: for plaintext connections")
         }
         var list = trimmed
         for scheme in ["memcached://", "memcache://"] where lowered.hasPrefix(scheme) {

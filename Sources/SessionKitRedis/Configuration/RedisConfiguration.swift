@@ -186,8 +186,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// - Parameters:
     ///   - url: the URL.
     ///   - tls: the TLS settings for a `rediss://` URL (SessionKitTLS's `TLSConfiguration()` for
-    ///     the defaults: verification against the system's trust store). Ignored for plaintext
-    ///     URLs: the scheme decides.
+    ///     the defaults: verification against the system's trust store). Passing it with a
+    ///     plaintext URL is an error (the settings would be ignored).
     /// - Throws: `SessionError` `.unsupported` for a `rediss://` URL without `tls` (the message
     ///   says how to add SessionKitTLS), `.invalidConfiguration` for anything that does not
     ///   parse, naming the part to fix.
@@ -208,6 +208,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             } catch {
                 throw SessionError(.invalidConfiguration, "the TLS parameters of the Redis URL '\(Self.redacted(url))' cannot be used: \(error)")
             }
+        } else if tls != nil {
+            throw SessionError(.invalidConfiguration, "TLS settings were passed with the plaintext URL '\(Self.redacted(url))', which would ignore them: use a rediss:// URL (rediss+cluster://, rediss+sentinel://) to connect with TLS, or drop tls: for a plaintext connection")
         }
         try parse(url)
     }

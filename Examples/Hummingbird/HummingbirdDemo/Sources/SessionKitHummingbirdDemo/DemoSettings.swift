@@ -115,13 +115,16 @@ struct DemoSettings: Sendable {
             return try FilesystemSessionInterface(configuration: configuration, directory: directory)
         }
         // TLS (rediss://, memcached+tls://) verifies the server against the system's trust
-        // store, or the CA file the URL names (?ssl_ca_certs=...); plaintext URLs ignore `tls`.
+        // store, or the CA file the URL names (?ssl_ca_certs=...). TLS settings go only with
+        // TLS URLs: the stores refuse them beside a plaintext URL.
         if store.hasPrefix("redis://") || store.hasPrefix("rediss://") || store.hasPrefix("redis+") || store.hasPrefix("rediss+")
             || store.hasPrefix("unix://") {
-            return try RedisSessionInterface(url: store, tls: TLSConfiguration(), configuration: configuration)
+            let tls = store.hasPrefix("rediss") ? TLSConfiguration() : nil
+            return try RedisSessionInterface(url: store, tls: tls, configuration: configuration)
         }
         if store.hasPrefix("memcached://") || store.hasPrefix("memcached+tls://") {
-            return try MemcacheSessionInterface(url: store, tls: TLSConfiguration(), configuration: configuration)
+            let tls = store.hasPrefix("memcached+tls://") ? TLSConfiguration() : nil
+            return try MemcacheSessionInterface(url: store, tls: tls, configuration: configuration)
         }
         if store == "cookie" || store == "signed-cookie" {
             guard let secret, !secret.isEmpty else {
