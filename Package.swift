@@ -25,7 +25,7 @@ let package = Package(
         .systemLibrary(
             name: "CSessionKitOpenSSL", path: "Sources/CSessionKitOpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
-        .target(name: "SessionKitTLS", dependencies: ["CSessionKitOpenSSL"]),
+        .target(name: "SessionKitTLS", dependencies: ["CSessionKitOpenSSL", "SessionKitNetworking"]),
         .target(name: "SessionKitMallocStats", path: "Tests/SessionKitMallocStats"),
         .target(
             name: "SessionKitTestSupport", dependencies: ["SessionKit", "SessionKitMallocStats"], path: "Tests/SessionKitTestSupport"),
@@ -47,7 +47,9 @@ let package = Package(
         .testTarget(
             name: "SessionKitNetworkStoreTests",
             dependencies: ["SessionKitRedis", "SessionKitMemcached", "SessionKitNetworking", "SessionKitTestSupport"]),
-        .testTarget(name: "SessionKitTLSTests", dependencies: ["SessionKitTLS", "SessionKitTestSupport"]),
+        .testTarget(
+            name: "SessionKitTLSTests",
+            dependencies: ["SessionKitTLS", "SessionKitRedis", "SessionKitMemcached", "SessionKitNetworking", "SessionKitTestSupport"]),
         .testTarget(
             name: "SessionKitMemcachedTests",
             dependencies: ["SessionKitMemcached", "SessionKitNetworking", "SessionKitCrypto", "SessionKitTestSupport"]),

@@ -24,11 +24,15 @@ let package = Package(
             dependencies: [
                 .product(name: "SessionKit", package: "SessionKit"),
                 .product(name: "SessionKitRedis", package: "SessionKit"),
+                .product(name: "SessionKitTLS", package: "SessionKit"),
             ]
         ),
         .executableTarget(
             name: "MemcachedBenchmark",
-            dependencies: [.product(name: "SessionKitMemcached", package: "SessionKit")]
+            dependencies: [
+                .product(name: "SessionKitMemcached", package: "SessionKit"),
+                .product(name: "SessionKitTLS", package: "SessionKit"),
+            ]
         ),
         .executableTarget(
             name: "ParserBenchmark",

@@ -9,7 +9,7 @@
 # How a block is checked depends on its info string:
 #
 #   ```swift                 compiled against the library (SessionKit, SessionKitCrypto,
-#                            SessionKitRedis, SessionKitMemcached) as built by `swift build`
+#                            SessionKitRedis, SessionKitMemcached, SessionKitTLS) as built by `swift build`
 #                            (--scratch-path, default .build). The block becomes the body of its
 #                            own `async throws` function, its `import` lines move to the top of
 #                            the file, and `#sourceLocation` makes compiler errors point at the
@@ -196,7 +196,8 @@ def render(s, ambient):
     return "\n".join(out) + "\n", imports
 
 FRAGMENT_IMPORTS = {
-    "core": ["import Foundation", "import SessionKit", "import SessionKitCrypto", "import SessionKitRedis", "import SessionKitMemcached"],
+    "core": ["import Foundation", "import SessionKit", "import SessionKitCrypto", "import SessionKitRedis", "import SessionKitMemcached",
+             "import SessionKitTLS"],
     "hummingbird": ["import Foundation", "import SessionKit", "import Hummingbird"],
     "vapor": ["import Foundation", "import SessionKit", "import Vapor"],
 }
@@ -360,7 +361,7 @@ if [ "$core" -gt 0 ]; then
   echo "== doc samples: compiling $core library samples"
   log="$work/core.log"
   if swiftc -parse-as-library -swift-version 6 -module-name DocSamples -wmo -suppress-warnings \
-      -I "$modules" -c -o "$work/core/DocSamples.o" "$work"/core/Sources/DocSamples/*.swift >"$log" 2>&1; then
+      -I "$modules" -I Sources/CSessionKitOpenSSL -c -o "$work/core/DocSamples.o" "$work"/core/Sources/DocSamples/*.swift >"$log" 2>&1; then
     echo "== doc samples: library samples ok ($((SECONDS - start))s)"
   else
     # Compiler errors name the Markdown file and line of the sample (#sourceLocation).

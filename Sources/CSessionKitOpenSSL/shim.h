@@ -28,6 +28,25 @@ static inline void sk_ctx_harden(SSL_CTX *ctx) {
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
+// A server's CertificateRequest, noted for a client that has no certificate to send: OpenSSL
+// calls this only then. With TLS 1.3 the client's handshake completes before the server judges
+// the (missing) certificate, and the server's alert can be lost to its reset; the note lets the
+// error name the likely cause anyway. Stored in the SSL's app data (ex_data index 0).
+static int sk_note_certificate_request(SSL *ssl, X509 **certificate, EVP_PKEY **key) {
+    (void)certificate;
+    (void)key;
+    SSL_set_ex_data(ssl, 0, (void *)1);
+    return 0;  // no certificate
+}
+
+static inline void sk_ctx_note_certificate_requests(SSL_CTX *ctx) {
+    SSL_CTX_set_client_cert_cb(ctx, sk_note_certificate_request);
+}
+
+static inline int sk_ssl_certificate_requested(const SSL *ssl) {
+    return SSL_get_ex_data(ssl, 0) != NULL;
+}
+
 static inline int sk_ssl_expect_ip(SSL *ssl, const char *ip) {
     return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip);
 }

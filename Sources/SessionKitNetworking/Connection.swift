@@ -30,7 +30,12 @@ import Synchronization
 }
 
 /// A non-blocking TCP or Unix-domain stream socket driven by an ``EventLoop``, with buffered
-/// reads and batched writes.
+/// reads and batched writes, optionally through a ``ConnectionTransport`` (TLS).
+///
+/// Without a transport (plain TCP and Unix sockets) the bytes go straight between the socket and
+/// the delegate. With one, the connect completes only after the transport's handshake, within
+/// the same connect deadline; reads reach the delegate as the transport's plaintext, and writes
+/// go through the transport on the loop thread.
 ///
 /// Writers from any thread append to one outbound buffer with ``write(_:)``; the loop sends
 /// everything appended before it gets to run in as few `send(2)` calls as possible, which is what
@@ -42,16 +47,18 @@ import Synchronization
     @_spi(Engine) public let loop: EventLoop
     /// The server this connection talks to.
     @_spi(Engine) public let endpoint: Endpoint
+    // The state below is internal, not private, only so that Connection+Transport.swift (the
+    // secured path) reaches it; everything but `outbound` is confined to the loop thread.
     let fileDescriptor: Int32
-    private let address: SocketAddress
+    let address: SocketAddress
 
-    private struct Outbound {
+    struct Outbound {
         var buffer: [UInt8] = []
         var flushScheduled = false
         var closed = false
         var closeError: NetworkError?
     }
-    private let outbound = Mutex(Outbound())
+    let outbound = Mutex(Outbound())
     private let writeCalls = Atomic<Int>(0)
     private let bytesWritten = Atomic<Int>(0)
 
@@ -61,16 +68,23 @@ import Synchronization
         (writeCalls.load(ordering: .relaxed), bytesWritten.load(ordering: .relaxed))
     }
 
-    private enum Phase { case idle, connecting, open, closed }
-    private var phase: Phase = .idle
-    private var writeQueue: [UInt8] = []
-    private var writeOffset = 0
-    private var wantWrite = false
-    private var delegate: (any ConnectionDelegate)?
-    private var connectContinuation: CheckedContinuation<Void, any Error>?
-    private var connectTimer: EventLoop.Timer?
+    enum Phase { case idle, connecting, handshaking, open, closed }
+    var phase: Phase = .idle
+    var writeQueue: [UInt8] = []
+    var writeOffset = 0
+    var wantWrite = false
+    var delegate: (any ConnectionDelegate)?
+    var connectContinuation: CheckedContinuation<Void, any Error>?
+    var connectTimer: EventLoop.Timer?
+    /// The byte filter (TLS), or `nil` for plain sockets; loop thread only.
+    let transport: (any ConnectionTransport)?
+    /// Plaintext taken from the outbound buffer, on its way through the transport.
+    var plaintextOut: [UInt8] = []
+    /// Plaintext the transport decoded, on its way to the delegate.
+    var plaintextIn: [UInt8] = []
 
-    private init(loop: EventLoop, endpoint: Endpoint, address: SocketAddress, delegate: any ConnectionDelegate) throws {
+    private init(loop: EventLoop, endpoint: Endpoint, address: SocketAddress, transport: (any ConnectionTransport)?,
+                 delegate: any ConnectionDelegate) throws {
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let fd = socket(address.family, type, 0)
         guard fd >= 0 else { throw NetworkError.system("cannot create a socket for \(address.display)", errno: errno) }
@@ -79,6 +93,7 @@ import Synchronization
         self.endpoint = endpoint
         self.address = address
         self.delegate = delegate
+        self.transport = transport
         if address.family != AF_UNIX {
             setOption(Int32(IPPROTO_TCP), Int32(TCP_NODELAY), 1)
             setOption(SOL_SOCKET, SO_KEEPALIVE, 1)
@@ -102,14 +117,18 @@ import Synchronization
     /// - Parameters:
     ///   - endpoint: the server.
     ///   - loop: the event loop that will drive the connection.
-    ///   - timeout: the deadline for resolution and connect together.
-    ///   - delegate: receives the bytes read and the close event.
-    /// - Throws: ``NetworkError`` (`.connectionRefused`, `.timeout`, `.resolutionFailed`...), or
-    ///   `CancellationError` when the task is cancelled.
+    ///   - timeout: the deadline for resolution, connect and the transport's handshake together.
+    ///   - transport: makes the connection's byte filter (TLS); `nil` for a plain socket.
+    ///   - serverDescription: the server, for the transport's messages ("Redis at host:port").
+    ///   - delegate: receives the bytes read (plaintext, with a transport) and the close event.
+    /// - Throws: ``NetworkError`` (`.connectionRefused`, `.timeout`, `.resolutionFailed`,
+    ///   `.tlsFailed`...), or `CancellationError` when the task is cancelled.
     @_spi(Engine) public static func connect(
         to endpoint: Endpoint,
         on loop: EventLoop = .shared,
         timeout: Duration,
+        transport: (any TransportFactory)? = nil,
+        serverDescription: String? = nil,
         delegate: any ConnectionDelegate
     ) async throws -> Connection {
         let deadline = Deadline.after(timeout)
@@ -118,7 +137,8 @@ import Synchronization
         for address in addresses {
             try Task.checkCancellation()
             if deadline.hasPassed { break }
-            let connection = try Connection(loop: loop, endpoint: endpoint, address: address, delegate: delegate)
+            let filter = try transport?.makeTransport(for: endpoint, serverDescription: serverDescription ?? "the server at \(endpoint)")
+            let connection = try Connection(loop: loop, endpoint: endpoint, address: address, transport: filter, delegate: delegate)
             do {
                 try await withTaskCancellationHandler {
                     try await connection.start(deadline: deadline)
@@ -155,6 +175,7 @@ import Synchronization
         if rc == 0 {
             phase = .connecting
             loop.register(self, read: false, write: false)
+            if transport != nil { armConnectTimer(deadline) }
             opened()
             return
         }
@@ -166,9 +187,20 @@ import Synchronization
         }
         phase = .connecting
         loop.register(self, read: false, write: true)
+        armConnectTimer(deadline)
+    }
+
+    private func armConnectTimer(_ deadline: Deadline) {
         connectTimer = loop.schedule(at: deadline) { [weak self] in
-            guard let self, self.phase == .connecting else { return }
-            self.closeNow(NetworkError(.timeout, "connecting to \(self.address.display) took longer than the connect timeout"))
+            guard let self else { return }
+            switch self.phase {
+            case .connecting:
+                self.closeNow(NetworkError(.timeout, "connecting to \(self.address.display) took longer than the connect timeout"))
+            case .handshaking:
+                self.closeNow(self.transport?.handshakeTimedOut() ?? NetworkError(.timeout, "the handshake with \(self.address.display) took longer than the connect timeout"))
+            case .idle, .open, .closed:
+                break
+            }
         }
     }
 
@@ -184,6 +216,14 @@ import Synchronization
     }
 
     private func opened() {
+        if transport != nil {
+            // The connect deadline, still armed, now bounds the handshake.
+            phase = .handshaking
+            wantWrite = false
+            loop.setInterest(self, read: true, write: false)
+            advanceHandshake(received: UnsafeRawBufferPointer(start: nil, count: 0))
+            return
+        }
         phase = .open
         connectTimer?.cancel()
         connectTimer = nil
@@ -193,6 +233,10 @@ import Synchronization
         continuation?.resume()
         flush()
     }
+
+    /// Why the connection closed, when the socket or its transport failed; `nil` while open or
+    /// after a local close.
+    @_spi(Engine) public var closeError: NetworkError? { outbound.withLock { $0.closeError } }
 
     /// Whether the connection is still open (it may close at any moment).
     @_spi(Engine) public var isOpen: Bool { outbound.withLock { !$0.closed } }
@@ -228,8 +272,12 @@ import Synchronization
 
     // MARK: Loop thread
 
-    private func flush() {
+    func flush() {
         guard phase == .open else { return }
+        if let transport {
+            flushSecured(transport)
+            return
+        }
         outbound.withLock { state in
             state.flushScheduled = false
             if writeOffset == writeQueue.count {
@@ -244,7 +292,7 @@ import Synchronization
         writePending()
     }
 
-    private func writePending() {
+    func writePending() {
         while writeOffset < writeQueue.count {
             let written = writeQueue.withUnsafeBytes { raw in
                 send(fileDescriptor, raw.baseAddress! + writeOffset, raw.count - writeOffset, Int32(MSG_NOSIGNAL))
@@ -264,7 +312,7 @@ import Synchronization
                 }
                 return
             }
-            closeNow(NetworkError.system("write to \(address.display) failed", errno: err))
+            closeNow(explained(NetworkError.system("write to \(address.display) failed", errno: err), errno: err))
             return
         }
         if writeQueue.capacity > 1 << 20 {
@@ -282,14 +330,18 @@ import Synchronization
     func ioWritable() {
         switch phase {
         case .connecting: finishConnect()
-        case .open: writePending()
+        case .open, .handshaking: writePending()
         case .idle, .closed: break
         }
     }
 
     func ioReadable() {
         guard phase == .open else {
-            if phase == .connecting { finishConnect() }
+            if phase == .connecting { finishConnect() } else if phase == .handshaking { readSecured() }
+            return
+        }
+        if transport != nil {
+            readSecured()
             return
         }
         let buffer = loop.readBuffer
@@ -317,6 +369,8 @@ import Synchronization
         switch phase {
         case .connecting:
             finishConnect()
+        case .handshaking:
+            closeNow(transport?.closedByPeer() ?? NetworkError(.connectionClosed, "\(address.display) closed the connection"))
         case .open:
             var error: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
@@ -331,9 +385,10 @@ import Synchronization
         }
     }
 
-    private func closeNow(_ error: NetworkError?) {
+    func closeNow(_ error: NetworkError?) {
         guard phase != .closed else { return }
-        let wasRegistered = phase == .connecting || phase == .open
+        if error == nil, phase == .open, let transport { sayGoodbye(transport) }
+        let wasRegistered = phase == .connecting || phase == .handshaking || phase == .open
         phase = .closed
         if wasRegistered { loop.deregister(self) }
         connectTimer?.cancel()

@@ -24,6 +24,7 @@ import Darwin
             case protocolError
             case overloaded
             case shutDown
+            case tlsFailed
         }
         fileprivate let base: Base
 
@@ -50,6 +51,9 @@ import Darwin
         @_spi(Engine) public static let overloaded = Code(base: .overloaded)
         /// The client was closed.
         @_spi(Engine) public static let shutDown = Code(base: .shutDown)
+        /// The connection's transport security failed: a certificate that does not verify, a
+        /// server that does not speak TLS, a handshake refused. The message names the cause.
+        @_spi(Engine) public static let tlsFailed = Code(base: .tlsFailed)
 
         @_spi(Engine) public var description: String { base.rawValue }
     }

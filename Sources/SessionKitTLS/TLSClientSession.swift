@@ -21,6 +21,8 @@ package final class TLSClientSession {
     package let serverDescription: String
     /// Whether the handshake has completed.
     package private(set) var isHandshakeComplete = false
+    /// Whether any plaintext came from the server.
+    private var hasReadPlaintext = false
     private var chunk = [UInt8](repeating: 0, count: 16 * 1024)
 
     /// Starts a client session to `host` (a DNS name or an IP address).
@@ -95,6 +97,7 @@ package final class TLSClientSession {
             let count = chunk.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
             if count > 0 {
                 buffer.append(contentsOf: chunk[0..<Int(count)])
+                hasReadPlaintext = true
                 continue
             }
             let code = SSL_get_error(ssl, count)
@@ -140,6 +143,9 @@ package final class TLSClientSession {
     /// The error for a connection the server closed: during the handshake, or without
     /// close_notify after it.
     package func closedByServer() -> TLSError {
+        if isHandshakeComplete, !hasReadPlaintext, sk_ssl_certificate_requested(ssl) == 1 {
+            return TLSError(.clientCertificateRequired, "\(serverDescription) asked for a client certificate, none is configured, and it closed the connection before answering: it requires one. Set TLSConfiguration.certificateChainFile and privateKeyFile (redis-py's ssl_certfile and ssl_keyfile)")
+        }
         if isHandshakeComplete {
             return TLSError(.truncated, "\(serverDescription) closed the TLS connection without close_notify; a reply may have been cut short")
         }
@@ -149,7 +155,7 @@ package final class TLSClientSession {
     /// The error for a handshake the server did not complete by the deadline: a plain server
     /// waits for a command line that a ClientHello never finishes.
     package func handshakeTimedOut() -> TLSError {
-        TLSError(.serverNotSpeakingTLS, "\(serverDescription) did not complete the TLS handshake in time: is this port a TLS port? A plain port waits for a command and never answers a TLS ClientHello; use the server's TLS port, or a plain URL (redis://, not rediss://) for a plain port")
+        TLSError(.serverNotSpeakingTLS, "\(serverDescription) did not complete the TLS handshake in time: is this port a TLS port? A plain port waits for a command and never answers a TLS ClientHello; use the server's TLS port, or a plain URL (redis:// rather than rediss://, memcached:// rather than memcached+tls://) for a plain port")
     }
 
     private func failure(_ code: Int32) -> TLSError {
@@ -162,7 +168,7 @@ package final class TLSClientSession {
             return verificationFailure(verify)
         }
         if reasons.contains(sk_reason_wrong_version_number()) || reasons.contains(sk_reason_packet_length_too_long()) {
-            return TLSError(.serverNotSpeakingTLS, "\(serverDescription) did not answer in TLS (\(detail)): this looks like a plain port; use the server's TLS port, or a plain URL (redis://, not rediss://) for a plain port")
+            return TLSError(.serverNotSpeakingTLS, "\(serverDescription) did not answer in TLS (\(detail)): this looks like a plain port; use the server's TLS port, or a plain URL (redis:// rather than rediss://, memcached:// rather than memcached+tls://) for a plain port")
         }
         if reasons.contains(sk_reason_certificate_required()) {
             return TLSError(.clientCertificateRequired, "\(serverDescription) requires a client certificate (\(detail)); set TLSConfiguration.certificateChainFile and privateKeyFile (redis-py's ssl_certfile and ssl_keyfile)")

@@ -46,7 +46,7 @@ package final class TLSContext: @unchecked Sendable {
         }
         switch (configuration.certificateChainFile, configuration.privateKeyFile) {
         case (nil, nil):
-            break
+            sk_ctx_note_certificate_requests(context)
         case (let chain?, let key?):
             guard SSL_CTX_use_certificate_chain_file(context, chain) == 1 else {
                 throw TLSError(.invalidConfiguration, "the client certificate chain '\(chain)' cannot be loaded (\(OpenSSLErrors.take())); it must be a readable PEM file")

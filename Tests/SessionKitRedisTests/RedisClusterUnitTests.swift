@@ -121,6 +121,22 @@ struct RedisClusterUnitTests {
         #expect(throws: SessionError.self) { try SlotMap.fromShards(.array([.integer(1)]), askedHost: "h") }
     }
 
+    @Test("CLUSTER SHARDS of a tls-cluster: a TLS client uses each node's tls-port, a plaintext client its port")
+    func shardsWithTLSPorts() throws {
+        let node: [(String, RESPValue)] = Self.node(7000, "master") + [("tls-port", .integer(7100))]
+        let reply = RESPValue.array([
+            Self.resp3([("slots", .array([.integer(0), .integer(16383)])), ("nodes", .array([Self.resp3(node)]))]),
+        ])
+        #expect(try SlotMap.fromShards(reply, askedHost: "h", tls: true).primary(forSlot: 0) == .tcp(host: "127.0.0.1", port: 7100))
+        #expect(try SlotMap.fromShards(reply, askedHost: "h").primary(forSlot: 0) == .tcp(host: "127.0.0.1", port: 7000))
+        // A node of a TLS-only cluster (port 0 for plaintext) reports only its tls-port.
+        let tlsOnly: [(String, RESPValue)] = Self.node(7000, "master").filter { $0.0 != "port" } + [("tls-port", .integer(7100))]
+        let onlyTLS = RESPValue.array([
+            Self.resp3([("slots", .array([.integer(0), .integer(16383)])), ("nodes", .array([Self.resp3(tlsOnly)]))]),
+        ])
+        #expect(try SlotMap.fromShards(onlyTLS, askedHost: "h", tls: true).primary(forSlot: 0) == .tcp(host: "127.0.0.1", port: 7100))
+    }
+
     @Test("CLUSTER SLOTS (servers before 7.0)")
     func slotsReply() throws {
         func node(_ host: String, _ port: Int) -> RESPValue { .array([.bulkString(Array(host.utf8)), .integer(Int64(port)), .bulkString(Array("id".utf8))]) }

@@ -55,11 +55,12 @@ struct RedisConfigurationTests {
         #expect(auth.username == "bob" && auth.password == "pw")
     }
 
-    @Test("rediss:// is refused with a clear TLS message")
+    @Test("rediss:// without SessionKitTLS is refused, saying how to add it")
     func tlsRefused() {
         let error = #expect(throws: SessionError.self) { try RedisConfiguration(url: "rediss://cache:6380") }
         #expect(error?.code == .unsupported)
-        #expect(error?.message.contains("TLS is not supported, use a TLS tunnel") == true)
+        #expect(error?.message.contains("import SessionKitTLS") == true, "\(String(describing: error))")
+        #expect(error?.message.contains(#".product(name: "SessionKitTLS", package: "SessionKit")"#) == true, "\(String(describing: error))")
     }
 
     @Test("bad URLs say what to fix", arguments: [

@@ -28,8 +28,10 @@ struct TLSRedis {
     let server: RedisServer
     let tlsPort: Int
 
-    /// Starts one with `certificate`/`key`, trusting the test CA for client certificates.
-    static func start(certificate: String, key: String, certificates: TestCertificates, requireClientCertificates: Bool = false) async throws -> TLSRedis {
+    /// Starts one with `certificate`/`key`, trusting the test CA for client certificates; with
+    /// `ipv6`, also listening on `::1`.
+    static func start(certificate: String, key: String, certificates: TestCertificates, requireClientCertificates: Bool = false,
+                      ipv6: Bool = false) async throws -> TLSRedis {
         var attempt = 0
         while true {
             attempt += 1
@@ -37,7 +39,7 @@ struct TLSRedis {
             let options = RedisServer.Options(extraArguments: [
                 "--tls-port", "\(tlsPort)", "--tls-cert-file", certificate, "--tls-key-file", key,
                 "--tls-ca-cert-file", certificates.caFile, "--tls-auth-clients", requireClientCertificates ? "yes" : "no",
-            ])
+            ], ipv6: ipv6)
             do {
                 return TLSRedis(server: try await RedisServer.start(options), tlsPort: tlsPort)
             } catch let error as FixtureError where attempt < 5 && error.description.contains("Address already in use") {

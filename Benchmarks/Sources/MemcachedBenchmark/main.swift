@@ -7,12 +7,20 @@
 // It starts its own memcached on a free port (or uses MEMCACHED_BENCHMARK_PORT when set).
 // Commands are counted on both sides: SessionKit's commands/s (counted by the server, `stats`
 // cmd_get + cmd_set; a load+save is two) over the mean of memcslap's get and set rates. The two
-// sides alternate for a few rounds and each side's best round counts. The last line is
-// `RESULT memcached ratio=<ratio>`.
+// sides alternate for a few rounds and each side's best round counts.
+//
+// The TLS row starts a second memcached with `-Z` and certificates made with the openssl
+// command line, and compares MemcachedSessionStore over TLS (SessionKitTLS) with the plaintext
+// store above, rounds alternated, in load+save round trips/s counted by the client. Set
+// MEMCACHED_BENCHMARK_TLS=0 to skip it.
+//
+// The last line is `RESULT memcached ratio=<ratio> tls_vs_plain=<ratio>` (without
+// `tls_vs_plain` when the TLS row is skipped).
 
 import Dispatch
 import Foundation
 import SessionKitMemcached
+import SessionKitTLS
 
 #if canImport(Glibc)
 import Glibc
@@ -153,8 +161,10 @@ struct Run {
     var latencies: [Double] = []
 }
 
-func runSessionKit(duration: Double) async throws -> (perSecond: Double, latencies: [Double], commandsPerSecond: Double) {
-    let commandsBefore = await commandsProcessed()
+/// Load+save round trips through `store` (default: the plaintext store) for `duration`
+/// seconds; with `counted`, the server's command counters give commands/s.
+func runSessionKit(duration: Double, store: MemcachedSessionStore = store, counted: Bool = true) async throws -> (perSecond: Double, latencies: [Double], commandsPerSecond: Double) {
+    let commandsBefore = counted ? await commandsProcessed() : 0
     let start = now()
     let deadline = start + duration
     let runs = try await withThrowingTaskGroup(of: Run.self) { group in
@@ -181,7 +191,7 @@ func runSessionKit(duration: Double) async throws -> (perSecond: Double, latenci
         return all
     }
     let elapsed = now() - start
-    let commands = await commandsProcessed() - commandsBefore
+    let commands = counted ? await commandsProcessed() - commandsBefore : 2 * runs.reduce(0) { $0 + $1.roundTrips }
     let total = runs.reduce(0) { $0 + $1.roundTrips }
     return (Double(total) / elapsed, runs.flatMap(\.latencies).sorted(), Double(commands) / elapsed)
 }
@@ -247,5 +257,79 @@ print("| memcslap --concurrency=\(concurrency) (C, libmemcached) | set | \(rate(
 print("")
 print("SessionKit latency is per load+save round trip (two commands). SessionKit commands/s are counted by the server (stats cmd_get + cmd_set); 2 x round trips/s: \(rate(sessionKit.perSecond * 2)).")
 let ratio = sessionKit.commandsPerSecond / referenceMean
+var result = "RESULT memcached ratio=\(String(format: "%.2f", ratio))"
+
+// MARK: The TLS row
+
+/// Runs `executable` with `arguments`, failing the benchmark if it fails.
+func run(_ executable: String, _ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { fail("\(executable) \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)") }
+}
+
+var tlsServer: Process?
+defer { if let tlsServer { kill(tlsServer.processIdentifier, SIGKILL) } }
+if ProcessInfo.processInfo.environment["MEMCACHED_BENCHMARK_TLS"] != "0" {
+    guard let openssl = which("openssl") else { fail("the openssl command line is not installed (apt-get install -y openssl)") }
+    guard let memcached = which("memcached") else { fail("memcached is not installed (apt-get install -y memcached)") }
+    let directory = NSTemporaryDirectory() + "sessionkit-memcached-benchmark-tls-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try "subjectAltName=IP:127.0.0.1\n".write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
+    try run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/ca.key", "-out", directory + "/ca.pem",
+                      "-days", "2", "-subj", "/CN=SessionKit benchmark CA"])
+    try run(openssl, ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/server.key", "-out", directory + "/server.csr",
+                      "-subj", "/CN=127.0.0.1"])
+    try run(openssl, ["x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.pem", "-CAkey", directory + "/ca.key",
+                      "-CAcreateserial", "-out", directory + "/server.pem", "-days", "2", "-extfile", directory + "/server.ext"])
+    let tlsPort = freePort()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: memcached)
+    process.arguments = ["-U", "0", "-l", host, "-p", "\(tlsPort)", "-m", "256", "-c", "4096", "-t", "4", "-Z",
+                         "-o", "ssl_chain_cert=\(directory)/server.pem,ssl_key=\(directory)/server.key"] + (geteuid() == 0 ? ["-u", "root"] : [])
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    tlsServer = process
+    var tlsConfiguration = configuration
+    tlsConfiguration.servers = [.tcp(host: host, port: tlsPort)]
+    tlsConfiguration.tls = TLSConfiguration(trustRoots: .file(directory + "/ca.pem"))
+    let tlsStore = try MemcachedSessionStore(configuration: tlsConfiguration)
+    let startedBy = now() + 10
+    while (try? await tlsStore.client.version()) == nil {
+        if now() > startedBy { fail("memcached -Z on port \(tlsPort) did not answer over TLS within 10 s") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    for t in 0..<concurrency {
+        for k in 0..<keysPerTask {
+            try await tlsStore.save(key: "session:\(t):\(k)", value: sessionValue(k), ttl: 3600)
+        }
+    }
+    print("")
+    print("TLS row: memcached -Z on port \(tlsPort), same load, against the plaintext store above (round trips/s counted by the client)")
+    _ = try await runSessionKit(duration: min(1, seconds / 2), store: tlsStore, counted: false)  // warm-up
+    var bestTLS: (perSecond: Double, latencies: [Double], commandsPerSecond: Double)?
+    var bestPlain: (perSecond: Double, latencies: [Double], commandsPerSecond: Double)?
+    for round in 1...rounds {
+        let overTLS = try await runSessionKit(duration: seconds, store: tlsStore, counted: false)
+        let plain = try await runSessionKit(duration: seconds, counted: false)
+        print("TLS round \(round): SessionKit over TLS \(rate(overTLS.perSecond)) round trips/s; plaintext \(rate(plain.perSecond)) round trips/s")
+        if overTLS.perSecond > bestTLS?.perSecond ?? 0 { bestTLS = overTLS }
+        if plain.perSecond > bestPlain?.perSecond ?? 0 { bestPlain = plain }
+    }
+    let overTLS = bestTLS!, plain = bestPlain!
+    print("")
+    print("| client | what | ops/s | p50 ms | p99 ms |")
+    print("|---|---|---:|---:|---:|")
+    print("| SessionKit MemcachedSessionStore over TLS | load+save round trip | \(rate(overTLS.perSecond)) | \(ms(percentile(overTLS.latencies, 0.5))) | \(ms(percentile(overTLS.latencies, 0.99))) |")
+    print("| SessionKit MemcachedSessionStore, plaintext | load+save round trip | \(rate(plain.perSecond)) | \(ms(percentile(plain.latencies, 0.5))) | \(ms(percentile(plain.latencies, 0.99))) |")
+    tlsStore.client.close()
+    result += " tls_vs_plain=\(String(format: "%.2f", overTLS.perSecond / plain.perSecond))"
+}
 store.client.close()
-print("RESULT memcached ratio=\(String(format: "%.2f", ratio))")
+print(result)

@@ -14,9 +14,16 @@
 // `redis-benchmark --cluster` on the same cluster; commands are counted on every primary.
 // Set REDIS_BENCHMARK_CLUSTER=0 to skip it.
 //
+// The TLS row does the same over TLS (SessionKitTLS) against a redis-server with a TLS port and
+// certificates it makes with the openssl command line: RedisSessionStore over `rediss://`
+// beside `redis-benchmark --tls`, and beside RedisSessionStore over the same server's plaintext
+// port. Set REDIS_BENCHMARK_TLS=0 to skip it.
+//
 // The last line is `RESULT redis ratio=<ratio> merge_vs_whole=<ratio>
-// conditional_vs_plain=<ratio> revocation_vs_plain=<ratio> cluster_ratio=<ratio>` (without
-// `cluster_ratio` when the cluster row is skipped); merge_vs_whole compares the changed-keys
+// conditional_vs_plain=<ratio> revocation_vs_plain=<ratio> cluster_ratio=<ratio>
+// tls_ratio=<ratio> tls_vs_plain=<ratio>` (without `cluster_ratio`, or the TLS ratios, when
+// that row is skipped); tls_ratio is SessionKit over TLS against redis-benchmark --tls,
+// tls_vs_plain SessionKit over TLS against SessionKit over plaintext; merge_vs_whole compares the changed-keys
 // save mode with whole-session saves through SessionMiddleware, conditional_vs_plain the
 // whole-session saves (conditional on the version loaded, never over an ended session) with
 // plain `SET`s through the same middleware, revocation_vs_plain sessions bound to users
@@ -25,6 +32,7 @@
 import Foundation
 import SessionKit
 import SessionKitRedis
+import SessionKitTLS
 
 #if canImport(Glibc)
 import Glibc
@@ -209,10 +217,10 @@ struct ReferenceRow {
     var p99: Double
 }
 
-func runRedisBenchmark(requests: Int, port: Int, cluster: Bool = false) throws -> [String: ReferenceRow] {
+func runRedisBenchmark(requests: Int, port: Int, cluster: Bool = false, extraArguments: [String] = []) throws -> [String: ReferenceRow] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: redisBenchmark)
-    process.arguments = (cluster ? ["--cluster"] : []) + ["-h", host, "-p", "\(port)", "-c", "\(concurrency)", "-n", "\(requests)", "-d", "\(valueSize)",
+    process.arguments = (cluster ? ["--cluster"] : []) + extraArguments + ["-h", host, "-p", "\(port)", "-c", "\(concurrency)", "-n", "\(requests)", "-d", "\(valueSize)",
                          "-r", "\(concurrency * keysPerTask)", "-t", "get,set", "--csv"]
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -511,5 +519,96 @@ if ProcessInfo.processInfo.environment["REDIS_BENCHMARK_CLUSTER"] != "0" {
     clusterStore.client.close()
     for client in primaries { client.close() }
     result += " cluster_ratio=\(String(format: "%.2f", clusterRatio))"
+}
+
+// MARK: The TLS row
+
+/// Runs `executable` with `arguments`, failing the benchmark if it fails.
+func run(_ executable: String, _ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { fail("\(executable) \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)") }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, made with the openssl command line.
+func makeCertificates() throws -> (directory: String, ca: String, certificate: String, key: String) {
+    guard let openssl = which("openssl") else { fail("the openssl command line is not installed (apt-get install -y openssl)") }
+    let directory = NSTemporaryDirectory() + "sessionkit-redis-benchmark-tls-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try "subjectAltName=IP:127.0.0.1\n".write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
+    try run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/ca.key", "-out", directory + "/ca.pem",
+                      "-days", "2", "-subj", "/CN=SessionKit benchmark CA"])
+    try run(openssl, ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/server.key", "-out", directory + "/server.csr",
+                      "-subj", "/CN=127.0.0.1"])
+    try run(openssl, ["x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.pem", "-CAkey", directory + "/ca.key",
+                      "-CAcreateserial", "-out", directory + "/server.pem", "-days", "2", "-extfile", directory + "/server.ext"])
+    return (directory, directory + "/ca.pem", directory + "/server.pem", directory + "/server.key")
+}
+
+if ProcessInfo.processInfo.environment["REDIS_BENCHMARK_TLS"] != "0" {
+    let certificates = try makeCertificates()
+    let plainPort = freePort()
+    let tlsPort = freePort()
+    try startServer(["--port", "\(plainPort)", "--tls-port", "\(tlsPort)", "--bind", host, "--save", "", "--appendonly", "no",
+                     "--protected-mode", "no", "--daemonize", "no", "--dir", certificates.directory,
+                     "--tls-cert-file", certificates.certificate, "--tls-key-file", certificates.key,
+                     "--tls-ca-cert-file", certificates.ca, "--tls-auth-clients", "no"])
+    var plainConfiguration = RedisConfiguration(address: .tcp(host: host, port: plainPort))
+    plainConfiguration.commandTimeout = .seconds(10)
+    if let eventLoops { plainConfiguration.eventLoopCount = eventLoops }
+    var tlsConfiguration = plainConfiguration
+    tlsConfiguration.address = .tcp(host: host, port: tlsPort)
+    tlsConfiguration.tls = TLSConfiguration(trustRoots: .file(certificates.ca))
+    let plainStore = try RedisSessionStore(configuration: plainConfiguration)
+    let tlsStore = try RedisSessionStore(configuration: tlsConfiguration)
+    let startedBy = now() + 10
+    while (try? await tlsStore.client.send("PING")) == nil {
+        if now() > startedBy { fail("redis-server with a TLS port did not answer over TLS within 10 s") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    for t in 0..<concurrency {
+        for k in 0..<keysPerTask {
+            try await tlsStore.save(key: "session:\(t):\(k)", value: sessionValue(k), ttl: 3600)
+        }
+    }
+    print("")
+    print("TLS row: redis-server with TLS port \(tlsPort) (plaintext port \(plainPort)), same load; redis-benchmark --tls as the reference")
+    _ = try await runSessionKit(duration: min(1, seconds / 2), store: tlsStore, counted: [plainStore.client])  // warm-up
+    var bestTLS: (perSecond: Double, latencies: [Double], commandsPerSecond: Double)?
+    var bestPlain: (perSecond: Double, latencies: [Double], commandsPerSecond: Double)?
+    var bestTLSReference: (get: ReferenceRow, set: ReferenceRow)?
+    for round in 1...rounds {
+        let overTLS = try await runSessionKit(duration: seconds, store: tlsStore, counted: [plainStore.client])
+        let reference = try runRedisBenchmark(requests: max(10_000, Int(overTLS.commandsPerSecond * seconds / 2)), port: tlsPort,
+                                              extraArguments: ["--tls", "--cacert", certificates.ca])
+        let plain = try await runSessionKit(duration: seconds, store: plainStore, counted: [plainStore.client])
+        let get = reference["GET"]!, set = reference["SET"]!
+        print("TLS round \(round): SessionKit over TLS \(rate(overTLS.commandsPerSecond)) commands/s; redis-benchmark --tls GET \(rate(get.requestsPerSecond))/s, SET \(rate(set.requestsPerSecond))/s; SessionKit plaintext \(rate(plain.commandsPerSecond)) commands/s")
+        if overTLS.commandsPerSecond > bestTLS?.commandsPerSecond ?? 0 { bestTLS = overTLS }
+        if plain.commandsPerSecond > bestPlain?.commandsPerSecond ?? 0 { bestPlain = plain }
+        let mean = (get.requestsPerSecond + set.requestsPerSecond) / 2
+        if mean > ((bestTLSReference?.get.requestsPerSecond ?? 0) + (bestTLSReference?.set.requestsPerSecond ?? 0)) / 2 {
+            bestTLSReference = (get, set)
+        }
+    }
+    let overTLS = bestTLS!, plain = bestPlain!
+    let (tlsGet, tlsSet) = bestTLSReference!
+    print("")
+    print("| client (TLS) | what | ops/s | Redis commands/s | p50 ms | p99 ms |")
+    print("|---|---|---:|---:|---:|---:|")
+    print("| SessionKit RedisSessionStore over TLS | load+save round trip | \(rate(overTLS.perSecond)) | \(rate(overTLS.commandsPerSecond)) | \(ms(percentile(overTLS.latencies, 0.5))) | \(ms(percentile(overTLS.latencies, 0.99))) |")
+    print("| SessionKit RedisSessionStore, plaintext port | load+save round trip | \(rate(plain.perSecond)) | \(rate(plain.commandsPerSecond)) | \(ms(percentile(plain.latencies, 0.5))) | \(ms(percentile(plain.latencies, 0.99))) |")
+    print("| redis-benchmark --tls | GET | \(rate(tlsGet.requestsPerSecond)) | \(rate(tlsGet.requestsPerSecond)) | \(String(format: "%.3f", tlsGet.p50)) | \(String(format: "%.3f", tlsGet.p99)) |")
+    print("| redis-benchmark --tls | SET | \(rate(tlsSet.requestsPerSecond)) | \(rate(tlsSet.requestsPerSecond)) | \(String(format: "%.3f", tlsSet.p50)) | \(String(format: "%.3f", tlsSet.p99)) |")
+    let tlsRatio = overTLS.commandsPerSecond / ((tlsGet.requestsPerSecond + tlsSet.requestsPerSecond) / 2)
+    let tlsVersusPlain = overTLS.commandsPerSecond / plain.commandsPerSecond
+    tlsStore.client.close()
+    plainStore.client.close()
+    result += " tls_ratio=\(String(format: "%.2f", tlsRatio)) tls_vs_plain=\(String(format: "%.2f", tlsVersusPlain))"
 }
 print(result)

@@ -40,6 +40,7 @@ let package = Package(
                 .product(name: "SessionKit", package: "SessionKit"),
                 .product(name: "SessionKitRedis", package: "SessionKit"),
                 .product(name: "SessionKitMemcached", package: "SessionKit"),
+                .product(name: "SessionKitTLS", package: "SessionKit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

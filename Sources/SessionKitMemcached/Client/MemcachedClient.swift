@@ -83,9 +83,13 @@ public final class MemcachedClient: Sendable {
         try self.init(configuration: configuration, group: .shared(count: configuration.eventLoopCount))
     }
 
-    /// Creates a client from a server list (see ``MemcachedConfiguration/init(url:)``).
-    public convenience init(url: String) throws {
-        try self.init(configuration: MemcachedConfiguration(url: url))
+    /// Creates a client from a server list (see ``MemcachedConfiguration/init(url:tls:)``).
+    ///
+    /// - Parameters:
+    ///   - url: the server list; `memcached+tls://` needs `tls`.
+    ///   - tls: the TLS settings for a `memcached+tls://` list (SessionKitTLS's `TLSConfiguration`).
+    public convenience init(url: String, tls: (any TransportSecurity)? = nil) throws {
+        try self.init(configuration: MemcachedConfiguration(url: url, tls: tls))
     }
 
     /// - Parameters:
@@ -105,8 +109,16 @@ public final class MemcachedClient: Sendable {
         self.configuration = configuration
         self.group = group
         let failures = FailureSink()
+        var transport: (any TransportFactory)?
+        if let tls = configuration.tls {
+            do {
+                transport = try tls.prepare().factory
+            } catch {
+                throw SessionError(.invalidConfiguration, "MemcachedConfiguration.tls cannot be used: \(error)")
+            }
+        }
         self.nodes = configuration.servers.enumerated().map { index, server in
-            MemcachedServerNode(server: server, index: index, configuration: configuration, group: group,
+            MemcachedServerNode(server: server, index: index, configuration: configuration, group: group, transport: transport,
                                 faults: faults, onFailure: { count in failures.report(index, count) })
         }
         let all = Array(configuration.servers.indices)

@@ -13,13 +13,15 @@ final class MemcachedServerNode: Sendable {
     /// - Parameters:
     ///   - group: the event loops; the server's connection `i` runs on loop `index + i`.
     ///   - faults: test-only faults injected into the engine.
+    ///   - transport: makes each connection's TLS filter; `nil` for plaintext.
     init(server: MemcachedConfiguration.Server, index: Int, configuration: MemcachedConfiguration, group: EventLoopGroup,
-         faults: ConnectionFaults, onFailure: @escaping @Sendable (Int) -> Void) {
+         transport: (any TransportFactory)?, faults: ConnectionFaults, onFailure: @escaping @Sendable (Int) -> Void) {
         self.server = server
         self.index = index
         let health = ServerHealth(backoff: Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay))
         self.health = health
-        let connector = MemcachedConnector(server: server, configuration: configuration, faults: faults)
+        let connector = MemcachedConnector(server: server, configuration: configuration,
+                                           transport: server.isUnixSocket ? nil : transport, faults: faults)
         self.slots = (0..<configuration.connectionsPerServer).map { slot in
             ConnectionSlot(factory: connector, loop: group.loop(for: index + slot), label: .memcached(at: server.description),
                            health: health, onFailure: onFailure)

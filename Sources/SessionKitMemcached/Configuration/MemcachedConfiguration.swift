@@ -15,6 +15,14 @@ import SessionKit
 ///
 /// With several servers, keys are spread over a ketama ring compatible with libmemcached's
 /// `ketama_weighted` distribution (see ``KetamaRing``).
+///
+/// TLS (memcached 1.6 with `-Z`) comes from the SessionKitTLS product: set ``tls`` to its
+/// `TLSConfiguration`, or pass one with a `memcached+tls://` server list:
+///
+/// ```swift
+/// import SessionKitTLS
+/// let secure = try MemcachedConfiguration(url: "memcached+tls://cache1:11211,cache2:11211", tls: TLSConfiguration())
+/// ```
 public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Where one server listens.
     public enum Server: Sendable, Hashable, CustomStringConvertible {
@@ -84,6 +92,15 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
     /// client of the process. Default 1, chosen by measurement (see Docs/networking.md); more
     /// only helps with several connections on a machine with cores to spare. 1...64.
     public var eventLoopCount: Int
+    /// How the connections are secured: SessionKitTLS's `TLSConfiguration` for servers started
+    /// with `-Z`, or `nil` (the default) for plaintext. It applies to every TCP server of the
+    /// list; each server's certificate must name the host or address it is listed under (or
+    /// `TLSConfiguration.serverName`).
+    public var tls: (any TransportSecurity)? {
+        get { tlsStorage?.base }
+        set { tlsStorage = newValue.map(AnyTransportSecurity.init) }
+    }
+    private var tlsStorage: AnyTransportSecurity?
 
     /// Creates a configuration; every parameter has a default.
     public init(
@@ -98,7 +115,8 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
         deadServerRetryInterval: Duration = .seconds(2),
         ejectsDeadServers: Bool = false,
         maxPendingCommandsPerConnection: Int = 50_000,
-        eventLoopCount: Int = 1
+        eventLoopCount: Int = 1,
+        tls: (any TransportSecurity)? = nil
     ) {
         self.servers = servers
         self.connectionsPerServer = connectionsPerServer
@@ -112,6 +130,7 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
         self.ejectsDeadServers = ejectsDeadServers
         self.maxPendingCommandsPerConnection = maxPendingCommandsPerConnection
         self.eventLoopCount = eventLoopCount
+        self.tlsStorage = tls.map(AnyTransportSecurity.init)
     }
 
     /// Creates a configuration from a server list; the other settings keep their defaults.
@@ -122,12 +141,37 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
     /// - `unix:///run/memcached/memcached.sock`
     /// - a bare list `host1:11211,host2` or a socket path `/run/memcached.sock`, as libmemcached
     ///   and pylibmc take them.
+    /// - `memcached+tls://host1:11211,host2:11212[?ssl_ca_certs=/path/ca.pem]` — the TLS flag:
+    ///   every server over TLS, with `tls` given (SessionKitTLS's `TLSConfiguration`); the query
+    ///   takes the same parameters as a `rediss://` URL (`ssl_cert_reqs`, `ssl_ca_certs`,
+    ///   `ssl_certfile`, `ssl_keyfile`).
     ///
-    /// - Throws: `SessionError` `.invalidConfiguration` naming the part that does not parse.
-    public init(url: String) throws(SessionError) {
+    /// - Parameters:
+    ///   - url: the server list.
+    ///   - tls: the TLS settings for a `memcached+tls://` list. Passing it with a plaintext list is an
+    ///     error (the settings would be ignored).
+    /// - Throws: `SessionError` `.unsupported` for a `memcached+tls://` list without `tls` (the
+    ///   message says how to add SessionKitTLS), `.invalidConfiguration` naming the part that
+    ///   does not parse.
+    public init(url: String, tls: (any TransportSecurity)? = nil) throws(SessionError) {
         self.init(servers: [])
-        let trimmed = url.trimmingCharactersInSpaces()
-        let lowered = trimmed.lowercased()
+        var trimmed = url.trimmingCharactersInSpaces()
+        var lowered = trimmed.lowercased()
+        for scheme in ["memcached+tls://", "memcache+tls://"] where lowered.hasPrefix(scheme) {
+            guard let tls else {
+                throw SessionError(.unsupported, "\(scheme) server lists need TLS from the SessionKitTLS product, and no TLS configuration was passed: add .product(name: \"SessionKitTLS\", package: \"SessionKit\") to the target's dependencies, `import SessionKitTLS`, and pass tls: TLSConfiguration() with the list (MemcachedSessionStore(url:tls:), MemcacheSessionInterface(url:tls:), MemcachedConfiguration(url:tls:)) or set MemcachedConfiguration.tls")
+            }
+            do {
+                self.tls = try tls.applying(urlParameters: URLQuery.parameters(of: trimmed))
+            } catch {
+                throw SessionError(.invalidConfiguration, "the TLS parameters of the memcached server list '\(url)' cannot be used: \(error)")
+            }
+            trimmed = "memcached://" + trimmed.dropFirst(scheme.count).prefix { $0 != "?" }
+            lowered = trimmed.lowercased()
+        }
+        if tls != nil && self.tls == nil {
+            throw SessionError(.invalidConfiguration, "TLS settings were passed with the plaintext server list '\(url)', which would ignore them: use a memcached+tls:// list to connect with TLS, or drop tls: for plaintext connections")
+        }
         var list = trimmed
         for scheme in ["memcached://", "memcache://"] where lowered.hasPrefix(scheme) {
             list = String(trimmed.dropFirst(scheme.count))
@@ -220,7 +264,7 @@ public struct MemcachedConfiguration: Sendable, Hashable, CustomStringConvertibl
 
     /// The servers, comma separated.
     public var description: String {
-        "memcached " + servers.map(\.description).joined(separator: ",")
+        "memcached " + servers.map(\.description).joined(separator: ",") + (tls.map { " over TLS (\($0))" } ?? "")
     }
 }
 
@@ -234,6 +278,12 @@ extension String {
 }
 
 extension MemcachedConfiguration.Server {
+    /// Whether this is a Unix domain socket, which never runs TLS.
+    var isUnixSocket: Bool {
+        if case .unix = self { return true }
+        return false
+    }
+
     /// Where the engine connects.
     var endpoint: Endpoint {
         switch self {

@@ -1,4 +1,5 @@
 import SessionKit
+import SessionKitNetworking
 
 /// The store-backed session interface over memcached: sanic_session's `MemcacheSessionInterface`.
 ///
@@ -11,11 +12,14 @@ extension StoreSessionInterface where Store == MemcachedSessionStore {
     /// Creates an interface with its own ``MemcachedSessionStore`` on the servers at `url`.
     ///
     /// - Parameters:
-    ///   - url: `memcached://host:port[,host:port...]` or `unix:///path/to.sock`.
+    ///   - url: `memcached://host:port[,host:port...]`, `unix:///path/to.sock`, or
+    ///     `memcached+tls://host:port[,host:port...]` for TLS, with `tls`.
+    ///   - tls: the TLS settings for a `memcached+tls://` list (SessionKitTLS's `TLSConfiguration`).
     ///   - configuration: the cookie and lifetime options.
     ///   - clock: the clock for creation times and cookie dates.
     /// - Throws: `SessionError` for an invalid server list or configuration.
-    public init(url: String, configuration: SessionConfiguration = .default, clock: SessionClock = .system) throws {
-        try self.init(store: MemcachedSessionStore(url: url), configuration: configuration, clock: clock)
+    public init(url: String, tls: (any TransportSecurity)? = nil, configuration: SessionConfiguration = .default,
+                clock: SessionClock = .system) throws {
+        try self.init(store: MemcachedSessionStore(url: url, tls: tls), configuration: configuration, clock: clock)
     }
 }

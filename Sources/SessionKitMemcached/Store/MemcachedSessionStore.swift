@@ -1,4 +1,5 @@
 import SessionKit
+import SessionKitNetworking
 
 /// A `SessionStore` on memcached, in sanic_session's layout: each session is one item,
 /// key `prefix + sessionID`, value the session's JSON bytes, flags 0, the session's lifetime
@@ -36,9 +37,13 @@ public final class MemcachedSessionStore: SessionStore {
         self.client = client
     }
 
-    /// Creates a store and its client from a server list (see ``MemcachedConfiguration/init(url:)``).
-    public convenience init(url: String) throws {
-        try self.init(client: MemcachedClient(url: url))
+    /// Creates a store and its client from a server list (see ``MemcachedConfiguration/init(url:tls:)``).
+    ///
+    /// - Parameters:
+    ///   - url: the server list; `memcached+tls://` needs `tls`.
+    ///   - tls: the TLS settings for a `memcached+tls://` list (SessionKitTLS's `TLSConfiguration`).
+    public convenience init(url: String, tls: (any TransportSecurity)? = nil) throws {
+        try self.init(client: MemcachedClient(url: url, tls: tls))
     }
 
     /// Creates a store and its client from a configuration.

@@ -35,18 +35,24 @@
     @_spi(Engine) public let connectionSetting: String
     /// What to check when nothing answers: "check that redis-server is running and the URL is right".
     @_spi(Engine) public let setupHint: String
+    /// How to turn TLS on, for a plaintext connection that a TLS port hung up on: "use a
+    /// rediss:// URL ...". `nil` leaves the hint out.
+    @_spi(Engine) public let tlsHint: String?
 
-    @_spi(Engine) public init(product: String, address: String, client: String, connectionSetting: String, setupHint: String) {
+    @_spi(Engine) public init(product: String, address: String, client: String, connectionSetting: String, setupHint: String,
+                              tlsHint: String? = nil) {
         self.product = product
         self.address = address
         self.client = client
         self.connectionSetting = connectionSetting
         self.setupHint = setupHint
+        self.tlsHint = tlsHint
     }
 
     /// The same server software at another address.
     @_spi(Engine) public func at(_ address: String) -> ServerLabel {
-        ServerLabel(product: product, address: address, client: client, connectionSetting: connectionSetting, setupHint: setupHint)
+        ServerLabel(product: product, address: address, client: client, connectionSetting: connectionSetting, setupHint: setupHint,
+                    tlsHint: tlsHint)
     }
 
     @_spi(Engine) public var description: String { "\(product) at \(address)" }

@@ -11,6 +11,14 @@ import Synchronization
     /// The error to fail fast with while the server is backing off after the connect error
     /// `error`, with `remaining` left before the next attempt.
     func failFastError(after error: any Error, remaining: Duration) -> any Error
+
+    /// What a caller whose deadline passed while the connection was still being opened is
+    /// told may be wrong; default "the server may be unreachable or overloaded".
+    var slowConnectHint: String { get }
+}
+
+extension ConnectionFactory {
+    @_spi(Engine) public var slowConnectHint: String { "the server may be unreachable or overloaded" }
 }
 
 /// One of a client's connections over its lifetime: connects on demand (through the store's
@@ -120,6 +128,7 @@ import Synchronization
             return state.nextWaiter
         }
         let label = self.label
+        let hint = factory.slowConnectHint
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Link, any Error>) in
                 let immediate: Result<Link, any Error>? = state.withLock { state in
@@ -141,7 +150,7 @@ import Synchronization
                     return
                 }
                 loop.schedule(at: deadline) { [weak self] in
-                    self?.resumeWaiter(id, with: .failure(NetworkError(.timeout, "connecting to \(label) did not finish within the command timeout; the server may be unreachable or overloaded")))
+                    self?.resumeWaiter(id, with: .failure(NetworkError(.timeout, "connecting to \(label) did not finish within the command timeout; \(hint)")))
                 }
             }
         } onCancel: {

@@ -63,9 +63,12 @@ import Synchronization
         /// Counts reads, so that a timeout can tell whether anything arrived since a request went out.
         @usableFromInline var readEpoch: UInt64
         @usableFromInline var connection: Connection?
+        /// Whether the connection runs through a transport (TLS).
+        @usableFromInline var secured: Bool
 
         @inlinable
         init() {
+            secured = false
             queue = RequestQueue()
             waiters = [:]
             deadlines = DeadlineQueue()
@@ -112,18 +115,29 @@ import Synchronization
         self.decoder = Mutex(codec.makeDecoder())
     }
 
-    /// Connects the socket; a handshake, if any, is up to the caller.
+    /// Connects the socket and completes the transport's handshake (TLS), if any, within
+    /// `timeout`; the protocol's own handshake is up to the caller.
     ///
-    /// - Throws: ``NetworkError`` "cannot connect to <server>: <why>; <what to check>" (`.timeout`
-    ///   or `.connectFailed`), or `CancellationError`; the connection is then closed.
+    /// - Parameters:
+    ///   - endpoint: the server.
+    ///   - timeout: the deadline for connect and the transport's handshake together.
+    ///   - transport: makes the connection's byte filter (TLS); `nil` for plain TCP or Unix sockets.
+    /// - Throws: ``NetworkError`` "cannot connect to <server>: <why>; <what to check>" (`.timeout`,
+    ///   `.connectFailed` or `.tlsFailed`), or `CancellationError`; the connection is then closed.
     @inlinable
-    @_spi(Engine) public func open(endpoint: Endpoint, timeout: Duration) async throws {
+    @_spi(Engine) public func open(endpoint: Endpoint, timeout: Duration, transport: (any TransportFactory)? = nil) async throws {
         // The socket's events reach this connection through closures formed here, in the
         // store's specialized code.
         let events = ConnectionEvents(read: { bytes in self.received(bytes) }, close: { error in self.closed(with: error) })
+        state.withLock { $0.secured = transport != nil }
         do {
-            let connection = try await Connection.connect(to: endpoint, on: loop, timeout: timeout, delegate: events)
+            let connection = try await Connection.connect(to: endpoint, on: loop, timeout: timeout, transport: transport,
+                                                          serverDescription: label.description, delegate: events)
             state.withLock { $0.connection = connection }
+        } catch let error as NetworkError where error.code == .tlsFailed {
+            let failure = NetworkError(.tlsFailed, "cannot connect to \(label) over TLS: \(error.message)")
+            close(reason: failure)
+            throw failure
         } catch let error as NetworkError {
             let timedOut = error.code == .timeout
             let failure = NetworkError(timedOut ? .timeout : .connectFailed, "cannot connect to \(label): \(error.message); \(timedOut ? "check that the host is reachable, or raise connectTimeout" : label.setupHint)")
@@ -220,7 +234,11 @@ import Synchronization
         var expectation: Codec.Expectation?
         let written = connection.write { buffer in expectation = codec.encode(request, into: &buffer) }
         guard written, let expectation else {
-            return state.closeReason ?? NetworkError(.connectionClosed, "the connection to \(label) is closed; the client reconnects on the next call")
+            // The socket closed before its close reached this connection: say why it did.
+            let lost = connection.closeError.map {
+                NetworkError(.connectionClosed, "the connection to \(label) was lost (\($0.message)); the client reconnects on the next call")
+            }
+            return state.closeReason ?? lost ?? NetworkError(.connectionClosed, "the connection to \(label) is closed; the client reconnects on the next call")
         }
         let due = deadline.uptimeNanoseconds
         var entry = id &- (replies &- 1)
@@ -361,6 +379,12 @@ import Synchronization
     @usableFromInline
     func closed(with error: NetworkError?) {
         let detail = error.map { " (\($0.message))" } ?? ""
+        let (neverAnswered, secured) = state.withLock { ($0.readEpoch == 0, $0.secured) }
+        if error != nil, neverAnswered, !secured, let tlsHint = label.tlsHint {
+            // A TLS port closes a plaintext connection without a word.
+            failAll(NetworkError(.connectionClosed, "the connection to \(label) was lost\(detail) before any reply; if that port expects TLS, \(tlsHint)"))
+            return
+        }
         failAll(NetworkError(.connectionClosed, "the connection to \(label) was lost\(detail) before the reply arrived; the command may or may not have run. The client reconnects on the next call"))
     }
 }

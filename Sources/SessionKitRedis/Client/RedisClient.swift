@@ -60,9 +60,13 @@ public final class RedisClient: Sendable {
         try self.init(configuration: configuration, group: .shared(count: configuration.eventLoopCount))
     }
 
-    /// Creates a client from a URL (see ``RedisConfiguration/init(url:)``).
-    public convenience init(url: String) throws {
-        try self.init(configuration: RedisConfiguration(url: url))
+    /// Creates a client from a URL (see ``RedisConfiguration/init(url:tls:)``).
+    ///
+    /// - Parameters:
+    ///   - url: the URL; `rediss://` needs `tls`.
+    ///   - tls: the TLS settings for a `rediss://` URL (SessionKitTLS's `TLSConfiguration`).
+    public convenience init(url: String, tls: (any TransportSecurity)? = nil) throws {
+        try self.init(configuration: RedisConfiguration(url: url, tls: tls))
     }
 
     /// - Parameters:
@@ -118,7 +122,8 @@ public final class RedisClient: Sendable {
             self.sentinel = SentinelLocator(configuration: configuration, masterName: name, sentinels: sentinels, group: group, counters: counters)
         }
         let health = ServerHealth(backoff: Backoff(initial: configuration.reconnectDelay, maximum: configuration.maxReconnectDelay))
-        let connector = RedisConnector(configuration: configuration, locator: self.sentinel, faults: faults)
+        let connector = RedisConnector(configuration: configuration, locator: self.sentinel, transport: try Self.transport(for: configuration),
+                                       faults: faults)
         let label = ServerLabel.redis(at: sentinel == nil ? "\(configuration.address)" : "the primary found through Sentinel")
         self.slots = (0..<configuration.connectionCount).map { index in
             ConnectionSlot(factory: connector, loop: group.loop(for: index), label: label, health: health)
@@ -131,6 +136,16 @@ public final class RedisClient: Sendable {
                 let reason = NetworkError(.connectionClosed, "the Redis primary moved to \(primary) (Sentinel failover); the client reconnects to it")
                 for slot in slots { slot.closeConnection(unlessAt: "\(primary)", reason: reason) }
             }
+        }
+    }
+
+    /// The TLS transport of `configuration`, set up once for every connection of the client.
+    static func transport(for configuration: RedisConfiguration) throws -> (any TransportFactory)? {
+        guard let tls = configuration.tls else { return nil }
+        do {
+            return try tls.prepare().factory
+        } catch {
+            throw SessionError(.invalidConfiguration, "RedisConfiguration.tls cannot be used: \(error)")
         }
     }
 

@@ -5,7 +5,8 @@ extension ServerLabel {
     /// A Redis server, for the engine's messages.
     static func redis(at address: String) -> ServerLabel {
         ServerLabel(product: "Redis", address: address, client: "RedisClient", connectionSetting: "connectionCount",
-                    setupHint: "check that redis-server is running and the URL is right")
+                    setupHint: "check that redis-server is running and the URL is right",
+                    tlsHint: "use a rediss:// URL, or set RedisConfiguration.tls (import SessionKitTLS)")
     }
 }
 
@@ -20,9 +21,19 @@ protocol NodeLocator: Sendable {
 
 /// How a Redis client opens a connection: find the server (Sentinel), connect, perform the
 /// handshake, check the server; every failure becomes a `SessionError` that says what to do.
+extension RedisConfiguration.Address {
+    /// Whether this is a Unix domain socket, which never runs TLS.
+    var isUnixSocket: Bool {
+        if case .unix = self { return true }
+        return false
+    }
+}
+
 struct RedisConnector: ConnectionFactory {
     let configuration: RedisConfiguration
     let locator: (any NodeLocator)?
+    /// Makes each connection's TLS filter; `nil` for plaintext.
+    let transport: (any TransportFactory)?
     let faults: ConnectionFaults
 
     func connect(on loop: EventLoop) async throws -> RedisConnection {
@@ -37,7 +48,8 @@ struct RedisConnector: ConnectionFactory {
         }
         let connection = RedisConnection(address: "\(target)", loop: loop, configuration: configuration, faults: faults)
         do {
-            try await connection.open(endpoint: target.endpoint, timeout: max(deadline.remaining, .milliseconds(1)))
+            try await connection.open(endpoint: target.endpoint, timeout: max(deadline.remaining, .milliseconds(1)),
+                                      transport: target.isUnixSocket ? nil : transport)
             try await Handshake.perform(on: connection, configuration: configuration, deadline: deadline)
             try await locator?.verify(connection, at: target, deadline: deadline)
             return connection
@@ -52,5 +64,11 @@ struct RedisConnector: ConnectionFactory {
     func failFastError(after error: any Error, remaining: Duration) -> any Error {
         let last = (error as? SessionError) ?? SessionError(.storeUnavailable, "\(error)")
         return SessionError(last.code, "\(last.message). Failing fast for another \(Int(remaining.milliseconds.rounded(.up))) ms before the next reconnect attempt")
+    }
+
+    var slowConnectHint: String {
+        transport == nil
+            ? "the server may be unreachable or overloaded"
+            : "the server may be unreachable or overloaded, or its port may not speak TLS (a TLS handshake with a plaintext port fails only at connectTimeout: keep connectTimeout below commandTimeout to see that error)"
     }
 }

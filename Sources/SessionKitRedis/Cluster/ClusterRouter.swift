@@ -204,7 +204,7 @@ final class ClusterRouter: Sendable {
                 } else if case .error(let message) = reply {
                     throw SessionError(.serverError, "error reply (\(RESPValue.redactedError(message)))")
                 } else {
-                    map = try SlotMap.fromShards(reply, askedHost: host)
+                    map = try SlotMap.fromShards(reply, askedHost: host, tls: configuration.tls != nil)
                 }
                 guard map.coveredSlots > 0 else {
                     throw SessionError(.storeUnavailable, "it serves no slots yet")

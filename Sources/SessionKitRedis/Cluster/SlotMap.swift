@@ -54,9 +54,12 @@ struct SlotMap: Sendable {
 
     /// Reads a `CLUSTER SHARDS` reply (Redis 7.0+), RESP2 or RESP3.
     ///
-    /// - Parameter askedHost: the host of the node that answered, for nodes that report no
-    ///   address of their own.
-    static func fromShards(_ reply: RESPValue, askedHost: String) throws -> SlotMap {
+    /// - Parameters:
+    ///   - askedHost: the host of the node that answered, for nodes that report no address of
+    ///     their own.
+    ///   - tls: whether the client speaks TLS: each node's `tls-port` is then used where it
+    ///     reports one (`CLUSTER SLOTS` and `MOVED` already give a TLS client the TLS ports).
+    static func fromShards(_ reply: RESPValue, askedHost: String, tls: Bool = false) throws -> SlotMap {
         guard let shards = reply.elements else { throw malformed("CLUSTER SHARDS", reply) }
         var map = SlotMap()
         var replicas: [Address] = []
@@ -67,7 +70,9 @@ struct SlotMap: Sendable {
             var primary: Address?
             var primaryOnline = false
             for node in nodes {
-                guard let node = node.fields, let port = node["port"]?.integer ?? node["port"]?.string.flatMap({ Int64($0) }) else { continue }
+                guard let node = node.fields else { continue }
+                let portField = tls && node["tls-port"] != nil ? "tls-port" : "port"
+                guard let port = node[portField]?.integer ?? node[portField]?.string.flatMap({ Int64($0) }) else { continue }
                 var host = node["endpoint"]?.string ?? ""
                 if host.isEmpty || host == "?" { host = node["ip"]?.string ?? "" }
                 if host.isEmpty || host == "?" { host = askedHost }

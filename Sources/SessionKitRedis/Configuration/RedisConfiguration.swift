@@ -1,5 +1,6 @@
 import Foundation
 import SessionKit
+@_spi(Engine) import SessionKitNetworking
 
 /// How to reach and talk to one Redis server.
 ///
@@ -10,8 +11,13 @@ import SessionKit
 /// let socket = try RedisConfiguration(url: "unix:///run/redis/redis.sock?db=1")
 /// ```
 ///
-/// `rediss://` (TLS) is rejected: put a TLS tunnel (stunnel, spiped, a sidecar) in front of the
-/// server and connect to its plaintext end.
+/// TLS comes from the SessionKitTLS product: set ``tls`` to its `TLSConfiguration`, or pass one
+/// with a `rediss://` URL:
+///
+/// ```swift
+/// import SessionKitTLS
+/// let secure = try RedisConfiguration(url: "rediss://:s3cret@cache.example.com:6380/0", tls: TLSConfiguration())
+/// ```
 public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Where the server listens.
     public enum Address: Sendable, Hashable, CustomStringConvertible {
@@ -99,6 +105,21 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// (the session store's default `maxValueSize` plus slack), 1,048,576 elements, depth 32,
     /// lines up to 64 KiB.
     public var parserLimits: RESPParser.Limits
+    /// How the connections are secured: SessionKitTLS's `TLSConfiguration`, or `nil` (the
+    /// default) for plaintext. With a Cluster or Sentinel topology it applies to every node the
+    /// client reaches, the Sentinels and the nodes that `MOVED` and `ASK` name included; each
+    /// node's certificate must name the host or address the client connects to (or
+    /// `TLSConfiguration.serverName`).
+    ///
+    /// ```swift
+    /// import SessionKitTLS
+    /// configuration.tls = TLSConfiguration(trustRoots: .file("/etc/ssl/redis-ca.pem"))
+    /// ```
+    public var tls: (any TransportSecurity)? {
+        get { tlsStorage?.base }
+        set { tlsStorage = newValue.map(AnyTransportSecurity.init) }
+    }
+    private var tlsStorage: AnyTransportSecurity?
 
     /// Creates a configuration; every parameter has a default.
     public init(
@@ -120,7 +141,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         maxRetries: Int = 3,
         maxPendingCommandsPerConnection: Int = 50_000,
         protocolVersion: ProtocolVersion = .resp3,
-        parserLimits: RESPParser.Limits = RESPParser.Limits()
+        parserLimits: RESPParser.Limits = RESPParser.Limits(),
+        tls: (any TransportSecurity)? = nil
     ) {
         self.address = address
         self.topology = topology
@@ -141,6 +163,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.maxPendingCommandsPerConnection = maxPendingCommandsPerConnection
         self.protocolVersion = protocolVersion
         self.parserLimits = parserLimits
+        self.tlsStorage = tls.map(AnyTransportSecurity.init)
     }
 
     /// Creates a configuration from a URL; the other settings keep their defaults.
@@ -148,6 +171,11 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Accepted forms:
     /// - `redis://[user[:password]@]host[:port][/db]` (IPv6 hosts in brackets; user and
     ///   password percent-encoded; `redis://:password@host` for `requirepass` only)
+    /// - `rediss://[user[:password]@]host[:port][/db]` — TLS, with `tls` given (SessionKitTLS's
+    ///   `TLSConfiguration`); redis-py's query parameters `ssl_cert_reqs` (`required`, the
+    ///   default, `optional`, or `none`, which turns verification off), `ssl_ca_certs`,
+    ///   `ssl_certfile` and `ssl_keyfile` override its settings. `rediss+cluster://` and
+    ///   `rediss+sentinel://` are the TLS forms of the two below.
     /// - `unix:///path/to.sock[?db=N][&user=U][&password=P]` (`unix://user:pass@/path` works too)
     /// - `redis+cluster://[user[:password]@]host1[:port1],host2[:port2],...` — a Redis Cluster
     ///   through its seed nodes (default port 6379; no database: Cluster has only database 0)
@@ -155,17 +183,42 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     ///   primary that the Sentinels (default port 26379) monitor as `masterName`; user and password
     ///   are the data nodes', `?sentinel_password=P` is the Sentinels' own
     ///
-    /// - Throws: `SessionError` `.unsupported` for `rediss://`, `.invalidConfiguration` for
-    ///   anything else that does not parse, naming the part to fix.
-    public init(url: String) throws {
+    /// - Parameters:
+    ///   - url: the URL.
+    ///   - tls: the TLS settings for a `rediss://` URL (SessionKitTLS's `TLSConfiguration()` for
+    ///     the defaults: verification against the system's trust store). Passing it with a
+    ///     plaintext URL is an error (the settings would be ignored).
+    /// - Throws: `SessionError` `.unsupported` for a `rediss://` URL without `tls` (the message
+    ///   says how to add SessionKitTLS), `.invalidConfiguration` for anything that does not
+    ///   parse, naming the part to fix.
+    public init(url: String, tls: (any TransportSecurity)? = nil) throws {
         self.init()
+        var url = url
+        let lowered = url.lowercased()
+        if lowered.hasPrefix("rediss://") || lowered.hasPrefix("rediss+") {
+            guard let tls else {
+                let scheme = lowered.prefix { $0 != ":" }
+                throw SessionError(.unsupported, "\(scheme):// URLs need TLS from the SessionKitTLS product, and no TLS configuration was passed: add .product(name: \"SessionKitTLS\", package: \"SessionKit\") to the target's dependencies, `import SessionKitTLS`, and pass tls: TLSConfiguration() with the URL (RedisSessionStore(url:tls:), RedisSessionInterface(url:tls:), RedisConfiguration(url:tls:)) or set RedisConfiguration.tls")
+            }
+            // The rest parses as the plaintext form; the scheme only turns TLS on.
+            url = "redis" + url.dropFirst("rediss".count)
+            let parameters = URLQuery.parameters(of: url)
+            do {
+                self.tls = try tls.applying(urlParameters: parameters)
+            } catch {
+                throw SessionError(.invalidConfiguration, "the TLS parameters of the Redis URL '\(Self.redacted(url))' cannot be used: \(error)")
+            }
+        } else if tls != nil {
+            throw SessionError(.invalidConfiguration, "TLS settings were passed with the plaintext URL '\(Self.redacted(url))', which would ignore them: use a rediss:// URL (rediss+cluster://, rediss+sentinel://) to connect with TLS, or drop tls: for a plaintext connection")
+        }
+        try parse(url)
+    }
+
+    private mutating func parse(_ url: String) throws {
         let lowered = url.lowercased()
         if lowered.hasPrefix("redis+cluster://") || lowered.hasPrefix("redis+sentinel://") {
             try parseMultiHost(url)
             return
-        }
-        if lowered.hasPrefix("rediss://") || lowered.hasPrefix("rediss+") {
-            throw SessionError(.unsupported, "TLS is not supported, use a TLS tunnel: rediss:// URLs need TLS, which SessionKitRedis does not implement; run stunnel or a TLS sidecar in front of Redis and connect to it with redis://")
         }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
             throw SessionError(.invalidConfiguration, "'\(Self.redacted(url))' is not a valid Redis URL; use redis://[user[:password]@]host[:port][/db] or unix:///path/to.sock?db=N")
@@ -204,7 +257,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             }
             address = .unix(path: path)
         default:
-            throw SessionError(.invalidConfiguration, "unsupported Redis URL scheme '\(scheme)://'; use redis://, unix://, redis+cluster:// or redis+sentinel://")
+            throw SessionError(.invalidConfiguration, "unsupported Redis URL scheme '\(scheme)://'; use redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://")
         }
         if let db = query["db"] {
             guard let number = Int(db), number >= 0 else {
@@ -229,6 +282,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         case .sentinel(let name, let sentinels): text = "redis primary '\(name)' via sentinels \(sentinels.map(\.description).joined(separator: ",")) db \(database)"
         }
         if let username { text += " user \(username)" }
+        if let tls { text += " over TLS (\(tls))" }
         if password != nil { text += " (password set)" }
         return text
     }

@@ -144,6 +144,8 @@ final class SentinelLocator: NodeLocator {
             settings.maxReconnectDelay = configuration.maxReconnectDelay
             settings.protocolVersion = configuration.protocolVersion
             settings.parserLimits = configuration.parserLimits
+            // Sentinels of a TLS deployment listen on TLS ports too (tls-port), with the same CA.
+            settings.tls = configuration.tls
             let client = try RedisClient(configuration: settings, group: group)
             state.clients[sentinel] = client
             return client

@@ -1,4 +1,5 @@
 import SessionKit
+import SessionKitNetworking
 
 /// The store-backed session interface over Redis: sanic_session's `RedisSessionInterface`.
 ///
@@ -13,11 +14,14 @@ extension StoreSessionInterface where Store == RedisSessionStore {
     /// - Parameters:
     ///   - url: `redis://[user[:password]@]host[:port][/db]`, `unix:///path?db=N`,
     ///     `redis+cluster://host1:port1,host2:port2` (Redis Cluster) or
-    ///     `redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster[/db]` (Redis Sentinel).
+    ///     `redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster[/db]` (Redis Sentinel);
+    ///     `rediss://` and `rediss+…://` for TLS, with `tls`.
+    ///   - tls: the TLS settings for a `rediss://` URL (SessionKitTLS's `TLSConfiguration`).
     ///   - configuration: the cookie and lifetime options.
     ///   - clock: the clock for creation times and cookie dates.
     /// - Throws: `SessionError` for an invalid URL or configuration.
-    public init(url: String, configuration: SessionConfiguration = .default, clock: SessionClock = .system) throws {
-        try self.init(store: RedisSessionStore(url: url), configuration: configuration, clock: clock)
+    public init(url: String, tls: (any TransportSecurity)? = nil, configuration: SessionConfiguration = .default,
+                clock: SessionClock = .system) throws {
+        try self.init(store: RedisSessionStore(url: url, tls: tls), configuration: configuration, clock: clock)
     }
 }

@@ -1,4 +1,5 @@
 import SessionKit
+import SessionKitNetworking
 import Synchronization
 
 /// A `SessionStore` on Redis, in sanic_session's layout: each session is one string key,
@@ -40,9 +41,14 @@ public final class RedisSessionStore: SessionStore {
         self.maxValueSize = maxValueSize
     }
 
-    /// Creates a store and its client from a Redis URL (see ``RedisConfiguration/init(url:)``).
-    public convenience init(url: String, maxValueSize: Int = 4 * 1024 * 1024) throws {
-        try self.init(configuration: RedisConfiguration(url: url), maxValueSize: maxValueSize)
+    /// Creates a store and its client from a Redis URL (see ``RedisConfiguration/init(url:tls:)``).
+    ///
+    /// - Parameters:
+    ///   - url: the URL; `rediss://` needs `tls`.
+    ///   - tls: the TLS settings for a `rediss://` URL (SessionKitTLS's `TLSConfiguration`).
+    ///   - maxValueSize: the largest value the store writes, as in ``init(client:maxValueSize:)``.
+    public convenience init(url: String, tls: (any TransportSecurity)? = nil, maxValueSize: Int = 4 * 1024 * 1024) throws {
+        try self.init(configuration: RedisConfiguration(url: url, tls: tls), maxValueSize: maxValueSize)
     }
 
     /// Creates a store and its client from a configuration. The client's

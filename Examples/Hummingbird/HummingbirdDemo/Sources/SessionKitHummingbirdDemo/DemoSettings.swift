@@ -2,12 +2,13 @@ import Foundation
 import SessionKit
 import SessionKitMemcached
 import SessionKitRedis
+import SessionKitTLS
 
 /// The demo's settings, from command-line flags or environment variables (flags win).
 ///
 /// | flag | environment | default |
 /// |---|---|---|
-/// | `--store` | `SESSIONKIT_STORE` | `memory`; or `filesystem[:DIR]`, `redis://...`, `memcached://...`, `cookie` |
+/// | `--store` | `SESSIONKIT_STORE` | `memory`; or `filesystem[:DIR]`, `redis://...`, `rediss://...`, `memcached://...`, `memcached+tls://...`, `cookie` |
 /// | `--port` | `SESSIONKIT_PORT` (or `PORT`) | `8080` |
 /// | `--host` | `SESSIONKIT_HOST` | `127.0.0.1` |
 /// | `--expiry` | `SESSIONKIT_EXPIRY` | `3600` seconds (0: permanent) |
@@ -30,12 +31,13 @@ struct DemoSettings: Sendable {
     var testClock: TestClock?
 
     static let usage = """
-        usage: SessionKitHummingbirdDemo [--store memory|filesystem[:DIR]|redis://HOST:PORT|memcached://HOST:PORT|cookie]
+        usage: SessionKitHummingbirdDemo [--store memory|filesystem[:DIR]|redis[s]://HOST:PORT|memcached[+tls]://HOST:PORT|cookie]
                                          [--port N] [--host ADDR] [--expiry SECONDS] [--session-cookie]
                                          [--same-site lax|strict|none|unspecified] [--secure]
         The same settings can be given as SESSIONKIT_STORE, SESSIONKIT_PORT, SESSIONKIT_HOST, SESSIONKIT_EXPIRY,
         SESSIONKIT_SESSION_COOKIE=1, SESSIONKIT_SAMESITE, SESSIONKIT_SECURE=1; the cookie store reads its
-        signing secret from SESSIONKIT_SECRET.
+        signing secret from SESSIONKIT_SECRET. TLS stores verify the server against the system's trust store,
+        or the CA file of ?ssl_ca_certs=/path/ca.pem.
         """
 
     struct UsageError: Error, CustomStringConvertible {
@@ -112,11 +114,17 @@ struct DemoSettings: Sendable {
             let directory = store.hasPrefix("filesystem:") ? String(store.dropFirst("filesystem:".count)) : nil
             return try FilesystemSessionInterface(configuration: configuration, directory: directory)
         }
-        if store.hasPrefix("redis://") || store.hasPrefix("rediss://") || store.hasPrefix("unix://") {
-            return try RedisSessionInterface(url: store, configuration: configuration)
+        // TLS (rediss://, memcached+tls://) verifies the server against the system's trust
+        // store, or the CA file the URL names (?ssl_ca_certs=...). TLS settings go only with
+        // TLS URLs: the stores refuse them beside a plaintext URL.
+        if store.hasPrefix("redis://") || store.hasPrefix("rediss://") || store.hasPrefix("redis+") || store.hasPrefix("rediss+")
+            || store.hasPrefix("unix://") {
+            let tls = store.hasPrefix("rediss") ? TLSConfiguration() : nil
+            return try RedisSessionInterface(url: store, tls: tls, configuration: configuration)
         }
-        if store.hasPrefix("memcached://") {
-            return try MemcacheSessionInterface(url: store, configuration: configuration)
+        if store.hasPrefix("memcached://") || store.hasPrefix("memcached+tls://") {
+            let tls = store.hasPrefix("memcached+tls://") ? TLSConfiguration() : nil
+            return try MemcacheSessionInterface(url: store, tls: tls, configuration: configuration)
         }
         if store == "cookie" || store == "signed-cookie" {
             guard let secret, !secret.isEmpty else {
