@@ -55,6 +55,55 @@ struct TLSTopologyTests {
         #expect(try await store.load(key: key) == Array("{}".utf8))
     }
 
+    @Test("rediss+cluster://: during a slot migration the source's ASK is followed to the importing node's TLS port, for a read and a write; MOVED once it completes")
+    func ask() async throws {
+        let certificates = try await sharedCertificates.value
+        let cluster = try await TLSRedisCluster.start(certificates: certificates)
+        defer { cluster.stop() }
+        let store = try Self.store(cluster.url(certificates: certificates))
+        defer { store.client.close() }
+        // Two sessions in one slot (a hash tag): one saved before the migration and moved by
+        // MIGRATE, one saved while the slot is migrating.
+        let tag = UUID().uuidString.lowercased()
+        let (migrated, fresh) = ("session:{\(tag)}:migrated", "session:{\(tag)}:fresh")
+        let slot = RedisClient.hashSlot(of: migrated)
+        #expect(RedisClient.hashSlot(of: fresh) == slot)
+        let source = cluster.owner(of: slot)
+        let target = cluster.nodes.first { $0.id != source.id }!
+        let others = cluster.nodes.filter { $0.id != source.id && $0.id != target.id }
+        let (first, second) = (Array(#"{"user":"ada"}"#.utf8), Array(#"{"user":"grace"}"#.utf8))
+        try await store.save(key: migrated, value: first, ttl: 600)
+        #expect(try await RedisCLI.command(port: source.server.port, ["EXISTS", migrated]) == "1")
+
+        _ = try await RedisCLI.command(port: target.server.port, ["CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", source.id])
+        _ = try await RedisCLI.command(port: source.server.port, ["CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", target.id])
+        // With tls-cluster yes, MIGRATE talks TLS: to the target's TLS port.
+        let reply = try await RedisCLI.command(port: source.server.port, ["MIGRATE", "127.0.0.1", "\(target.tlsPort)", "", "0", "5000", "KEYS", migrated])
+        #expect(reply == "OK", "MIGRATE: \(reply)")
+        #expect(try await RedisCLI.command(port: source.server.port, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]) == "0")
+        let before = store.client.statistics
+
+        // The source no longer has either key: it answers ASK with the target's TLS port, and
+        // the client sends ASKING and the command there, over TLS, verifying 127.0.0.1.
+        #expect(try await store.load(key: migrated) == first, "the migrated session is read on the importing node")
+        try await store.save(key: fresh, value: second, ttl: 600)
+        let during = store.client.statistics
+        #expect(during.askRedirections - before.askRedirections >= 2, "a read and a write were redirected by ASK: \(during)")
+        #expect(during.movedRedirections == before.movedRedirections, "ASK does not change the slot map: \(during)")
+        #expect(try await RedisCLI.command(port: target.server.port, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]) == "2", "both sessions are on the importing node")
+        #expect(try await RedisCLI.command(port: source.server.port, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]) == "0")
+
+        // Completing the migration: every node names the target; the client's next command for
+        // the slot gets MOVED to the target's TLS port.
+        for node in [target, source] + others {
+            _ = try await RedisCLI.command(port: node.server.port, ["CLUSTER", "SETSLOT", "\(slot)", "NODE", target.id])
+        }
+        #expect(try await store.load(key: fresh) == second)
+        #expect(try await store.load(key: migrated) == first)
+        #expect(store.client.statistics.movedRedirections > during.movedRedirections, "\(store.client.statistics)")
+        #expect(try await RedisCLI.command(port: target.server.port, ["EXISTS", migrated, fresh]) == "2")
+    }
+
     @Test("rediss+sentinel://: the primary found through the Sentinels' TLS ports, the conformance suite, and a failover followed")
     func sentinel() async throws {
         let certificates = try await sharedCertificates.value
