@@ -13,7 +13,8 @@ import Testing
 /// large values must pass through it unchanged. Run under Address Sanitizer by
 /// `scripts/sanitizers.sh address --filter SessionKitTLSTests`.
 ///
-/// The chunk sizes come from a seed, printed by each test; `SESSIONKIT_SPLIT_SEED=<seed>` replays it.
+/// The chunk sizes come from a seed, printed by each test; `SESSIONKIT_SPLIT_SEED=<seed>` draws
+/// the same sizes again (where the proxy's reads end still depends on timing).
 @Suite("TLS through random read/write splits (splitting proxy)", .timeLimit(.minutes(5)))
 struct TLSSplitTests {
     /// Values of 200 kB and 1 MB (within both stores' limits: memcached's default 1 MiB item

@@ -11,7 +11,8 @@ import Glibc
 ///
 /// The sizes come from a seeded generator: each connection and direction draws from
 /// `seed`, the connection's serial number and the direction, so a seed printed by a failing
-/// run gives the same splits again (as far as the peers write the same bytes).
+/// run draws the same sizes again. A chunk also ends where the proxy's read of the socket
+/// ended, which depends on timing: a replay gives the same sizes, not always the same cuts.
 ///
 /// It runs on its own threads with blocking reads and writes, never on Swift's cooperative pool.
 public final class SplittingProxy: Sendable {
